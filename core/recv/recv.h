@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The multifd receive engine (QEMU migration/multifd.c, receive side).
+ *
+ * An engine owns N multifd channels.  Each channel is a RecvChannel state
+ * machine (recv/channel.h) fed either by a thread of its own (threaded
+ * driver, like QEMU) or by a seeded single-threaded scheduler
+ * (deterministic driver).  The main channel's reader calls
+ * recv_engine_sync() at each sync point (RAM_SAVE_FLAG_MULTIFD_FLUSH, or
+ * EOS for senders that sync per section); it returns once every channel
+ * has processed every packet before its SYNC and has been released, or
+ * with the first error promptly: a dead channel never hangs the caller.
+ *
+ * The first error of any channel is kept (code, message, channel label,
+ * stream offset); every channel is then woken and shut down.  Errors are
+ * RECV_ERR_* (recv/errors.h) or those of the layers below.
+ */
+#ifndef MFCOLO_RECV_RECV_H
+#define MFCOLO_RECV_RECV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "chan/chan.h"
+#include "colo/colo.h"
+#include "ram/ram.h"
+#include "wire/multifd.h"
+
+typedef enum RecvDriver {
+    RECV_DRIVER_THREADED,      /* one thread per channel */
+    RECV_DRIVER_DETERMINISTIC, /* caller's thread, seeded scheduler */
+} RecvDriver;
+
+typedef struct RecvConfig {
+    uint32_t channels;           /* expected multifd channels, >= 1 */
+    uint32_t page_size;          /* target page size, e.g. 4096 */
+    WireCompression compression; /* configured method */
+    bool expect_uuid;            /* false: all must match the first */
+    uint8_t uuid[WIRE_UUID_SIZE];
+    RecvDriver driver;
+    uint64_t seed;               /* deterministic driver's scheduler */
+    size_t max_chunk;            /* deterministic: largest delivery, 0=any */
+} RecvConfig;
+
+typedef struct RecvEngine RecvEngine;
+
+/*
+ * A new engine placing pages into @ram, through @colo when non-NULL (COLO
+ * capability on: pages land in the cache).  NULL + MF_ERR_NOMEM or
+ * MF_ERR_INVALID_ARG (0 channels, bad page size, unsupported method).
+ */
+RecvEngine *recv_engine_new(const RecvConfig *cfg, RamTable *ram,
+                            ColoState *colo, MfError *err);
+
+/*
+ * Take a multifd connection whose next bytes are its 64-byte handshake.
+ * Validates it (magic, version, id < channels, not a duplicate, uuid,
+ * not beyond the expected count) and places the channel by id; the
+ * engine owns @c from here, even on failure.  Threaded driver: starts the
+ * channel's thread.  RECV_ERR_* / WIRE_ERR_HANDSHAKE_* naming the channel.
+ */
+bool recv_engine_add_channel(RecvEngine *e, Chan *c, MfError *err);
+
+/* True once every expected channel has been added. */
+bool recv_engine_ready(const RecvEngine *e);
+
+/*
+ * The main thread's sync (QEMU multifd_recv_sync_main): wait until every
+ * channel reached its next SYNC, then release them all.  Fails with the
+ * engine's first error, or RECV_ERR_CANCELLED after recv_engine_cancel().
+ */
+bool recv_engine_sync(RecvEngine *e, MfError *err);
+
+/*
+ * End of migration: wait until every channel reached a clean end of
+ * stream (or an error), join every thread.  Returns the first error.
+ */
+bool recv_engine_finish(RecvEngine *e, MfError *err);
+
+/*
+ * Stop everything: record @why (or RECV_ERR_CANCELLED) as the error if
+ * none is kept yet, shut every channel down, wake every waiter.  Safe
+ * from any thread; a sync in progress returns promptly.
+ */
+void recv_engine_cancel(RecvEngine *e, const MfError *why);
+
+/* Copy of the first error (code MF_OK if none). */
+void recv_engine_error(RecvEngine *e, MfError *out);
+
+/* Join every thread and free everything, whatever state it is in. */
+void recv_engine_free(RecvEngine *e);
+
+#endif /* MFCOLO_RECV_RECV_H */
