@@ -15,6 +15,10 @@
 #include <stdint.h>
 
 #ifdef MFCOLO_FAULTS
+/* <fiu.h> turns fiu_fail() into the constant 0 unless FIU_ENABLE is set. */
+#ifndef FIU_ENABLE
+#define FIU_ENABLE 1
+#endif
 #include <fiu.h>
 
 static inline bool mf_fault(const char *point)

@@ -11,6 +11,19 @@
  *
  * Errors are CODEC_ERR_* (codec/errors.h); offsets are relative to the
  * packet header (0) or the payload start, the recv layer locates them.
+ *
+ * Fault points (libfiu, fault build only; see base/fault.h):
+ *   mfcolo/codec/alloc       the Codec struct and zlib's z_stream
+ *                            (codec_new: MF_ERR_NOMEM).
+ *   mfcolo/codec/init        creating the library decoder (codec_new:
+ *                            CODEC_ERR_INIT).
+ *   mfcolo/codec/alloc-zlib  every allocation zlib makes (inflateInit:
+ *                            CODEC_ERR_INIT; the window on the first
+ *                            inflate: CODEC_ERR_DECOMPRESS Z_MEM_ERROR).
+ *   mfcolo/codec/step        every ZSTD_decompressStream / inflate call
+ *                            (codec_decompress: CODEC_ERR_DECOMPRESS).
+ * A codec that failed in codec_decompress() must not be used again
+ * (its stream state is lost), only freed.
  */
 #ifndef MFCOLO_CODEC_CODEC_H
 #define MFCOLO_CODEC_CODEC_H
@@ -61,7 +74,11 @@ bool codec_is_raw(const Codec *c);
  * @npages pages at @pages[i] (page_size bytes each), continuing the
  * channel's stream.  CODEC_ERR_DECOMPRESS (library error, message names
  * it), CODEC_ERR_SIZE (output not exactly npages x page_size: too little,
- * or input left over / more output pending).
+ * or input left over / more output pending; zlib also when the payload
+ * does not end between deflate blocks, as Z_SYNC_FLUSH leaves it),
+ * CODEC_ERR_PAYLOAD_SIZE (@len above codec_max_payload()),
+ * CODEC_ERR_UNEXPECTED_PAYLOAD (@npages 0 and @len > 0).  none copies
+ * the payload, which must be exactly the pages (CODEC_ERR_SIZE).
  */
 bool codec_decompress(Codec *c, const uint8_t *in, size_t len,
                       uint8_t *const *pages, uint32_t npages, MfError *err);

@@ -25,6 +25,7 @@
 #include "chan/chan.h"
 #include "colo/colo.h"
 #include "ram/ram.h"
+#include "recv/channel.h"
 #include "wire/multifd.h"
 
 typedef enum RecvDriver {
@@ -39,8 +40,8 @@ typedef struct RecvConfig {
     bool expect_uuid;            /* false: all must match the first */
     uint8_t uuid[WIRE_UUID_SIZE];
     RecvDriver driver;
-    uint64_t seed;               /* deterministic driver's scheduler */
-    size_t max_chunk;            /* deterministic: largest delivery, 0=any */
+    uint64_t seed;    /* deterministic driver's scheduler */
+    size_t max_chunk; /* deterministic: largest delivery, 0=any */
 } RecvConfig;
 
 typedef struct RecvEngine RecvEngine;
@@ -90,5 +91,55 @@ void recv_engine_error(RecvEngine *e, MfError *out);
 
 /* Join every thread and free everything, whatever state it is in. */
 void recv_engine_free(RecvEngine *e);
+
+/*
+ * Additions (recv layer implementation, issue 3).
+ */
+
+/*
+ * Accept device-state packets (QEMU >= 10.0) on every channel added
+ * after this call and hand them to @fn; without a handler they fail with
+ * RECV_ERR_DEVICE_STATE.  Call before the first recv_engine_add_channel.
+ */
+void recv_engine_set_devstate_handler(RecvEngine *e, RecvDevStateFn fn,
+                                      void *opaque);
+
+/* What the deterministic scheduler did, one step at a time. */
+typedef enum RecvEventKind {
+    RECV_EV_DATA,    /* @bytes arrived on @channel */
+    RECV_EV_EOF,     /* @channel reached a clean end of stream */
+    RECV_EV_SYNC,    /* @channel processed a SYNC and waits */
+    RECV_EV_RELEASE, /* the main thread released every channel */
+    RECV_EV_ERROR,   /* @channel failed (@bytes is the error code) */
+} RecvEventKind;
+
+typedef struct RecvEvent {
+    RecvEventKind kind;
+    uint32_t channel;
+    uint64_t bytes;
+    uint64_t offset; /* channel's stream offset after the event */
+} RecvEvent;
+
+typedef void (*RecvTraceFn)(void *opaque, const RecvEvent *ev);
+
+/*
+ * Call @fn for every event, in order, with the engine lock held (@fn
+ * must not call the engine).  Every event also feeds a 64-bit hash
+ * (recv_engine_trace_hash) and a counter.  With the deterministic driver
+ * one seed always gives one sequence, so a test can assert determinism;
+ * the threaded driver reports the same events in the order its threads
+ * got there (useful to wait for "channel N posted its SYNC").
+ */
+void recv_engine_set_trace(RecvEngine *e, RecvTraceFn fn, void *opaque);
+uint64_t recv_engine_trace_hash(const RecvEngine *e);
+uint64_t recv_engine_events(const RecvEngine *e);
+
+/*
+ * Counters of channel @id; false when it was never added.  Stable only
+ * while no thread runs the channel: after recv_engine_finish() or with
+ * the deterministic driver.
+ */
+bool recv_engine_channel_stats(RecvEngine *e, uint32_t id,
+                               RecvChannelStats *out);
 
 #endif /* MFCOLO_RECV_RECV_H */

@@ -64,16 +64,27 @@ typedef struct WireHandshake {
     uint8_t id;
 } WireHandshake;
 
-/* Decode 64 bytes: WIRE_ERR_HANDSHAKE_MAGIC, WIRE_ERR_HANDSHAKE_VERSION. */
+/*
+ * Decode 64 bytes: WIRE_ERR_HANDSHAKE_MAGIC (offset 0),
+ * WIRE_ERR_HANDSHAKE_VERSION (offset 4).  uuid and id are returned
+ * unchecked (recv checks them against the channel set); the reserved
+ * bytes 25..63 are ignored, as QEMU does.
+ */
 bool wire_handshake_decode(const uint8_t buf[WIRE_HANDSHAKE_SIZE],
                            WireHandshake *hs, MfError *err);
 /* Encode as QEMU does: reserved bytes zero. */
 void wire_handshake_encode(const WireHandshake *hs,
                            uint8_t buf[WIRE_HANDSHAKE_SIZE]);
 
-/* Offsets per packet for @page_size (128 for 4 KiB); 0 if unusable. */
+/*
+ * Offsets per packet for @page_size (128 for 4 KiB): 524288 / page_size.
+ * 0 (unusable) when @page_size is 0, not a power of two or > 512 KiB.
+ */
 uint32_t wire_page_count(uint32_t page_size);
-/* Bytes of a RAM packet header: 320 + 8 * page_count (1344 for 4 KiB). */
+/*
+ * Bytes of a RAM packet header: 320 + 8 * page_count (1344 for 4 KiB);
+ * 0 when wire_page_count(@page_size) is 0.
+ */
 size_t wire_packet_size(uint32_t page_size);
 
 /* The 12 bytes every packet starts with. */
@@ -83,7 +94,7 @@ typedef struct WirePacketHdr {
     uint32_t flags;
 } WirePacketHdr;
 
-/* WIRE_ERR_PACKET_MAGIC, WIRE_ERR_PACKET_VERSION. */
+/* WIRE_ERR_PACKET_MAGIC (offset 0), WIRE_ERR_PACKET_VERSION (offset 4). */
 bool wire_packet_hdr_decode(const uint8_t buf[WIRE_PACKET_HDR_SIZE],
                             WirePacketHdr *hdr, MfError *err);
 
@@ -91,6 +102,10 @@ static inline bool wire_packet_is_device_state(const WirePacketHdr *hdr)
 {
     return (hdr->flags & WIRE_FLAG_DEVICE_STATE) != 0;
 }
+
+/* Encode the 12 common bytes (magic, version, @flags). */
+void wire_packet_hdr_encode(uint32_t flags,
+                            uint8_t buf[WIRE_PACKET_HDR_SIZE]);
 
 /*
  * A decoded RAM packet.  ramblock and offsets are meaningful only when
@@ -108,6 +123,12 @@ typedef struct WirePacket {
     uint64_t *offsets; /* caller's array of page_count entries */
 } WirePacket;
 
+/* Pages (normal + zero) a decoded packet carries; 0 for SYNC/empty. */
+static inline uint32_t wire_packet_pages(const WirePacket *pkt)
+{
+    return pkt->normal_pages + pkt->zero_pages;
+}
+
 /*
  * Decode a whole RAM packet header of wire_packet_size(@page_size) bytes.
  * pkt->offsets must point to wire_page_count(@page_size) entries.  Checks,
@@ -118,7 +139,13 @@ typedef struct WirePacket {
  * pages_alloc (WIRE_ERR_PACKET_NORMAL_PAGES), zero_pages > pages_alloc -
  * normal_pages (WIRE_ERR_PACKET_ZERO_PAGES) and, for packets with pages
  * only, an idstr without NUL (WIRE_ERR_PACKET_BLOCK_NAME) or an empty one
- * (WIRE_ERR_PACKET_BLOCK_NAME_EMPTY).
+ * (WIRE_ERR_PACKET_BLOCK_NAME_EMPTY).  "Without NUL" means no NUL in the
+ * 256 bytes (QEMU forces byte 255 to NUL; a name that needs it cannot
+ * exist); the error offset is then 319, the last idstr byte.  Bytes 36..63
+ * are never checked (QEMU 7.2: unused[4], zero_pages reads 0).  For a
+ * packet without pages, ramblock is returned as "" and offsets is left
+ * untouched; next_packet_size is returned as sent, stale or not.  An
+ * unusable @page_size or a NULL offsets array is MF_ERR_INVALID_ARG.
  */
 bool wire_packet_decode(const uint8_t *buf, uint32_t page_size,
                         WirePacket *pkt, MfError *err);
@@ -142,12 +169,17 @@ typedef struct WireDevStatePacket {
 } WireDevStatePacket;
 
 /*
- * Decode WIRE_DEVSTATE_HDR_SIZE bytes: magic, version, then
+ * Decode WIRE_DEVSTATE_HDR_SIZE bytes: magic, version, device-state bit
+ * missing (WIRE_ERR_PACKET_DEVICE_STATE: use the RAM decoder), then
  * WIRE_ERR_DEVSTATE_SYNC (SYNC set), WIRE_ERR_DEVSTATE_EMPTY (size 0),
- * WIRE_ERR_DEVSTATE_IDSTR (no NUL).
+ * WIRE_ERR_DEVSTATE_IDSTR (idstr byte 255 not NUL, QEMU's rule; offset
+ * 267).  The compression value is not checked (QEMU does not either).
+ * On success pkt->idstr is NUL-terminated; the payload of
+ * next_packet_size bytes follows and is opaque here.
  */
 bool wire_devstate_decode(const uint8_t *buf, WireDevStatePacket *pkt,
                           MfError *err);
+/* Encode as QEMU does: magic, version, fields, idstr NUL-padded. */
 void wire_devstate_encode(const WireDevStatePacket *pkt, uint8_t *buf);
 
 #endif /* MFCOLO_WIRE_MULTIFD_H */

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Harness: the main channel through the incoming state machine (QEVM
+ * header, commands, the "ram" section with MEM_SIZE, ZERO, PAGE,
+ * CONTINUE, EOS and MULTIFD_FLUSH records, device sections, COLO
+ * messages and checkpoints with their device-state blob), optionally with
+ * multifd channels on the receive engine's deterministic driver.
+ *
+ * Input:
+ *   byte 0  bit 0 COLO on (x-colo); bits 1-2 multifd channels (0, 1, 2,
+ *           3); bits 3-4 sync mode (section, round, auto, section); bits
+ *           5-6 compression (none, zstd, zlib, none); bit 7 expect_end
+ *   byte 1  scheduler seed (bits 0-3) and largest delivery (bits 4-7)
+ *   then    for each multifd channel (be32 length, bytes); the main
+ *           channel gets the rest
+ *
+ * Replay mode (create_blocks): the MEM_SIZE list creates the blocks, at
+ * most 64 MiB in total (the 7.2 captures need 49.6 MiB).
+ *
+ * Oracles: a failure has a code and a location (main or a multifd
+ * channel); COMPLETED only without ENABLE_COLO, FAILED_OVER only with
+ * it; with COLO, after the run (whatever the outcome) the receiver has
+ * failed over, no dirty bit is left and guest memory is exactly what it
+ * was when the last checkpoint completed (or precopy ended): nothing of
+ * a partly received checkpoint reaches the guest (I4; checked when the
+ * RAM is at most 8 MiB); every checkpoint leaves guest == cache (I3).
+ *
+ * Target functions: incoming_run in_precopy in_ram_load in_checkpoint
+ */
+#include "fuzz.h"
+
+#include "base/be.h"
+#include "base/bitmap.h"
+#include "chan/chan.h"
+#include "colo/colo.h"
+#include "incoming/incoming.h"
+#include "recv/recv.h"
+
+#define MAX_RAM (64ull << 20)
+#define SNAP_MAX (8ull << 20)
+
+typedef struct MainFuzz {
+    RamTable ram;
+    ColoState colo;
+    uint8_t *snap;     /* guest memory at the last completed checkpoint */
+    size_t snap_len;
+    bool snap_valid;
+    bool too_big;
+} MainFuzz;
+
+static size_t ram_total(const RamTable *t)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < t->nblocks; i++) {
+        n += t->blocks[i]->used_length;
+    }
+    return n;
+}
+
+/* Guest memory of every block, back to back, into f->snap. */
+static void take_snap(MainFuzz *f)
+{
+    size_t i, pos = 0, total = ram_total(&f->ram);
+
+    f->snap_valid = false;
+    f->too_big = total > SNAP_MAX;
+    if (f->too_big) {
+        return;
+    }
+    free(f->snap);
+    f->snap = malloc(total ? total : 1);
+    FUZZ_CHECK(f->snap != NULL, "out of memory");
+    for (i = 0; i < f->ram.nblocks; i++) {
+        memcpy(f->snap + pos, f->ram.blocks[i]->host,
+               f->ram.blocks[i]->used_length);
+        pos += f->ram.blocks[i]->used_length;
+    }
+    f->snap_len = total;
+    f->snap_valid = true;
+}
+
+static bool guest_equals_snap(const MainFuzz *f)
+{
+    size_t i, pos = 0;
+
+    if (ram_total(&f->ram) != f->snap_len) {
+        return false;
+    }
+    for (i = 0; i < f->ram.nblocks; i++) {
+        if (memcmp(f->snap + pos, f->ram.blocks[i]->host,
+                   f->ram.blocks[i]->used_length)) {
+            return false;
+        }
+        pos += f->ram.blocks[i]->used_length;
+    }
+    return true;
+}
+
+static bool hook_stop(void *opaque, MfError *err)
+{
+    (void)opaque;
+    (void)err;
+    return true;
+}
+
+static bool hook_load(void *opaque, IncomingDeviceStateKind kind,
+                      const uint8_t *data, size_t len, MfError *err)
+{
+    (void)opaque;
+    (void)kind;
+    (void)err;
+    FUZZ_CHECK(len <= INCOMING_DEVSTATE_MAX_DEFAULT && (len == 0 || data),
+               "device state of %zu bytes", len);
+    return true;
+}
+
+static void hook_precopy_done(void *opaque)
+{
+    take_snap(opaque);
+}
+
+static void hook_checkpoint_done(void *opaque, const IncomingCheckpoint *cp)
+{
+    MainFuzz *f = opaque;
+    size_t i;
+
+    (void)cp;
+    /* I3 right after the flush. */
+    for (i = 0; i < f->ram.nblocks; i++) {
+        RamBlock *b = f->ram.blocks[i];
+
+        FUZZ_CHECK(mf_bitmap_empty(b->dirty, b->npages),
+                   "I3: dirty bits left in %s after a checkpoint", b->name);
+        FUZZ_CHECK(ram_total(&f->ram) > SNAP_MAX ||
+                   !memcmp(b->host, b->colo_cache, b->used_length),
+                   "I3: guest != cache in %s after a checkpoint", b->name);
+    }
+    take_snap(f);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const WireCompression methods[4] = {
+        WIRE_COMP_NONE, WIRE_COMP_ZSTD, WIRE_COMP_ZLIB, WIRE_COMP_NONE,
+    };
+    static const IncomingSyncMode modes[4] = {
+        INCOMING_SYNC_SECTION, INCOMING_SYNC_ROUND, INCOMING_SYNC_AUTO,
+        INCOMING_SYNC_SECTION,
+    };
+    MainFuzz f = { 0 };
+    IncomingConfig ic = { 0 };
+    RecvConfig rc = { 0 };
+    IncomingOutcome outcome;
+    IncomingStats st;
+    RecvEngine *engine = NULL;
+    Incoming *in;
+    Chan *main_ch, *reply;
+    MfError err;
+    uint32_t channels, i;
+    size_t pos = 2;
+    bool colo, ok = true;
+
+    if (size < 2) {
+        return 0;
+    }
+    colo = data[0] & 1;
+    channels = (data[0] >> 1) & 3;
+    mf_error_clear(&err);
+    if (!ram_table_init(&f.ram, 4096, &err)) {
+        FUZZ_FAIL("ram_table_init: %s", err.msg);
+    }
+    FUZZ_CHECK(colo_init(&f.colo, &f.ram, &err), "colo_init: %s", err.msg);
+
+    if (channels) {
+        rc.channels = channels;
+        rc.page_size = 4096;
+        rc.compression = methods[(data[0] >> 5) & 3];
+        rc.driver = RECV_DRIVER_DETERMINISTIC;
+        rc.seed = data[1] & 15;
+        rc.max_chunk = (data[1] >> 4) ? (size_t)1 << (data[1] >> 4) : 0;
+        engine = recv_engine_new(&rc, &f.ram, colo ? &f.colo : NULL, &err);
+        if (!engine) {
+            FUZZ_CHECK(err.code == MF_ERR_INVALID_ARG, "engine: %s",
+                       err.msg);
+            goto out_ram;
+        }
+        for (i = 0; i < channels; i++) {
+            size_t want, len;
+            Chan *c;
+
+            if (size - pos < 4) {
+                goto out_engine;
+            }
+            want = mf_be32_load(data + pos);
+            pos += 4;
+            len = want < size - pos ? want : size - pos;
+            c = chan_mem_new(data + pos, len, 0, "fuzz", &err);
+            FUZZ_CHECK(c != NULL, "chan_mem_new: %s", err.msg);
+            pos += len;
+            if (ok) {
+                ok = recv_engine_add_channel(engine, c, &err);
+            } else {
+                chan_free(c);
+            }
+        }
+        if (!ok) {
+            FUZZ_CHECK_ERROR(&err, true);
+            goto out_engine;
+        }
+    }
+
+    main_ch = chan_mem_new(data + pos, size - pos, 0, "main", &err);
+    reply = chan_mem_sink_new("reply", &err);
+    FUZZ_CHECK(main_ch && reply, "channels: %s", err.msg);
+    ic.main = main_ch;
+    ic.reply = reply;
+    ic.ram = &f.ram;
+    ic.colo = colo ? &f.colo : NULL;
+    ic.multifd = engine;
+    ic.create_blocks = true;
+    ic.max_ram = MAX_RAM;
+    ic.max_device_state = 1u << 20;
+    ic.sync = modes[(data[0] >> 3) & 3];
+    ic.expect_end = (data[0] & 0x80) != 0;
+    ic.hooks.opaque = &f;
+    ic.hooks.stop_guest = hook_stop;
+    ic.hooks.load_device_state = hook_load;
+    ic.hooks.precopy_done = hook_precopy_done;
+    ic.hooks.checkpoint_done = hook_checkpoint_done;
+    in = incoming_new(&ic, &err);
+    FUZZ_CHECK(in != NULL, "incoming_new: %s", err.msg);
+
+    ok = incoming_run(in, &outcome, &err);
+    incoming_get_stats(in, &st);
+    if (fuzz_verbose()) {
+        printf("main: conf 0x%02x: %s %s (%llu checkpoints, %llu syncs)\n",
+               data[0], ok ? "ok" : err.code_name, ok ? "" : err.msg,
+               (unsigned long long)st.checkpoints,
+               (unsigned long long)st.syncs);
+    }
+    if (ok) {
+        FUZZ_CHECK(outcome == (st.colo ? INCOMING_FAILED_OVER
+                                       : INCOMING_COMPLETED),
+                   "outcome %d with colo %d", outcome, st.colo);
+    } else {
+        FUZZ_CHECK_ERROR(&err, true);
+    }
+    if (st.colo && f.snap_valid) {
+        /* I4: the receiver failed over on the last completed checkpoint. */
+        FUZZ_CHECK(colo_phase(&f.colo) == COLO_PHASE_FAILED_OVER,
+                   "COLO run ended in phase %s",
+                   colo_phase_name(colo_phase(&f.colo)));
+        FUZZ_CHECK(f.colo.dirty_pages == 0, "dirty pages after failover");
+        FUZZ_CHECK(guest_equals_snap(&f),
+                   "I4: guest memory differs from the last checkpoint "
+                   "(%s)", ok ? "clean end" : err.code_name);
+    }
+    incoming_free(in);
+    chan_free(main_ch);
+    chan_free(reply);
+out_engine:
+    recv_engine_free(engine);
+out_ram:
+    free(f.snap);
+    colo_destroy(&f.colo);
+    ram_table_destroy(&f.ram);
+    return 0;
+}

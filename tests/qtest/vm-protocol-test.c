@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One mfcolo-vm: QMP shapes (replies, errors, events) and the qtest line
+ * protocol (QEMU's reply formats), and that the harness leaves nothing
+ * behind.
+ */
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libqtest.h"
+
+static void expect_reply(QTestState *s, const char *line, const char *want)
+{
+    char *r = qtest_raw(s, line);
+
+    if (strcmp(r, want) != 0) {
+        qt_fail("'%s' answered '%s', want '%s'", line, r, want);
+    }
+    free(r);
+}
+
+static void expect_prefix(QTestState *s, const char *line, const char *want)
+{
+    char *r = qtest_raw(s, line);
+
+    if (strncmp(r, want, strlen(want)) != 0) {
+        qt_fail("'%s' answered '%s', want '%s...'", line, r, want);
+    }
+    free(r);
+}
+
+static void test_qmp(QTestState *s)
+{
+    json_t *r;
+    json_t *err;
+
+    /* Unknown command: QEMU's CommandNotFound class. */
+    r = qtest_qmp(s, "{'execute': 'no-such-command', 'id': 7}");
+    err = json_object_get(r, "error");
+    qt_check(err && !strcmp(json_string_value(json_object_get(err, "class")),
+                            "CommandNotFound"),
+             "unknown command: no CommandNotFound error");
+    qt_check(json_integer_value(json_object_get(r, "id")) == 7,
+             "reply does not echo the id");
+    json_decref(r);
+
+    /* Second qmp_capabilities is an error, as in QEMU. */
+    r = qtest_qmp(s, "{'execute': 'qmp_capabilities'}");
+    qt_check(json_object_get(r, "error") != NULL,
+             "second qmp_capabilities accepted");
+    json_decref(r);
+
+    /* Bad parameter value. */
+    r = qtest_qmp(s, "{'execute': 'migrate-set-parameters', 'arguments': "
+                  "{'multifd-compression': 'lz4'}}");
+    qt_check(json_object_get(r, "error") != NULL, "lz4 accepted");
+    json_decref(r);
+
+    r = qtest_qmp_ok(s, "{'execute': 'query-status'}");
+    qt_check(!strcmp(json_string_value(json_object_get(r, "status")),
+                     "running") && json_is_true(json_object_get(r,
+                                                                "running")),
+             "query-status: not running at start");
+    json_decref(r);
+
+    qtest_qmp_assert_success(s, "{'execute': 'stop'}");
+    qtest_qmp_eventwait(s, "STOP");
+    r = qtest_qmp_ok(s, "{'execute': 'query-status'}");
+    qt_check(!strcmp(json_string_value(json_object_get(r, "status")),
+                     "paused"), "query-status after stop");
+    json_decref(r);
+
+    /* x-colo-lost-heartbeat outside COLO: an error. */
+    r = qtest_qmp(s, "{'execute': 'x-colo-lost-heartbeat'}");
+    qt_check(json_object_get(r, "error") != NULL,
+             "x-colo-lost-heartbeat accepted outside COLO");
+    json_decref(r);
+
+    r = qtest_qmp_ok(s, "{'execute': 'query-migrate'}");
+    qt_check(json_object_get(r, "status") == NULL,
+             "query-migrate has a status before any migration");
+    json_decref(r);
+}
+
+static void test_qtest(QTestState *s)
+{
+    uint8_t buf[300];
+    uint8_t back[300];
+    size_t i;
+
+    /* The guest is stopped (test_qmp): memory only changes by us. */
+    qtest_writeq(s, 0x1000, 0x1122334455667788ull);
+    qt_check(qtest_readb(s, 0x1000) == 0x88, "readb little-endian");
+    qt_check(qtest_readw(s, 0x1000) == 0x7788, "readw");
+    qt_check(qtest_readl(s, 0x1004) == 0x11223344, "readl");
+    qt_check(qtest_readq(s, 0x1000) == 0x1122334455667788ull, "readq");
+    expect_reply(s, "readb 0x1001", "OK 0x77");
+    expect_reply(s, "readw 0x1000", "OK 0x7788");
+    expect_reply(s, "readl 0x1000", "OK 0x55667788");
+    expect_reply(s, "readq 0x1000", "OK 0x1122334455667788");
+    expect_reply(s, "writel 0x2000 0xdeadbeef", "OK");
+    expect_reply(s, "read 0x2000 4", "OK 0xefbeadde");
+    expect_reply(s, "write 0x2000 2 0x0102", "OK");
+    expect_reply(s, "read 0x2000 4", "OK 0x0102adde");
+    expect_reply(s, "memset 0x2000 3 0xff", "OK");
+    expect_reply(s, "read 0x2000 4", "OK 0xffffffde");
+    expect_prefix(s, "frobnicate 1", "FAIL");
+    expect_prefix(s, "readb", "FAIL");
+    expect_prefix(s, "readb 0x7fffffffffff", "FAIL");
+    for (i = 0; i < sizeof(buf); i++) {
+        buf[i] = (uint8_t)(i * 7 + 3);
+    }
+    /* Across the boundary between the two blocks. */
+    qtest_memwrite(s, 0x100000 - 150, buf, sizeof(buf));
+    qtest_memread(s, 0x100000 - 150, back, sizeof(back));
+    qt_check(!memcmp(buf, back, sizeof(buf)), "memwrite/memread differ");
+    qtest_memset(s, 0x3000, 0xab, 16);
+    qt_check(qtest_readq(s, 0x3008) == 0xababababababababull, "memset");
+}
+
+int main(void)
+{
+    QTestState *s;
+    const char *dir;
+    DIR *d;
+    struct dirent *e;
+    int left = 0;
+
+    qt_set_seed(1, "/mfcolo/vm/protocol");
+    s = qtest_start("vm", "-block pc.ram=1M -block vga.vram=256K "
+                    "-workload increment,delay-us=1000");
+    test_qmp(s);
+    test_qtest(s);
+    qtest_qmp_assert_success(s, "{'execute': 'cont'}");
+    qtest_qmp_eventwait(s, "RESUME");
+    qtest_quit(s);
+
+    /* Nothing left but the (empty) private directory itself. */
+    dir = qt_tmpdir();
+    d = opendir(dir);
+    while (d && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            qt_log("left behind: %s/%s", dir, e->d_name);
+            left++;
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    qt_check(left == 0, "%d files left in %s", left, dir);
+    printf("ok /mfcolo/vm/protocol\n");
+    return 0;
+}

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The incoming layer with multifd channels (deterministic recv engine),
+ * over streams of the fake primary: both QEMU sync modes (per section,
+ * 7.2; per round, >= 8.1) and their auto-detection, a mode mismatch
+ * ending in an error instead of a hang, COLO checkpoints whose pages come
+ * over multifd, and failover memory (I4) after a hostile message.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "incoming/incoming.h"
+#include "primary.h"
+#include "recv/errors.h"
+#include "sha256.h"
+#include "wire/errors.h"
+
+#define PAGE 4096u
+#define CHECKPOINTS 3
+
+typedef struct Run {
+    RamTable ram;
+    ColoState colo;
+    RecvEngine *engine;
+    Chan *main;
+    Chan *reply;
+    Incoming *in;
+    IncomingStats st;
+    IncomingOutcome outcome;
+    MfError err;
+    bool ok;
+} Run;
+
+static void touch(Primary *p, uint64_t page, uint8_t v)
+{
+    MemImage *m = primary_memory(p);
+
+    memset(mem_image_page(m, 0, page), v, PAGE);
+    page_set_add(primary_dirty(p), 0, page);
+}
+
+/* Precopy then @cps checkpoints; each touches data and zero pages. */
+static Primary *make(PrimaryStyle style, uint32_t channels, int cps,
+                     const PrimaryFault *fault)
+{
+    PrimaryConfig cfg;
+    MemImage *img = mem_image_new(PAGE);
+    Primary *p;
+    uint64_t i;
+    int k;
+
+    mem_image_add(img, "pc.ram", 300 * PAGE);
+    mem_image_add(img, "pc.bios", 8 * PAGE);
+    for (i = 0; i < 300; i += 3) {
+        memset(mem_image_page(img, 0, i), (int)(i + 1), PAGE);
+    }
+    memset(mem_image_page(img, 1, 2), 0xb1, PAGE);
+    primary_config_init(&cfg, style, channels, WIRE_COMP_NONE);
+    cfg.device_section = true;
+    cfg.vmdesc = true;
+    p = primary_new(&cfg, img);
+    mem_image_free(img);
+    if (fault) {
+        primary_add_fault(p, fault);
+    }
+    primary_precopy(p);
+    for (k = 0; k < cps; k++) {
+        for (i = 0; i < 200; i += 7) {
+            touch(p, i, (uint8_t)(0x40 + k + i));
+        }
+        touch(p, 3, 0);           /* a data page becomes zero */
+        touch(p, 250 + k, 0x77);
+        primary_checkpoint(p);
+    }
+    return p;
+}
+
+static void run(Run *r, Primary *p, IncomingSyncMode mode, uint64_t seed)
+{
+    const PrimaryConfig *pc = primary_config(p);
+    RecvConfig rc = { 0 };
+    IncomingConfig ic = { 0 };
+    MfError e = { 0 };
+    size_t i;
+
+    memset(r, 0, sizeof(*r));
+    assert_true(ram_table_init(&r->ram, PAGE, &e));
+    assert_true(colo_init(&r->colo, &r->ram, &e));
+    rc.channels = pc->channels;
+    rc.page_size = PAGE;
+    rc.compression = WIRE_COMP_NONE;
+    rc.driver = RECV_DRIVER_DETERMINISTIC;
+    rc.seed = seed;
+    rc.max_chunk = 1000;
+    r->engine = recv_engine_new(&rc, &r->ram, &r->colo, &e);
+    assert_non_null(r->engine);
+    for (i = 1; i < primary_nconns(p); i++) {
+        const PrimaryConn *c = primary_conn(p, i);
+        Chan *ch = chan_mem_new(c->buf.data, c->buf.len, 0, "mfd", &e);
+
+        assert_true(recv_engine_add_channel(r->engine, ch, &e));
+    }
+    r->main = chan_mem_new(primary_conn(p, 0)->buf.data,
+                           primary_conn(p, 0)->buf.len, 0, "main", &e);
+    r->reply = chan_mem_sink_new("reply", &e);
+    ic.main = r->main;
+    ic.reply = r->reply;
+    ic.ram = &r->ram;
+    ic.colo = &r->colo;
+    ic.multifd = r->engine;
+    ic.create_blocks = true;
+    ic.expect_end = true;
+    ic.sync = mode;
+    r->in = incoming_new(&ic, &e);
+    assert_non_null(r->in);
+    r->ok = incoming_run(r->in, &r->outcome, &r->err);
+    incoming_get_stats(r->in, &r->st);
+}
+
+static void run_free(Run *r)
+{
+    incoming_free(r->in);
+    recv_engine_free(r->engine);
+    chan_free(r->main);
+    chan_free(r->reply);
+    colo_destroy(&r->colo);
+    ram_table_destroy(&r->ram);
+}
+
+/* Guest memory equals what a correct secondary holds after @stage. */
+static void assert_stage(Run *r, Primary *p, size_t stage)
+{
+    const PrimaryStage *s = primary_stage(p, stage);
+    uint8_t d[SHA256_DIGEST_SIZE];
+    size_t i;
+
+    assert_int_equal(r->ram.nblocks, 2);
+    for (i = 0; i < r->ram.nblocks; i++) {
+        sha256_digest(r->ram.blocks[i]->host, r->ram.blocks[i]->used_length,
+                      d);
+        assert_memory_equal(d, s->digest[i], SHA256_DIGEST_SIZE);
+    }
+}
+
+static void assert_replies(Run *r, Primary *p)
+{
+    const SupBuf *want = primary_replies(p);
+    const uint8_t *got;
+    size_t len;
+
+    got = chan_mem_data(r->reply, &len);
+    assert_int_equal(len, want->len);
+    assert_memory_equal(got, want->data, len);
+}
+
+static void check_ok(PrimaryStyle style, IncomingSyncMode mode,
+                     IncomingSyncMode resolved)
+{
+    Primary *p = make(style, 2, CHECKPOINTS, NULL);
+    uint64_t seed;
+
+    for (seed = 1; seed <= 3; seed++) {
+        Run r;
+
+        run(&r, p, mode, seed);
+        if (!r.ok) {
+            char line[300];
+
+            mf_error_format(&r.err, line, sizeof(line));
+            print_error("seed %llu: %s\n", (unsigned long long)seed, line);
+        }
+        assert_true(r.ok);
+        assert_int_equal(r.outcome, INCOMING_FAILED_OVER);
+        assert_int_equal(r.st.checkpoints, CHECKPOINTS);
+        assert_int_equal(r.st.sync_mode, resolved);
+        assert_true(r.st.syncs > 0);
+        assert_stage(&r, p, CHECKPOINTS);
+        assert_replies(&r, p);
+        run_free(&r);
+    }
+    primary_free(p);
+}
+
+static void test_section_mode_72(void **state)
+{
+    (void)state;
+    check_ok(PRIMARY_QEMU_7_2, INCOMING_SYNC_SECTION, INCOMING_SYNC_SECTION);
+}
+
+static void test_auto_mode_72(void **state)
+{
+    (void)state;
+    check_ok(PRIMARY_QEMU_7_2, INCOMING_SYNC_AUTO, INCOMING_SYNC_SECTION);
+}
+
+static void test_round_mode_9(void **state)
+{
+    (void)state;
+    check_ok(PRIMARY_QEMU_9, INCOMING_SYNC_ROUND, INCOMING_SYNC_ROUND);
+}
+
+static void test_auto_mode_9(void **state)
+{
+    (void)state;
+    check_ok(PRIMARY_QEMU_9, INCOMING_SYNC_AUTO, INCOMING_SYNC_ROUND);
+}
+
+/* A mode mismatch is a located error from the engine, never a hang. */
+static void check_mismatch(PrimaryStyle style, IncomingSyncMode mode)
+{
+    Primary *p = make(style, 2, 1, NULL);
+    Run r;
+
+    run(&r, p, mode, 1);
+    assert_false(r.ok);
+    assert_true(r.err.code > MF_ERR_RECV_RANGE &&
+                r.err.code < MF_ERR_INCOMING_RANGE);
+    assert_true(r.err.located);
+    run_free(&r);
+    primary_free(p);
+}
+
+static void test_round_mode_on_72_fails(void **state)
+{
+    (void)state;
+    check_mismatch(PRIMARY_QEMU_7_2, INCOMING_SYNC_ROUND);
+}
+
+static void test_section_mode_on_9_fails(void **state)
+{
+    (void)state;
+    check_mismatch(PRIMARY_QEMU_9, INCOMING_SYNC_SECTION);
+}
+
+/* Unknown COLO message in checkpoint 2: memory of checkpoint 1 (I4). */
+static void test_unknown_message_keeps_last_checkpoint(void **state)
+{
+    PrimaryFault f = { 0 };
+    Primary *p;
+    Run r;
+
+    (void)state;
+    f.kind = PF_COLO_MESSAGE;
+    f.stage = 3;
+    f.index = WIRE_COLO_VMSTATE_SIZE;
+    f.value = 9;
+    p = make(PRIMARY_QEMU_7_2, 2, CHECKPOINTS, &f);
+    run(&r, p, INCOMING_SYNC_SECTION, 5);
+    assert_false(r.ok);
+    assert_int_equal(r.err.code, WIRE_ERR_COLO_MESSAGE);
+    assert_string_equal(r.err.where, "main");
+    assert_int_equal(r.st.checkpoints, 2);
+    assert_stage(&r, p, 2);
+    assert_int_equal(colo_phase(&r.colo), COLO_PHASE_FAILED_OVER);
+    run_free(&r);
+    primary_free(p);
+}
+
+/* Main stream cut inside the last checkpoint, multifd data complete. */
+static void test_cut_main_keeps_last_checkpoint(void **state)
+{
+    Primary *p;
+    const PrimaryMark *m;
+    Run r;
+
+    (void)state;
+    p = make(PRIMARY_QEMU_9, 2, CHECKPOINTS, NULL);
+    m = primary_find_mark(p, PM_VMSTATE_SIZE, CHECKPOINTS, 0);
+    assert_non_null(m);
+    sup_buf_truncate((SupBuf *)&primary_conn(p, 0)->buf, m->offset + 2);
+    run(&r, p, INCOMING_SYNC_AUTO, 2);
+    assert_false(r.ok);
+    assert_int_equal(r.err.code, INCOMING_ERR_TRUNCATED);
+    assert_int_equal(r.err.offset, m->offset + 2);
+    assert_stage(&r, p, CHECKPOINTS - 1);
+    run_free(&r);
+    primary_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_section_mode_72),
+        cmocka_unit_test(test_auto_mode_72),
+        cmocka_unit_test(test_round_mode_9),
+        cmocka_unit_test(test_auto_mode_9),
+        cmocka_unit_test(test_round_mode_on_72_fails),
+        cmocka_unit_test(test_section_mode_on_9_fails),
+        cmocka_unit_test(test_unknown_message_keeps_last_checkpoint),
+        cmocka_unit_test(test_cut_main_keeps_last_checkpoint),
+    };
+
+    return cmocka_run_group_tests_name("incoming-multifd", tests, NULL,
+                                       NULL);
+}

@@ -1,0 +1,1332 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests of the incoming layer over hand-built main-channel streams:
+ * every error path with its exact code and stream offset, the happy paths
+ * (plain precopy, COLO checkpoints), failover and its memory guarantee.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "chan/errors.h"
+#include "colo/colo.h"
+#include "incoming/incoming.h"
+#include "ram/errors.h"
+#include "stream-build.h"
+#include "wire/errors.h"
+
+typedef struct Fx {
+    SupBuf s;
+    RamTable ram;
+    ColoState colo;
+    bool no_colo;         /* receiver without x-colo */
+    bool replay;          /* create_blocks */
+    bool expect_end;
+    uint64_t max_devstate;
+    uint64_t max_ram;
+    Chan *main;
+    Chan *reply;
+    Incoming *in;
+    MfError err;
+    IncomingOutcome outcome;
+    bool ok;
+    /* hooks */
+    bool fail_stop;
+    bool fail_load;
+    bool failover_in_stop;
+    bool failover_in_done;
+    char log[1024];
+    uint64_t cps;
+    size_t precopy_dev_len;
+    uint8_t ram_at_cp[8]; /* pc.ram byte 0 of pages 0..7 at checkpoints */
+} Fx;
+
+static void logf_(Fx *fx, const char *s)
+{
+    size_t n = strlen(fx->log);
+
+    snprintf(fx->log + n, sizeof(fx->log) - n, "%s ", s);
+}
+
+static bool h_stop(void *opaque, MfError *err)
+{
+    Fx *fx = opaque;
+
+    (void)err;
+    logf_(fx, "stop");
+    if (fx->failover_in_stop) {
+        incoming_request_failover(fx->in);
+    }
+    return !fx->fail_stop;
+}
+
+static void h_start(void *opaque)
+{
+    logf_(opaque, "start");
+}
+
+static bool h_load(void *opaque, IncomingDeviceStateKind kind,
+                   const uint8_t *data, size_t len, MfError *err)
+{
+    Fx *fx = opaque;
+
+    (void)data;
+    (void)err;
+    if (kind == INCOMING_DEVSTATE_PRECOPY) {
+        logf_(fx, "devpre");
+        fx->precopy_dev_len = len;
+        return true;
+    }
+    logf_(fx, "load");
+    return !fx->fail_load;
+}
+
+static void h_precopy(void *opaque)
+{
+    logf_(opaque, "precopy");
+}
+
+static void h_done(void *opaque, const IncomingCheckpoint *cp)
+{
+    Fx *fx = opaque;
+    RamBlock *b = ram_table_find(&fx->ram, "pc.ram");
+    int i;
+
+    logf_(fx, "done");
+    fx->cps = cp->index + 1;
+    for (i = 0; i < 8; i++) {
+        fx->ram_at_cp[i] = b->host[i * SB_PAGE];
+    }
+    if (fx->failover_in_done) {
+        incoming_request_failover(fx->in);
+    }
+}
+
+static int fx_setup(void **state)
+{
+    Fx *fx = calloc(1, sizeof(*fx));
+
+    assert_non_null(fx);
+    fx->expect_end = true;
+    *state = fx;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    Fx *fx = *state;
+
+    incoming_free(fx->in);
+    chan_free(fx->main);
+    chan_free(fx->reply);
+    if (!fx->no_colo) {
+        colo_destroy(&fx->colo);
+    }
+    ram_table_destroy(&fx->ram);
+    sup_buf_free(&fx->s);
+    free(fx);
+    return 0;
+}
+
+static void fx_run(Fx *fx)
+{
+    IncomingConfig cfg = { 0 };
+    MfError e = { 0 };
+
+    assert_true(ram_table_init(&fx->ram, SB_PAGE, &e));
+    if (!fx->replay) {
+        assert_non_null(ram_table_add(&fx->ram, "pc.ram", SB_RAM_LEN, NULL,
+                                      &e));
+        assert_non_null(ram_table_add(&fx->ram, "small", SB_SMALL_LEN, NULL,
+                                      &e));
+    }
+    if (!fx->no_colo) {
+        assert_true(colo_init(&fx->colo, &fx->ram, &e));
+    }
+    fx->main = chan_mem_new(fx->s.data, fx->s.len, 0, "main", &e);
+    fx->reply = chan_mem_sink_new("reply", &e);
+    assert_non_null(fx->main);
+    assert_non_null(fx->reply);
+    cfg.main = fx->main;
+    cfg.reply = fx->reply;
+    cfg.ram = &fx->ram;
+    cfg.colo = fx->no_colo ? NULL : &fx->colo;
+    cfg.create_blocks = fx->replay;
+    cfg.expect_end = fx->expect_end;
+    cfg.max_device_state = fx->max_devstate;
+    cfg.max_ram = fx->max_ram;
+    cfg.hooks.opaque = fx;
+    cfg.hooks.stop_guest = h_stop;
+    cfg.hooks.start_guest = h_start;
+    cfg.hooks.load_device_state = h_load;
+    cfg.hooks.precopy_done = h_precopy;
+    cfg.hooks.checkpoint_done = h_done;
+    fx->in = incoming_new(&cfg, &e);
+    assert_non_null(fx->in);
+    fx->ok = incoming_run(fx->in, &fx->outcome, &fx->err);
+}
+
+static void expect_err(Fx *fx, int code, uint64_t offset)
+{
+    char line[300];
+
+    mf_error_format(&fx->err, line, sizeof(line));
+    if (fx->ok || fx->err.code != code || fx->err.offset != offset) {
+        print_error("want code %d offset %llu, got ok=%d: %s (%s, %d)\n",
+                    code, (unsigned long long)offset, fx->ok, line,
+                    fx->err.code_name ? fx->err.code_name : "-",
+                    fx->err.code);
+    }
+    assert_false(fx->ok);
+    assert_int_equal(fx->err.code, code);
+    assert_true(fx->err.located);
+    assert_string_equal(fx->err.where, "main");
+    assert_int_equal(fx->err.offset, offset);
+}
+
+static const uint8_t *replies(Fx *fx, size_t *len)
+{
+    return chan_mem_data(fx->reply, len);
+}
+
+static uint8_t ram_byte(Fx *fx, const char *name, uint64_t off)
+{
+    return ram_table_find(&fx->ram, name)->host[off];
+}
+
+/* ---- plain precopy ---- */
+
+static void build_plain(SupBuf *b)
+{
+    sb_begin(b, false);
+    sb_section_part(b, WIRE_VM_SECTION_PART, SB_RAM_SID);
+    sb_page(b, "pc.ram", 0, 0xab);
+    sb_page(b, NULL, SB_PAGE, 0xcd);
+    sb_zero(b, NULL, 2 * SB_PAGE, 0);
+    sb_page(b, "small", 0, 0x11);
+    sb_eos(b);
+    sb_footer(b, SB_RAM_SID);
+    sb_end(b);
+}
+
+static void test_plain_precopy(void **state)
+{
+    Fx *fx = *state;
+    IncomingStats st;
+
+    build_plain(&fx->s);
+    fx_run(fx);
+    assert_true(fx->ok);
+    assert_int_equal(fx->outcome, INCOMING_COMPLETED);
+    assert_int_equal(ram_byte(fx, "pc.ram", 0), 0xab);
+    assert_int_equal(ram_byte(fx, "pc.ram", SB_PAGE + 4095), 0xcd);
+    assert_int_equal(ram_byte(fx, "small", 17), 0x11);
+    /* precopy with COLO: the cache mirrors the guest (I1). */
+    assert_int_equal(ram_table_find(&fx->ram, "pc.ram")->colo_cache[0],
+                     0xab);
+    incoming_get_stats(fx->in, &st);
+    assert_int_equal(st.pages, 3);
+    assert_int_equal(st.zero_pages, 1);
+    assert_int_equal(st.precopy_end, fx->s.len);
+    assert_int_equal(st.main_bytes, fx->s.len);
+    assert_false(st.colo);
+    /* device state handed over: FULL header .. EOF (not the vmdesc) */
+    assert_int_equal(fx->precopy_dev_len, 1 + 4 + 1 + 5 + 8 + 3 + 5 + 1);
+    assert_string_equal(fx->log, "devpre precopy ");
+    assert_int_equal(incoming_stage(fx->in), INCOMING_STAGE_DONE);
+}
+
+static void test_plain_no_colo(void **state)
+{
+    Fx *fx = *state;
+
+    fx->no_colo = true;
+    build_plain(&fx->s);
+    fx_run(fx);
+    assert_true(fx->ok);
+    assert_int_equal(ram_byte(fx, "pc.ram", 0), 0xab);
+    assert_null(ram_table_find(&fx->ram, "pc.ram")->colo_cache);
+}
+
+static void test_replay_creates_blocks(void **state)
+{
+    Fx *fx = *state;
+
+    fx->replay = true;
+    build_plain(&fx->s);
+    fx_run(fx);
+    assert_true(fx->ok);
+    assert_int_equal(fx->ram.nblocks, 2);
+    assert_int_equal(ram_table_find(&fx->ram, "pc.ram")->used_length,
+                     SB_RAM_LEN);
+    assert_int_equal(ram_byte(fx, "small", 0), 0x11);
+}
+
+static void test_plain_eof_without_devices(void **state)
+{
+    Fx *fx = *state;
+
+    sb_begin(&fx->s, false);
+    sb_section_part(&fx->s, WIRE_VM_SECTION_END, SB_RAM_SID);
+    sb_eos(&fx->s);
+    sb_footer(&fx->s, SB_RAM_SID);
+    sup_buf_put_u8(&fx->s, WIRE_VM_EOF);
+    fx_run(fx);
+    assert_true(fx->ok);
+    assert_int_equal(fx->precopy_dev_len, 1);
+}
+
+static void test_plain_devices_without_vmdesc(void **state)
+{
+    Fx *fx = *state;
+
+    sb_begin(&fx->s, false);
+    sb_section_part(&fx->s, WIRE_VM_SECTION_END, SB_RAM_SID);
+    sb_eos(&fx->s);
+    sb_footer(&fx->s, SB_RAM_SID);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_FULL, 0, "timer", 0, 2);
+    sb_footer(&fx->s, 0);
+    sup_buf_put_u8(&fx->s, WIRE_VM_EOF);
+    fx_run(fx);
+    assert_true(fx->ok);
+}
+
+static void test_trailing_data(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    build_plain(&fx->s);
+    at = fx->s.len;
+    sup_buf_put_u8(&fx->s, 0x42);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_TRAILING_DATA, at);
+}
+
+static void test_trailing_allowed_live(void **state)
+{
+    Fx *fx = *state;
+
+    fx->expect_end = false;
+    build_plain(&fx->s);
+    sup_buf_put_u8(&fx->s, 0x42);
+    fx_run(fx);
+    assert_true(fx->ok);
+}
+
+/* ---- header, configuration, commands ---- */
+
+static void test_truncated_header(void **state)
+{
+    Fx *fx = *state;
+
+    sup_buf_append(&fx->s, "QEV", 3);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_TRUNCATED, 3);
+}
+
+static void test_empty_stream(void **state)
+{
+    Fx *fx = *state;
+
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_TRUNCATED, 0);
+}
+
+static void test_bad_magic(void **state)
+{
+    Fx *fx = *state;
+
+    sup_buf_put_be32(&fx->s, 0x5145564e);
+    sup_buf_put_be32(&fx->s, 3);
+    fx_run(fx);
+    expect_err(fx, WIRE_ERR_VM_MAGIC, 0);
+}
+
+static void test_bad_version(void **state)
+{
+    Fx *fx = *state;
+
+    sup_buf_put_be32(&fx->s, WIRE_VM_FILE_MAGIC);
+    sup_buf_put_be32(&fx->s, 2);
+    fx_run(fx);
+    expect_err(fx, WIRE_ERR_VM_VERSION, 4);
+}
+
+static void test_config_length(void **state)
+{
+    Fx *fx = *state;
+
+    sb_header(&fx->s);
+    sup_buf_put_u8(&fx->s, WIRE_VM_CONFIGURATION);
+    sup_buf_put_be32(&fx->s, 0);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_CONFIGURATION, 9);
+}
+
+static void test_config_not_first(void **state)
+{
+    Fx *fx = *state;
+
+    sb_header(&fx->s);
+    sb_config(&fx->s, "pc");
+    sb_config(&fx->s, "pc");
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_UNEXPECTED_SECTION, 8 + 7);
+}
+
+static void test_command_unsupported(void **state)
+{
+    Fx *fx = *state;
+
+    sb_header(&fx->s);
+    sb_command(&fx->s, 3, 0, NULL); /* POSTCOPY_ADVISE */
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_COMMAND_UNSUPPORTED, 9);
+    assert_non_null(strstr(fx->err.msg, "POSTCOPY_ADVISE"));
+}
+
+static void test_command_unknown(void **state)
+{
+    Fx *fx = *state;
+
+    sb_header(&fx->s);
+    sb_command(&fx->s, 99, 0, NULL);
+    fx_run(fx);
+    expect_err(fx, WIRE_ERR_VM_COMMAND, 9);
+}
+
+static void test_command_enable_colo_length(void **state)
+{
+    Fx *fx = *state;
+    uint8_t d = 0;
+
+    sb_header(&fx->s);
+    sb_command(&fx->s, WIRE_CMD_ENABLE_COLO, 1, &d);
+    fx_run(fx);
+    expect_err(fx, WIRE_ERR_VM_COMMAND, 11);
+}
+
+static void test_command_rp_length(void **state)
+{
+    Fx *fx = *state;
+    uint8_t d = 0;
+
+    sb_header(&fx->s);
+    sb_command(&fx->s, 1, 1, &d);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_COMMAND_LENGTH, 11);
+}
+
+static void test_command_ping_length(void **state)
+{
+    Fx *fx = *state;
+    uint8_t d[3] = { 0 };
+
+    sb_header(&fx->s);
+    sb_command(&fx->s, 1, 0, NULL);
+    sb_command(&fx->s, 2, 3, d);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_COMMAND_LENGTH, 16);
+}
+
+static void test_ping_without_return_path(void **state)
+{
+    Fx *fx = *state;
+    uint8_t d[4] = { 0, 0, 0, 1 };
+
+    sb_header(&fx->s);
+    sb_command(&fx->s, 2, 4, d);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_NO_RETURN_PATH, 8);
+}
+
+static void test_ping_pong(void **state)
+{
+    Fx *fx = *state;
+    static const uint8_t pong[8] = { 0, 2, 0, 4, 0xde, 0xad, 0xbe, 0xef };
+    uint8_t d[4] = { 0xde, 0xad, 0xbe, 0xef };
+    const uint8_t *r;
+    size_t len;
+
+    sb_header(&fx->s);
+    sb_command(&fx->s, 1, 0, NULL);
+    sb_command(&fx->s, 2, 4, d);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_START, SB_RAM_SID, "ram", 0, 4);
+    sb_mem_size(&fx->s);
+    sb_eos(&fx->s);
+    sb_footer(&fx->s, SB_RAM_SID);
+    sb_end(&fx->s);
+    fx_run(fx);
+    assert_true(fx->ok);
+    r = replies(fx, &len);
+    assert_int_equal(len, 8);
+    assert_memory_equal(r, pong, 8);
+}
+
+static void test_enable_colo_without_colo(void **state)
+{
+    Fx *fx = *state;
+
+    fx->no_colo = true;
+    sb_header(&fx->s);
+    sb_command(&fx->s, WIRE_CMD_ENABLE_COLO, 0, NULL);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_COLO_NOT_ENABLED, 8);
+}
+
+static void test_enable_colo_twice(void **state)
+{
+    Fx *fx = *state;
+
+    sb_header(&fx->s);
+    sb_command(&fx->s, WIRE_CMD_ENABLE_COLO, 0, NULL);
+    sb_command(&fx->s, WIRE_CMD_ENABLE_COLO, 0, NULL);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_COMMAND_UNEXPECTED, 13);
+}
+
+static void test_enable_colo_after_ram(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    sb_begin(&fx->s, false);
+    at = fx->s.len;
+    sb_command(&fx->s, WIRE_CMD_ENABLE_COLO, 0, NULL);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_COMMAND_UNEXPECTED, at);
+}
+
+/* ---- sections ---- */
+
+static void test_section_type_unknown(void **state)
+{
+    Fx *fx = *state;
+
+    sb_header(&fx->s);
+    sup_buf_put_u8(&fx->s, 0x55);
+    fx_run(fx);
+    expect_err(fx, WIRE_ERR_VM_SECTION_TYPE, 8);
+}
+
+static void test_section_type_misplaced(void **state)
+{
+    Fx *fx = *state;
+
+    sb_header(&fx->s);
+    sb_vmdesc(&fx->s);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_UNEXPECTED_SECTION, 8);
+}
+
+static void test_section_not_ram(void **state)
+{
+    Fx *fx = *state;
+
+    sb_header(&fx->s);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_START, 3, "block", 0, 1);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_UNKNOWN_SECTION, 13);
+}
+
+static void test_section_ram_version(void **state)
+{
+    Fx *fx = *state;
+
+    sb_header(&fx->s);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_START, 2, "ram", 0, 3);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_SECTION_VERSION, 8);
+}
+
+static void test_section_start_twice(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    sb_begin(&fx->s, false);
+    at = fx->s.len;
+    sb_section_start(&fx->s, WIRE_VM_SECTION_START, 2, "ram", 0, 4);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_UNEXPECTED_SECTION, at);
+}
+
+static void test_section_part_unknown_id(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    sb_begin(&fx->s, false);
+    at = fx->s.len;
+    sb_section_part(&fx->s, WIRE_VM_SECTION_PART, 9);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_UNKNOWN_SECTION, at + 1);
+}
+
+static void test_section_part_before_start(void **state)
+{
+    Fx *fx = *state;
+
+    sb_header(&fx->s);
+    sb_section_part(&fx->s, WIRE_VM_SECTION_PART, 2);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_UNKNOWN_SECTION, 9);
+}
+
+static void test_section_part_after_end(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    sb_begin(&fx->s, false);
+    sb_section_part(&fx->s, WIRE_VM_SECTION_END, SB_RAM_SID);
+    sb_eos(&fx->s);
+    sb_footer(&fx->s, SB_RAM_SID);
+    at = fx->s.len;
+    sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_UNEXPECTED_SECTION, at);
+}
+
+static void test_full_before_ram_end(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    sb_begin(&fx->s, false);
+    at = fx->s.len;
+    sb_section_start(&fx->s, WIRE_VM_SECTION_FULL, 0, "timer", 0, 2);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_UNEXPECTED_SECTION, at);
+}
+
+static void test_footer_wrong_id(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    sb_header(&fx->s);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_START, 2, "ram", 0, 4);
+    sb_mem_size(&fx->s);
+    sb_eos(&fx->s);
+    at = fx->s.len;
+    sb_footer(&fx->s, 3);
+    fx_run(fx);
+    expect_err(fx, WIRE_ERR_VM_FOOTER, at + 1);
+}
+
+static void test_footer_missing(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    sb_header(&fx->s);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_START, 2, "ram", 0, 4);
+    sb_mem_size(&fx->s);
+    sb_eos(&fx->s);
+    at = fx->s.len;
+    sb_section_part(&fx->s, WIRE_VM_SECTION_PART, 2);
+    fx_run(fx);
+    expect_err(fx, WIRE_ERR_VM_FOOTER, at);
+}
+
+/* ---- MEM_SIZE ---- */
+
+static void test_mem_size_outside_start(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    sb_begin(&fx->s, false);
+    sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
+    at = fx->s.len;
+    sb_mem_size(&fx->s);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_MEM_SIZE, at);
+}
+
+static void test_mem_size_twice(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    sb_header(&fx->s);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_START, 2, "ram", 0, 4);
+    sb_mem_size(&fx->s);
+    at = fx->s.len;
+    sb_mem_size(&fx->s);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_MEM_SIZE, at);
+}
+
+static void test_mem_size_overflow(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    sb_header(&fx->s);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_START, 2, "ram", 0, 4);
+    sb_record(&fx->s, SB_RAM_LEN, WIRE_RAM_MEM_SIZE);
+    sb_name(&fx->s, "pc.ram");
+    at = fx->s.len;
+    sup_buf_put_be64(&fx->s, 2 * SB_RAM_LEN);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_MEM_SIZE, at);
+}
+
+static void test_mem_size_unknown_block(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    sb_header(&fx->s);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_START, 2, "ram", 0, 4);
+    sb_record(&fx->s, SB_RAM_LEN, WIRE_RAM_MEM_SIZE);
+    at = fx->s.len;
+    sb_name(&fx->s, "pc.rom");
+    sup_buf_put_be64(&fx->s, SB_RAM_LEN);
+    fx_run(fx);
+    expect_err(fx, RAM_ERR_UNKNOWN_BLOCK, at);
+}
+
+static void test_mem_size_length_mismatch(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    sb_header(&fx->s);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_START, 2, "ram", 0, 4);
+    sb_record(&fx->s, 2 * SB_RAM_LEN, WIRE_RAM_MEM_SIZE);
+    sb_name(&fx->s, "pc.ram");
+    at = fx->s.len;
+    sup_buf_put_be64(&fx->s, 2 * SB_RAM_LEN);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_BLOCK_LENGTH, at);
+}
+
+static void test_mem_size_too_large(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    fx->replay = true;
+    fx->max_ram = SB_RAM_LEN;
+    sb_header(&fx->s);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_START, 2, "ram", 0, 4);
+    at = fx->s.len;
+    sb_mem_size(&fx->s);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_RAM_TOO_LARGE, at);
+}
+
+static void test_mem_size_duplicate(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    fx->replay = true;
+    sb_header(&fx->s);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_START, 2, "ram", 0, 4);
+    sb_record(&fx->s, 2 * SB_PAGE, WIRE_RAM_MEM_SIZE);
+    sb_name(&fx->s, "a");
+    sup_buf_put_be64(&fx->s, SB_PAGE);
+    at = fx->s.len;
+    sb_name(&fx->s, "a");
+    sup_buf_put_be64(&fx->s, SB_PAGE);
+    fx_run(fx);
+    expect_err(fx, RAM_ERR_DUPLICATE_BLOCK, at);
+}
+
+static void test_mem_size_zero_length(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    fx->replay = true;
+    sb_header(&fx->s);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_START, 2, "ram", 0, 4);
+    sb_record(&fx->s, SB_PAGE, WIRE_RAM_MEM_SIZE);
+    at = fx->s.len;
+    sb_name(&fx->s, "a");
+    sup_buf_put_be64(&fx->s, 0);
+    fx_run(fx);
+    expect_err(fx, RAM_ERR_BLOCK_LENGTH, at);
+}
+
+/* ---- RAM records ---- */
+
+static void test_record_unknown_block(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    sb_begin(&fx->s, false);
+    sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
+    sb_record(&fx->s, 0, WIRE_RAM_PAGE);
+    at = fx->s.len;
+    sb_name(&fx->s, "nosuch");
+    fx_run(fx);
+    expect_err(fx, RAM_ERR_UNKNOWN_BLOCK, at);
+    assert_non_null(strstr(fx->err.msg, "nosuch"));
+}
+
+static void test_record_continue_no_block(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    sb_begin(&fx->s, false);
+    sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
+    at = fx->s.len;
+    sb_zero(&fx->s, NULL, 0, 0);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_NO_CURRENT_BLOCK, at);
+}
+
+static void test_record_flags(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    sb_begin(&fx->s, false);
+    sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
+    at = fx->s.len;
+    sb_record(&fx->s, 0, WIRE_RAM_XBZRLE);
+    fx_run(fx);
+    expect_err(fx, WIRE_ERR_RAM_FLAGS, at);
+}
+
+static void test_record_offset_range(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    sb_begin(&fx->s, false);
+    sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
+    at = fx->s.len;
+    sb_zero(&fx->s, "small", SB_PAGE, 0);
+    fx_run(fx);
+    expect_err(fx, RAM_ERR_OFFSET_RANGE, at);
+}
+
+static void test_record_zero_fill(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    sb_begin(&fx->s, false);
+    sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
+    sb_zero(&fx->s, "pc.ram", 0, 1);
+    at = fx->s.len - 1;
+    fx_run(fx);
+    expect_err(fx, WIRE_ERR_RAM_ZERO_FILL, at);
+}
+
+static void test_record_page_truncated(void **state)
+{
+    Fx *fx = *state;
+    size_t at, cut;
+
+    sb_begin(&fx->s, false);
+    sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
+    at = fx->s.len;
+    sb_page(&fx->s, "pc.ram", 0, 0x33);
+    cut = fx->s.len - 100;
+    sup_buf_truncate(&fx->s, cut);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_TRUNCATED, cut);
+    assert_non_null(strstr(fx->err.msg, "PAGE record data"));
+    (void)at;
+}
+
+/* ---- device state ---- */
+
+static void test_devices_no_end_colo(void **state)
+{
+    Fx *fx = *state;
+
+    sb_begin(&fx->s, true);
+    sb_section_part(&fx->s, WIRE_VM_SECTION_END, SB_RAM_SID);
+    sb_eos(&fx->s);
+    sb_footer(&fx->s, SB_RAM_SID);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_FULL, 0, "timer", 0, 2);
+    sb_footer(&fx->s, 0);
+    sup_buf_put_u8(&fx->s, WIRE_VM_EOF);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_TRUNCATED, fx->s.len);
+}
+
+static void test_devices_bound(void **state)
+{
+    Fx *fx = *state;
+
+    fx->max_devstate = 8;
+    build_plain(&fx->s);
+    fx_run(fx);
+    assert_false(fx->ok);
+    assert_int_equal(fx->err.code, INCOMING_ERR_DEVICE_STATE_SIZE);
+}
+
+static void test_vmdesc_size(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    sb_begin(&fx->s, false);
+    sb_section_part(&fx->s, WIRE_VM_SECTION_END, SB_RAM_SID);
+    sb_eos(&fx->s);
+    sb_footer(&fx->s, SB_RAM_SID);
+    sup_buf_put_u8(&fx->s, WIRE_VM_EOF);
+    at = fx->s.len;
+    sup_buf_put_u8(&fx->s, WIRE_VM_VMDESCRIPTION);
+    sup_buf_put_be32(&fx->s, 0xffffffffu);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_VMDESC_SIZE, at + 1);
+}
+
+static void test_vmdesc_truncated(void **state)
+{
+    Fx *fx = *state;
+
+    build_plain(&fx->s);
+    sup_buf_truncate(&fx->s, fx->s.len - 3);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_TRUNCATED, fx->s.len);
+}
+
+/* ---- COLO ---- */
+
+/* Precopy with ENABLE_COLO: pages 0..7 of pc.ram = 0x10 + i. */
+static void build_colo_precopy(SupBuf *b)
+{
+    int i;
+
+    sb_begin(b, true);
+    sb_section_part(b, WIRE_VM_SECTION_PART, SB_RAM_SID);
+    sb_page(b, "pc.ram", 0, 0x10);
+    for (i = 1; i < 8; i++) {
+        sb_page(b, NULL, (uint64_t)i * SB_PAGE, (uint8_t)(0x10 + i));
+    }
+    sb_eos(b);
+    sb_footer(b, SB_RAM_SID);
+    sb_end(b);
+}
+
+/* Checkpoint: page 0 = @v, page 1 zero (CONTINUE from the earlier block). */
+static void build_cp(SupBuf *b, uint8_t v)
+{
+    sb_cp_begin(b);
+    sb_page(b, NULL, 0, v);
+    sb_zero(b, NULL, SB_PAGE, 0);
+    sb_cp_end(b, 100);
+}
+
+static const uint8_t cp_replies[] = {
+    0, 0, 0, 0,                         /* READY */
+    0, 0, 0, 2, 0, 0, 0, 5, 0, 0, 0, 6, /* REPLY RECEIVED LOADED */
+    0, 0, 0, 2, 0, 0, 0, 5, 0, 0, 0, 6,
+};
+
+static void test_colo_two_checkpoints(void **state)
+{
+    Fx *fx = *state;
+    IncomingStats st;
+    const uint8_t *r;
+    size_t len;
+
+    build_colo_precopy(&fx->s);
+    build_cp(&fx->s, 0x80);
+    build_cp(&fx->s, 0x81);
+    fx_run(fx);
+    assert_true(fx->ok);
+    assert_int_equal(fx->outcome, INCOMING_FAILED_OVER);
+    r = replies(fx, &len);
+    assert_int_equal(len, sizeof(cp_replies));
+    assert_memory_equal(r, cp_replies, len);
+    assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x81);
+    assert_int_equal(ram_byte(fx, "pc.ram", SB_PAGE), 0);
+    assert_int_equal(ram_byte(fx, "pc.ram", 2 * SB_PAGE), 0x12);
+    assert_int_equal(colo_phase(&fx->colo), COLO_PHASE_FAILED_OVER);
+    incoming_get_stats(fx->in, &st);
+    assert_int_equal(st.checkpoints, 2);
+    assert_true(st.colo);
+    assert_string_equal(fx->log,
+                        "devpre precopy start "
+                        "stop load done start "
+                        "stop load done start ");
+}
+
+/* Cut the stream at @cut inside checkpoint 1: memory of checkpoint 0. */
+static void run_cut_in_cp1(Fx *fx, size_t extra, int code)
+{
+    size_t cp1;
+
+    build_colo_precopy(&fx->s);
+    build_cp(&fx->s, 0x80);
+    cp1 = fx->s.len;
+    build_cp(&fx->s, 0x81);
+    sup_buf_truncate(&fx->s, cp1 + extra);
+    fx_run(fx);
+    expect_err(fx, code, fx->s.len);
+    assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x80);
+    assert_int_equal(ram_byte(fx, "pc.ram", SB_PAGE), 0);
+    assert_int_equal(colo_phase(&fx->colo), COLO_PHASE_FAILED_OVER);
+    /* stopped at the REQUEST, restarted by the failover */
+    if (extra >= 4) {
+        assert_non_null(strstr(fx->log, "stop start"));
+    } else {
+        assert_null(strstr(fx->log, "stop start"));
+    }
+}
+
+static void test_colo_cut_after_request(void **state)
+{
+    run_cut_in_cp1(*state, 4, INCOMING_ERR_TRUNCATED);
+}
+
+static void test_colo_cut_in_message(void **state)
+{
+    run_cut_in_cp1(*state, 2, INCOMING_ERR_TRUNCATED);
+}
+
+static void test_colo_cut_in_page(void **state)
+{
+    /* REQUEST SEND END-hdr(5) word(8) data(..) */
+    run_cut_in_cp1(*state, 4 + 4 + 5 + 8 + 4000, INCOMING_ERR_TRUNCATED);
+}
+
+static void test_colo_cut_before_blob(void **state)
+{
+    size_t ram = 5 + 8 + SB_PAGE + 8 + 1 + 8 + 5 + 1;
+
+    run_cut_in_cp1(*state, 4 + 4 + ram + 4 + 8, INCOMING_ERR_VMSTATE_SHORT);
+}
+
+static void test_colo_blob_short(void **state)
+{
+    size_t ram = 5 + 8 + SB_PAGE + 8 + 1 + 8 + 5 + 1;
+
+    run_cut_in_cp1(*state, 4 + 4 + ram + 4 + 8 + 99,
+                   INCOMING_ERR_VMSTATE_SHORT);
+}
+
+static void test_colo_clean_end_precopy_only(void **state)
+{
+    Fx *fx = *state;
+    const uint8_t *r;
+    size_t len;
+
+    build_colo_precopy(&fx->s);
+    fx_run(fx);
+    assert_true(fx->ok);
+    assert_int_equal(fx->outcome, INCOMING_FAILED_OVER);
+    r = replies(fx, &len);
+    assert_int_equal(len, 4);
+    assert_memory_equal(r, cp_replies, 4);
+    assert_int_equal(ram_byte(fx, "pc.ram", 3 * SB_PAGE), 0x13);
+}
+
+static void test_colo_unexpected_message(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    build_colo_precopy(&fx->s);
+    build_cp(&fx->s, 0x80);
+    at = fx->s.len;
+    sb_colo(&fx->s, WIRE_COLO_VMSTATE_SEND);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_COLO_UNEXPECTED, at);
+    assert_non_null(strstr(fx->err.msg, "vmstate-send"));
+    assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x80);
+}
+
+static void test_colo_unknown_message(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    build_colo_precopy(&fx->s);
+    sb_colo(&fx->s, WIRE_COLO_CHECKPOINT_REQUEST);
+    at = fx->s.len;
+    sb_colo(&fx->s, 7);
+    fx_run(fx);
+    expect_err(fx, WIRE_ERR_COLO_MESSAGE, at);
+}
+
+static void test_colo_vmstate_size_bound(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    fx->max_devstate = 1000;
+    build_colo_precopy(&fx->s);
+    sb_cp_begin(&fx->s);
+    sb_eos(&fx->s);
+    sb_footer(&fx->s, SB_RAM_SID);
+    sup_buf_put_u8(&fx->s, WIRE_VM_EOF);
+    sb_colo(&fx->s, WIRE_COLO_VMSTATE_SIZE);
+    at = fx->s.len;
+    sup_buf_put_be64(&fx->s, 1001);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_DEVICE_STATE_SIZE, at);
+}
+
+static void test_colo_ram_wrong_section(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    build_colo_precopy(&fx->s);
+    sb_colo(&fx->s, WIRE_COLO_CHECKPOINT_REQUEST);
+    sb_colo(&fx->s, WIRE_COLO_VMSTATE_SEND);
+    at = fx->s.len;
+    sb_section_start(&fx->s, WIRE_VM_SECTION_FULL, 0, "timer", 0, 2);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_UNEXPECTED_SECTION, at);
+}
+
+static void test_colo_ram_unknown_sid(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    build_colo_precopy(&fx->s);
+    sb_colo(&fx->s, WIRE_COLO_CHECKPOINT_REQUEST);
+    sb_colo(&fx->s, WIRE_COLO_VMSTATE_SEND);
+    at = fx->s.len;
+    sb_section_part(&fx->s, WIRE_VM_SECTION_END, 7);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_UNKNOWN_SECTION, at + 1);
+}
+
+static void test_colo_mem_size_in_checkpoint(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    build_colo_precopy(&fx->s);
+    sb_cp_begin(&fx->s);
+    at = fx->s.len;
+    sb_mem_size(&fx->s);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_MEM_SIZE, at);
+}
+
+static void test_colo_unknown_block_in_checkpoint(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    build_colo_precopy(&fx->s);
+    build_cp(&fx->s, 0x80);
+    sb_cp_begin(&fx->s);
+    sb_page(&fx->s, NULL, 2 * SB_PAGE, 0x99);
+    sb_record(&fx->s, 0, WIRE_RAM_PAGE);
+    at = fx->s.len;
+    sb_name(&fx->s, "ghost");
+    fx_run(fx);
+    expect_err(fx, RAM_ERR_UNKNOWN_BLOCK, at);
+    /* page 2 of the partial checkpoint never reached the guest */
+    assert_int_equal(ram_byte(fx, "pc.ram", 2 * SB_PAGE), 0x12);
+    assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x80);
+}
+
+static void test_colo_hook_stop_fails(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    fx->fail_stop = true;
+    build_colo_precopy(&fx->s);
+    at = fx->s.len;
+    build_cp(&fx->s, 0x80);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_HOOK, at);
+}
+
+static void test_colo_hook_load_fails(void **state)
+{
+    Fx *fx = *state;
+
+    fx->fail_load = true;
+    build_colo_precopy(&fx->s);
+    build_cp(&fx->s, 0x80);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_HOOK, fx->s.len);
+    /* QEMU too: the RAM was flushed before the device load failed. */
+    assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x80);
+}
+
+static void test_failover_request_mid_checkpoint(void **state)
+{
+    Fx *fx = *state;
+    const uint8_t *r;
+    size_t len;
+
+    fx->failover_in_stop = true;
+    build_colo_precopy(&fx->s);
+    build_cp(&fx->s, 0x80);
+    fx_run(fx);
+    assert_true(fx->ok);
+    assert_int_equal(fx->outcome, INCOMING_FAILED_OVER);
+    /* the checkpoint is discarded: precopy memory */
+    assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x10);
+    assert_int_equal(ram_byte(fx, "pc.ram", SB_PAGE), 0x11);
+    r = replies(fx, &len);
+    assert_int_equal(len, 8); /* READY, REPLY (sent after the hook) */
+    assert_memory_equal(r, cp_replies, 8);
+    assert_string_equal(fx->log, "devpre precopy start stop start ");
+}
+
+static void test_failover_request_while_loading(void **state)
+{
+    Fx *fx = *state;
+    const uint8_t *r;
+    size_t len;
+
+    fx->failover_in_done = true;
+    build_colo_precopy(&fx->s);
+    build_cp(&fx->s, 0x80);
+    build_cp(&fx->s, 0x81);
+    fx_run(fx);
+    assert_true(fx->ok);
+    assert_int_equal(fx->outcome, INCOMING_FAILED_OVER);
+    /* QEMU's RELAUNCH: the checkpoint completes, LOADED is not sent */
+    assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x80);
+    assert_int_equal(fx->cps, 1);
+    r = replies(fx, &len);
+    assert_int_equal(len, 12);
+    assert_memory_equal(r, cp_replies, 12);
+    assert_string_equal(fx->log,
+                        "devpre precopy start stop load done start ");
+}
+
+/* ---- API ---- */
+
+static void test_run_twice(void **state)
+{
+    Fx *fx = *state;
+    MfError e = { 0 };
+    IncomingOutcome o;
+
+    build_plain(&fx->s);
+    fx_run(fx);
+    assert_true(fx->ok);
+    assert_false(incoming_run(fx->in, &o, &e));
+    assert_int_equal(e.code, MF_ERR_INVALID_ARG);
+}
+
+static void test_new_invalid(void **state)
+{
+    IncomingConfig cfg = { 0 };
+    MfError e = { 0 };
+
+    (void)state;
+    assert_null(incoming_new(&cfg, &e));
+    assert_int_equal(e.code, MF_ERR_INVALID_ARG);
+    assert_null(incoming_new(NULL, NULL));
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    assert_string_equal(incoming_sync_mode_name(INCOMING_SYNC_AUTO), "auto");
+    assert_string_equal(incoming_sync_mode_name(INCOMING_SYNC_ROUND),
+                        "round");
+    assert_string_equal(incoming_sync_mode_name(INCOMING_SYNC_SECTION),
+                        "section");
+    assert_string_equal(incoming_stage_name(INCOMING_STAGE_CP_LOADING),
+                        "checkpoint-loading");
+    assert_string_equal(incoming_stage_name((IncomingStage)99), "?");
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_plain_precopy),
+        T(test_plain_no_colo),
+        T(test_replay_creates_blocks),
+        T(test_plain_eof_without_devices),
+        T(test_plain_devices_without_vmdesc),
+        T(test_trailing_data),
+        T(test_trailing_allowed_live),
+        T(test_truncated_header),
+        T(test_empty_stream),
+        T(test_bad_magic),
+        T(test_bad_version),
+        T(test_config_length),
+        T(test_config_not_first),
+        T(test_command_unsupported),
+        T(test_command_unknown),
+        T(test_command_enable_colo_length),
+        T(test_command_rp_length),
+        T(test_command_ping_length),
+        T(test_ping_without_return_path),
+        T(test_ping_pong),
+        T(test_enable_colo_without_colo),
+        T(test_enable_colo_twice),
+        T(test_enable_colo_after_ram),
+        T(test_section_type_unknown),
+        T(test_section_type_misplaced),
+        T(test_section_not_ram),
+        T(test_section_ram_version),
+        T(test_section_start_twice),
+        T(test_section_part_unknown_id),
+        T(test_section_part_before_start),
+        T(test_section_part_after_end),
+        T(test_full_before_ram_end),
+        T(test_footer_wrong_id),
+        T(test_footer_missing),
+        T(test_mem_size_outside_start),
+        T(test_mem_size_twice),
+        T(test_mem_size_overflow),
+        T(test_mem_size_unknown_block),
+        T(test_mem_size_length_mismatch),
+        T(test_mem_size_too_large),
+        T(test_mem_size_duplicate),
+        T(test_mem_size_zero_length),
+        T(test_record_unknown_block),
+        T(test_record_continue_no_block),
+        T(test_record_flags),
+        T(test_record_offset_range),
+        T(test_record_zero_fill),
+        T(test_record_page_truncated),
+        T(test_devices_no_end_colo),
+        T(test_devices_bound),
+        T(test_vmdesc_size),
+        T(test_vmdesc_truncated),
+        T(test_colo_two_checkpoints),
+        T(test_colo_cut_after_request),
+        T(test_colo_cut_in_message),
+        T(test_colo_cut_in_page),
+        T(test_colo_cut_before_blob),
+        T(test_colo_blob_short),
+        T(test_colo_clean_end_precopy_only),
+        T(test_colo_unexpected_message),
+        T(test_colo_unknown_message),
+        T(test_colo_vmstate_size_bound),
+        T(test_colo_ram_wrong_section),
+        T(test_colo_ram_unknown_sid),
+        T(test_colo_mem_size_in_checkpoint),
+        T(test_colo_unknown_block_in_checkpoint),
+        T(test_colo_hook_stop_fails),
+        T(test_colo_hook_load_fails),
+        T(test_failover_request_mid_checkpoint),
+        T(test_failover_request_while_loading),
+        T(test_run_twice),
+        T(test_new_invalid),
+        T(test_names),
+    };
+
+    return cmocka_run_group_tests_name("incoming", tests, NULL, NULL);
+}

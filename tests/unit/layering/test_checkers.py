@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Negative tests of check_layering.py and check_spdx.py.
+
+A checker that always passes proves nothing, so this runs each one on
+planted violations and requires it to fail with exactly the expected
+reports (file and line), and to pass on a clean tree.  Layering uses the
+fixture trees in fixtures/; the SPDX cases are built in a temporary
+folder (a file without the line cannot live in the repository, whose own
+SPDX check would flag it).
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.join(HERE, 'fixtures')
+LAYERING = os.path.join(HERE, 'check_layering.py')
+SPDX = os.path.join(HERE, 'check_spdx.py')
+C_SPDX = '/* SPDX-License-Identifier: GPL-2.0-or-later */\n'
+HASH_SPDX = '# SPDX-License-Identifier: GPL-2.0-or-later\n'
+
+failures = []
+
+
+def run(script, root):
+    p = subprocess.run([sys.executable, script, root], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, universal_newlines=True)
+    return p.returncode, p.stdout
+
+
+def expect(name, script, root, want_rc, want_prefixes):
+    """Run @script on @root; require exit @want_rc and exactly one report
+    line starting with each of @want_prefixes, and no other report."""
+    rc, out = run(script, root)
+    reports = [l for l in out.splitlines() if l.startswith(('core/', 'tests/',
+               'ci/', 'meson', 'tools/', 'bench/', '.ci/'))]
+    problems = []
+    if rc != want_rc:
+        problems.append('exit %d, expected %d' % (rc, want_rc))
+    for prefix in want_prefixes:
+        hits = [l for l in reports if l.startswith(prefix)]
+        if len(hits) != 1:
+            problems.append('%d reports start with "%s", expected 1'
+                            % (len(hits), prefix))
+    extra = [l for l in reports
+             if not any(l.startswith(p) for p in want_prefixes)]
+    if extra:
+        problems.append('unexpected reports: %s' % extra)
+    if problems:
+        failures.append(name)
+        print('FAIL %s: %s\n--- output:\n%s---' % (name, '; '.join(problems),
+                                                   out))
+    else:
+        print('ok   %s' % name)
+
+
+def fixture(name):
+    return os.path.join(FIXTURES, name)
+
+
+def layering_cases():
+    expect('layering accepts own and lower layers', LAYERING,
+           fixture('good'), 0, [])
+    expect('layering rejects a higher layer', LAYERING, fixture('upward'), 1,
+           ['core/wire/fxw.c:5: layer wire includes "ram/fxr.h" is of layer '
+            'ram, higher than wire'])
+    expect('layering rejects unknown layers and headers', LAYERING,
+           fixture('unknown'), 1,
+           ['core/misc/fxm.c:1: not in a known layer folder',
+            'core/wire/fxw.c:4: layer wire includes "foo/foo.h" is of '
+            'unknown layer foo',
+            'core/wire/fxw.c:5: layer wire includes "base/nothere.h" does '
+            'not exist',
+            'core/wire/fxw.c:7: computed include',
+            'core/wire/fxw.c:8: layer wire includes "nosuch.h" is not a '
+            'header of layer wire'])
+    expect('layering rejects tests/', LAYERING, fixture('from-tests'), 1,
+           ['core/base/fx.c:3: layer base includes "../../tests/support/'
+            'fake.h" leaves core/',
+            'core/base/fx.c:4: layer base includes <fake.h> names a header '
+            'of tests/',
+            'core/base/fx.c:5: layer base includes "tests/support/fake.h" '
+            'is under tests/'])
+
+
+def write(root, path, text, mode=0o644):
+    full = os.path.join(root, path)
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, 'w') as fh:
+        fh.write(text)
+    os.chmod(full, mode)
+
+
+def spdx_cases():
+    with tempfile.TemporaryDirectory() as root:
+        write(root, 'meson.build', HASH_SPDX + "project('x', 'c')\n")
+        write(root, 'core/base/a.c', C_SPDX + 'int a;\n')
+        write(root, 'ci/run', '#!/bin/sh\n' + HASH_SPDX + 'true\n', 0o755)
+        write(root, 'tests/fuzz/corpus/seed', '\x11\x22\x00\x44')
+        write(root, 'tests/fuzz/x.dict', 'kw="QEVM"\n')
+        expect('spdx accepts a clean tree', SPDX, root, 0, [])
+        write(root, 'core/base/b.c', 'int b;\n')
+        write(root, 'core/base/c.h', '/* SPDX-License-Identifier: MIT */\n')
+        write(root, 'ci/tool', '#!/bin/sh\ntrue\n', 0o755)
+        write(root, 'tests/unit/t.py', '# no licence\n')
+        write(root, 'tools/meson.build', '# x\n' + HASH_SPDX)
+        expect('spdx rejects missing, wrong or misplaced lines', SPDX, root,
+               1, ['core/base/b.c:1: expected', 'core/base/c.h:1: expected',
+                   'ci/tool:2: expected', 'tests/unit/t.py:1: expected',
+                   'tools/meson.build:1: expected'])
+
+
+def main():
+    layering_cases()
+    spdx_cases()
+    if failures:
+        print('%d checker self-test(s) failed' % len(failures))
+        return 1
+    print('all checker self-tests passed')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

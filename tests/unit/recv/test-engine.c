@@ -1,0 +1,909 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The engine (core/recv/recv.h): handshake over the channel set, the
+ * main thread's sync, end of migration, error propagation, cancel, and
+ * the hang QEMU has when a channel dies during a sync (facts 7.3), with
+ * both drivers.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/bitmap.h"
+#include "chan/errors.h"
+#include "codec/codec.h"
+#include "colo/errors.h"
+#include "ram/errors.h"
+#include "recv/errors.h"
+#include "recv/recv.h"
+#include "wire/errors.h"
+
+#include "recv-gen.h"
+
+#define PS 4096u
+#define NPAGES 128u
+#define MAXCH 8
+
+static const uint8_t UUID[WIRE_UUID_SIZE] = "mfcolo-recv-uuid";
+
+typedef struct Fx {
+    RamTable t;
+    ColoState colo;
+    bool has_colo;
+    RamBlock *b;
+    uint8_t *src;
+    RgStream s[MAXCH];
+    RecvConfig cfg;
+    RecvEngine *e;
+} Fx;
+
+static void fx_init(Fx *f, uint32_t channels, RecvDriver driver, bool colo)
+{
+    MfError err = { 0 };
+    uint64_t st = 7;
+    size_t i;
+
+    memset(f, 0, sizeof(*f));
+    assert_true(ram_table_init(&f->t, PS, &err));
+    f->b = ram_table_add(&f->t, "pc.ram", (uint64_t)NPAGES * PS, NULL, &err);
+    assert_non_null(f->b);
+    if (colo) {
+        assert_true(colo_init(&f->colo, &f->t, &err));
+        f->has_colo = true;
+    }
+    f->src = malloc((size_t)NPAGES * PS);
+    assert_non_null(f->src);
+    for (i = 0; i < (size_t)NPAGES * PS; i += 8) {
+        uint64_t v = rg_rand(&st) | 1;
+
+        memcpy(f->src + i, &v, 8);
+    }
+    for (i = 0; i < MAXCH; i++) {
+        rg_init(&f->s[i]);
+    }
+    f->cfg.channels = channels;
+    f->cfg.page_size = PS;
+    f->cfg.compression = WIRE_COMP_NONE;
+    f->cfg.driver = driver;
+    f->cfg.seed = 1;
+    f->cfg.max_chunk = 100;
+}
+
+static void fx_engine(Fx *f)
+{
+    MfError err = { 0 };
+
+    f->e = recv_engine_new(&f->cfg, &f->t, f->has_colo ? &f->colo : NULL, &err);
+    assert_non_null(f->e);
+}
+
+static void fx_destroy(Fx *f)
+{
+    size_t i;
+
+    recv_engine_free(f->e);
+    if (f->has_colo) {
+        colo_destroy(&f->colo);
+    }
+    ram_table_destroy(&f->t);
+    free(f->src);
+    for (i = 0; i < MAXCH; i++) {
+        rg_free(&f->s[i]);
+    }
+}
+
+static Chan *mem_chan(const RgStream *s)
+{
+    MfError err = { 0 };
+    Chan *c = chan_mem_new(s->data, s->len, 0, "test", &err);
+
+    assert_non_null(c);
+    return c;
+}
+
+static void expect_err(const MfError *e, int code, const char *where,
+                       uint64_t offset)
+{
+    if (e->code != code || strcmp(e->where, where) != 0 ||
+        e->offset != offset) {
+        print_error("got %s (%d) at '%s' offset %llu: %s\n",
+                    e->code_name ? e->code_name : "none", e->code, e->where,
+                    (unsigned long long)e->offset, e->msg);
+    }
+    assert_int_equal(e->code, code);
+    assert_true(e->located);
+    assert_string_equal(e->where, where);
+    assert_int_equal(e->offset, offset);
+}
+
+/* Channel @id gets pages @first.. step @step, @n of them, then a SYNC. */
+static void stream_pages(Fx *f, uint32_t id, uint32_t first, uint32_t step,
+                         uint32_t n, bool sync)
+{
+    uint64_t off[128];
+    uint32_t i;
+
+    for (i = 0; i < n; i++) {
+        off[i] = (uint64_t)(first + i * step) * PS;
+    }
+    if (n) {
+        rg_packet(&f->s[id], NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f->src, off,
+                  n, 0, id);
+    }
+    if (sync) {
+        rg_sync(&f->s[id], PS, id);
+    }
+}
+
+static bool add(Fx *f, uint32_t stream, MfError *err)
+{
+    return recv_engine_add_channel(f->e, mem_chan(&f->s[stream]), err);
+}
+
+/* ---- handshake ---- */
+
+static void t_hs_magic_version(void **state)
+{
+    Fx f;
+    MfError err = { 0 }, first = { 0 };
+
+    (void)state;
+    fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
+    fx_engine(&f);
+    rg_handshake(&f.s[0], UUID, 0);
+    f.s[0].data[3] = 0x45;
+    assert_false(add(&f, 0, &err));
+    expect_err(&err, WIRE_ERR_HANDSHAKE_MAGIC, "connection 0", 0);
+    recv_engine_error(f.e, &first);
+    expect_err(&first, WIRE_ERR_HANDSHAKE_MAGIC, "connection 0", 0);
+    /* The engine failed: later channels get the first error. */
+    rg_handshake(&f.s[1], UUID, 1);
+    mf_error_clear(&err);
+    assert_false(add(&f, 1, &err));
+    expect_err(&err, WIRE_ERR_HANDSHAKE_MAGIC, "connection 0", 0);
+    fx_destroy(&f);
+
+    fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
+    fx_engine(&f);
+    rg_handshake(&f.s[0], UUID, 0);
+    rg_handshake(&f.s[1], UUID, 1);
+    f.s[1].data[7] = 2;
+    mf_error_clear(&err);
+    assert_true(add(&f, 0, &err));
+    assert_false(add(&f, 1, &err));
+    expect_err(&err, WIRE_ERR_HANDSHAKE_VERSION, "connection 1", 4);
+    fx_destroy(&f);
+}
+
+/* QEMU accepts id == channels (facts 2.1) and indexes past its array. */
+static void t_hs_id_range(void **state)
+{
+    static const uint8_t ids[] = { 3, 4, 255 };
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < sizeof(ids); k++) {
+        Fx f;
+        MfError err = { 0 };
+
+        fx_init(&f, 3, RECV_DRIVER_DETERMINISTIC, false);
+        fx_engine(&f);
+        rg_handshake(&f.s[0], UUID, ids[k]);
+        assert_false(add(&f, 0, &err));
+        expect_err(&err, RECV_ERR_CHANNEL_ID, "connection 0", 24);
+        assert_false(recv_engine_ready(f.e));
+        fx_destroy(&f);
+    }
+}
+
+static void t_hs_duplicate(void **state)
+{
+    Fx f;
+    MfError err = { 0 };
+
+    (void)state;
+    fx_init(&f, 3, RECV_DRIVER_DETERMINISTIC, false);
+    fx_engine(&f);
+    rg_handshake(&f.s[0], UUID, 2);
+    rg_handshake(&f.s[1], UUID, 0);
+    rg_handshake(&f.s[2], UUID, 2);
+    assert_true(add(&f, 0, &err));
+    assert_true(add(&f, 1, &err));
+    assert_false(add(&f, 2, &err));
+    expect_err(&err, RECV_ERR_DUPLICATE_ID, "multifd 2", 24);
+    assert_non_null(strstr(err.msg, "connection 2"));
+    fx_destroy(&f);
+}
+
+static void t_hs_uuid(void **state)
+{
+    Fx f;
+    MfError err = { 0 };
+    uint8_t other[WIRE_UUID_SIZE];
+
+    (void)state;
+    memcpy(other, UUID, sizeof(other));
+    other[15] ^= 1;
+    /* Against the configured uuid. */
+    fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
+    f.cfg.expect_uuid = true;
+    memcpy(f.cfg.uuid, UUID, WIRE_UUID_SIZE);
+    fx_engine(&f);
+    rg_handshake(&f.s[0], other, 1);
+    assert_false(add(&f, 0, &err));
+    expect_err(&err, RECV_ERR_UUID, "multifd 1", 8);
+    assert_non_null(strstr(err.msg, "configured"));
+    fx_destroy(&f);
+    /* Against the first channel's. */
+    fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
+    fx_engine(&f);
+    rg_handshake(&f.s[0], other, 1);
+    rg_handshake(&f.s[1], UUID, 0);
+    mf_error_clear(&err);
+    assert_true(add(&f, 0, &err));
+    assert_false(add(&f, 1, &err));
+    expect_err(&err, RECV_ERR_UUID, "multifd 0", 8);
+    assert_non_null(strstr(err.msg, "first channel"));
+    fx_destroy(&f);
+}
+
+static void t_hs_too_many(void **state)
+{
+    Fx f;
+    MfError err = { 0 };
+
+    (void)state;
+    fx_init(&f, 1, RECV_DRIVER_DETERMINISTIC, false);
+    fx_engine(&f);
+    rg_handshake(&f.s[0], UUID, 0);
+    rg_handshake(&f.s[1], UUID, 0);
+    assert_true(add(&f, 0, &err));
+    assert_true(recv_engine_ready(f.e));
+    assert_false(add(&f, 1, &err));
+    expect_err(&err, RECV_ERR_TOO_MANY_CHANNELS, "connection 1", 0);
+    fx_destroy(&f);
+}
+
+static void t_hs_eof(void **state)
+{
+    Fx f;
+    MfError err = { 0 };
+
+    (void)state;
+    fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
+    fx_engine(&f);
+    assert_false(add(&f, 0, &err));
+    expect_err(&err, RECV_ERR_EOF, "connection 0", 0);
+    fx_destroy(&f);
+
+    fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
+    fx_engine(&f);
+    rg_handshake(&f.s[0], UUID, 0);
+    rg_truncate(&f.s[0], 10);
+    mf_error_clear(&err);
+    assert_false(add(&f, 0, &err));
+    expect_err(&err, CHAN_ERR_EOF, "connection 0", 10);
+    fx_destroy(&f);
+}
+
+static void t_bad_config(void **state)
+{
+    Fx f;
+    MfError err = { 0 };
+    RamTable other;
+
+    (void)state;
+    fx_init(&f, 0, RECV_DRIVER_DETERMINISTIC, true);
+    assert_null(recv_engine_new(&f.cfg, &f.t, NULL, &err));
+    assert_int_equal(err.code, MF_ERR_INVALID_ARG);
+    f.cfg.channels = 257;
+    mf_error_clear(&err);
+    assert_null(recv_engine_new(&f.cfg, &f.t, NULL, &err));
+    assert_int_equal(err.code, MF_ERR_INVALID_ARG);
+    f.cfg.channels = 2;
+    f.cfg.page_size = 8192;
+    mf_error_clear(&err);
+    assert_null(recv_engine_new(&f.cfg, &f.t, NULL, &err));
+    assert_int_equal(err.code, MF_ERR_INVALID_ARG);
+    f.cfg.page_size = PS;
+    assert_true(ram_table_init(&other, PS, &err));
+    mf_error_clear(&err);
+    assert_null(recv_engine_new(&f.cfg, &other, &f.colo, &err));
+    assert_int_equal(err.code, MF_ERR_INVALID_ARG);
+    ram_table_destroy(&other);
+    f.cfg.compression = WIRE_COMP_UADK;
+    mf_error_clear(&err);
+    assert_null(recv_engine_new(&f.cfg, &f.t, NULL, &err));
+    assert_int_equal(err.code, MF_ERR_INVALID_ARG);
+    fx_destroy(&f);
+}
+
+/* ---- deterministic driver ---- */
+
+/* Channels in any order; the id places them. */
+static void t_any_order(void **state)
+{
+    static const uint32_t order[4] = { 3, 1, 0, 2 };
+    Fx f;
+    MfError err = { 0 };
+    uint32_t i;
+    RecvChannelStats st;
+
+    (void)state;
+    fx_init(&f, 4, RECV_DRIVER_DETERMINISTIC, false);
+    fx_engine(&f);
+    for (i = 0; i < 4; i++) {
+        rg_handshake(&f.s[i], UUID, (uint8_t)i);
+        stream_pages(&f, i, i, 4, NPAGES / 4, true);
+    }
+    for (i = 0; i < 4; i++) {
+        assert_false(recv_engine_ready(f.e));
+        assert_true(add(&f, order[i], &err));
+    }
+    assert_true(recv_engine_ready(f.e));
+    assert_true(recv_engine_sync(f.e, &err));
+    assert_memory_equal(f.b->host, f.src, (size_t)NPAGES * PS);
+    assert_true(recv_engine_finish(f.e, &err));
+    for (i = 0; i < 4; i++) {
+        assert_true(recv_engine_channel_stats(f.e, i, &st));
+        assert_int_equal(st.normal_pages, NPAGES / 4);
+        assert_int_equal(st.syncs, 1);
+    }
+    assert_false(recv_engine_channel_stats(f.e, 4, &st));
+    fx_destroy(&f);
+}
+
+/* Precopy, then a checkpoint: I1, I2, I3 at each step. */
+static void t_det_checkpoint(void **state)
+{
+    Fx f;
+    MfError err = { 0 };
+    uint8_t *before;
+    uint32_t i;
+
+    (void)state;
+    fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, true);
+    fx_engine(&f);
+    for (i = 0; i < 2; i++) {
+        rg_handshake(&f.s[i], UUID, (uint8_t)i);
+        stream_pages(&f, i, i, 2, NPAGES / 2, true);
+    }
+    /* Stage 1 is already in the stream: channels must hold it back. */
+    memset(f.src + 5 * PS, 0x33, PS);
+    memset(f.src + 6 * PS, 0x44, PS);
+    stream_pages(&f, 0, 5, 1, 1, true);
+    stream_pages(&f, 1, 6, 1, 1, true);
+    for (i = 0; i < 2; i++) {
+        assert_true(add(&f, i, &err));
+    }
+    assert_true(recv_engine_sync(f.e, &err));
+    /* I1: mirror. */
+    assert_memory_equal(f.b->host, f.b->colo_cache, (size_t)NPAGES * PS);
+    assert_int_not_equal(f.b->host[5 * PS], 0x33);
+    assert_true(mf_bitmap_empty(f.b->dirty, f.b->npages));
+    assert_true(colo_enter(&f.colo, &err));
+    before = malloc((size_t)NPAGES * PS);
+    assert_non_null(before);
+    memcpy(before, f.b->host, (size_t)NPAGES * PS);
+    if (!recv_engine_sync(f.e, &err)) {
+        fail_msg("%s: %s", err.code_name, err.msg);
+    }
+    /* I2: guest untouched, pages recorded. */
+    assert_memory_equal(f.b->host, before, (size_t)NPAGES * PS);
+    assert_true(mf_bitmap_test(f.b->dirty, 5));
+    assert_true(mf_bitmap_test(f.b->dirty, 6));
+    assert_int_equal(mf_bitmap_count(f.b->dirty, f.b->npages), 2);
+    assert_true(colo_flush(&f.colo, NULL, &err));
+    /* I3. */
+    assert_memory_equal(f.b->host, f.src, (size_t)NPAGES * PS);
+    assert_true(mf_bitmap_empty(f.b->dirty, f.b->npages));
+    assert_true(recv_engine_finish(f.e, &err));
+    free(before);
+    fx_destroy(&f);
+}
+
+/* A channel that ends where the main channel expects a SYNC. */
+static void t_sync_eof(void **state)
+{
+    Fx f;
+    MfError err = { 0 };
+
+    (void)state;
+    fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
+    fx_engine(&f);
+    rg_handshake(&f.s[0], UUID, 0);
+    rg_handshake(&f.s[1], UUID, 1);
+    stream_pages(&f, 0, 0, 1, 2, true);
+    stream_pages(&f, 1, 2, 1, 2, false);
+    assert_true(add(&f, 0, &err));
+    assert_true(add(&f, 1, &err));
+    assert_false(recv_engine_sync(f.e, &err));
+    expect_err(&err, RECV_ERR_SYNC_EOF, "multifd 1", f.s[1].len);
+    fx_destroy(&f);
+}
+
+static void t_finish_sync_pending(void **state)
+{
+    Fx f;
+    MfError err = { 0 };
+
+    (void)state;
+    fx_init(&f, 1, RECV_DRIVER_DETERMINISTIC, false);
+    fx_engine(&f);
+    rg_handshake(&f.s[0], UUID, 0);
+    stream_pages(&f, 0, 0, 1, 2, true);
+    assert_true(add(&f, 0, &err));
+    assert_false(recv_engine_finish(f.e, &err));
+    expect_err(&err, RECV_ERR_SYNC_PENDING, "multifd 0", f.s[0].len);
+    fx_destroy(&f);
+}
+
+static void t_not_ready(void **state)
+{
+    Fx f;
+    MfError err = { 0 };
+
+    (void)state;
+    fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
+    fx_engine(&f);
+    rg_handshake(&f.s[0], UUID, 0);
+    rg_handshake(&f.s[1], UUID, 1);
+    stream_pages(&f, 0, 0, 1, 2, true);
+    stream_pages(&f, 1, 2, 1, 2, true);
+    assert_true(add(&f, 0, &err));
+    assert_false(recv_engine_sync(f.e, &err));
+    assert_int_equal(err.code, RECV_ERR_NOT_READY);
+    /* Not fatal: the caller may add the rest and sync. */
+    mf_error_clear(&err);
+    assert_true(add(&f, 1, &err));
+    assert_true(recv_engine_sync(f.e, &err));
+    assert_true(recv_engine_finish(f.e, &err));
+    fx_destroy(&f);
+
+    /* finish() without every channel fails instead of waiting forever. */
+    fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
+    fx_engine(&f);
+    rg_handshake(&f.s[0], UUID, 0);
+    assert_true(add(&f, 0, &err));
+    assert_false(recv_engine_finish(f.e, &err));
+    assert_int_equal(err.code, RECV_ERR_NOT_READY);
+    fx_destroy(&f);
+}
+
+/* A lower-layer error reaches the main thread located in its stream. */
+static void t_det_error_located(void **state)
+{
+    Fx f;
+    MfError err = { 0 }, copy;
+    uint64_t off[1] = { 0 };
+    size_t at;
+
+    (void)state;
+    fx_init(&f, 3, RECV_DRIVER_DETERMINISTIC, false);
+    fx_engine(&f);
+    for (uint32_t i = 0; i < 3; i++) {
+        rg_handshake(&f.s[i], UUID, (uint8_t)i);
+    }
+    stream_pages(&f, 0, 0, 1, 3, true);
+    stream_pages(&f, 1, 3, 1, 3, true);
+    stream_pages(&f, 2, 6, 1, 3, false);
+    at = rg_header(&f.s[2], PS, 0, "pc.bios", off, 1, 0, PS, 9);
+    for (uint32_t i = 0; i < 3; i++) {
+        assert_true(add(&f, i, &err));
+    }
+    assert_false(recv_engine_sync(f.e, &err));
+    expect_err(&err, RAM_ERR_UNKNOWN_BLOCK, "multifd 2", at + 64);
+    recv_engine_error(f.e, &copy);
+    expect_err(&copy, RAM_ERR_UNKNOWN_BLOCK, "multifd 2", at + 64);
+    /* Every later call reports the same first error. */
+    mf_error_clear(&err);
+    assert_false(recv_engine_sync(f.e, &err));
+    assert_int_equal(err.code, RAM_ERR_UNKNOWN_BLOCK);
+    mf_error_clear(&err);
+    assert_false(recv_engine_finish(f.e, &err));
+    assert_int_equal(err.code, RAM_ERR_UNKNOWN_BLOCK);
+    fx_destroy(&f);
+}
+
+typedef struct Trace {
+    uint64_t n;
+    uint64_t data_bytes;
+    uint32_t max_bytes;
+} Trace;
+
+static void trace_fn(void *opaque, const RecvEvent *ev)
+{
+    Trace *t = opaque;
+
+    t->n++;
+    if (ev->kind == RECV_EV_DATA) {
+        t->data_bytes += ev->bytes;
+        if (ev->bytes > t->max_bytes) {
+            t->max_bytes = (uint32_t)ev->bytes;
+        }
+    }
+}
+
+static uint64_t det_run(uint64_t seed, size_t max_chunk, Trace *tr,
+                        uint8_t *mem_out)
+{
+    Fx f;
+    MfError err = { 0 };
+    uint64_t h;
+    uint32_t i;
+
+    fx_init(&f, 3, RECV_DRIVER_DETERMINISTIC, false);
+    f.cfg.seed = seed;
+    f.cfg.max_chunk = max_chunk;
+    fx_engine(&f);
+    recv_engine_set_trace(f.e, trace_fn, tr);
+    for (i = 0; i < 3; i++) {
+        rg_handshake(&f.s[i], UUID, (uint8_t)i);
+        stream_pages(&f, i, i, 3, 20, true);
+        stream_pages(&f, i, 64 + i, 3, 20, true);
+        assert_true(add(&f, i, &err));
+    }
+    assert_true(recv_engine_sync(f.e, &err));
+    assert_true(recv_engine_sync(f.e, &err));
+    assert_true(recv_engine_finish(f.e, &err));
+    h = recv_engine_trace_hash(f.e);
+    assert_int_equal(recv_engine_events(f.e), tr->n);
+    memcpy(mem_out, f.b->host, (size_t)NPAGES * PS);
+    fx_destroy(&f);
+    return h;
+}
+
+static void t_det_determinism(void **state)
+{
+    uint8_t *m1 = malloc((size_t)NPAGES * PS);
+    uint8_t *m2 = malloc((size_t)NPAGES * PS);
+    uint64_t h[4];
+    Trace t1 = { 0 }, t2 = { 0 }, t3 = { 0 }, t4 = { 0 };
+
+    (void)state;
+    assert_non_null(m1);
+    assert_non_null(m2);
+    h[0] = det_run(99, 50, &t1, m1);
+    h[1] = det_run(99, 50, &t2, m2);
+    assert_int_equal(h[0], h[1]);
+    assert_int_equal(t1.n, t2.n);
+    assert_memory_equal(m1, m2, (size_t)NPAGES * PS);
+    assert_true(t1.max_bytes <= 50);
+    h[2] = det_run(100, 50, &t3, m2);
+    assert_int_not_equal(h[0], h[2]);
+    assert_memory_equal(m1, m2, (size_t)NPAGES * PS);
+    /* Single bytes. */
+    h[3] = det_run(5, 1, &t4, m2);
+    assert_int_equal(t4.max_bytes, 1);
+    assert_int_equal(t4.data_bytes, t1.data_bytes);
+    assert_memory_equal(m1, m2, (size_t)NPAGES * PS);
+    free(m1);
+    free(m2);
+}
+
+static int dev_calls;
+
+static bool dev_count(void *opaque, uint8_t id, const WireDevStatePacket *p,
+                      const uint8_t *data, size_t len, MfError *err)
+{
+    (void)opaque;
+    (void)p;
+    (void)data;
+    (void)err;
+    assert_int_equal(id, 1);
+    assert_int_equal(len, 5);
+    dev_calls++;
+    return true;
+}
+
+/* The engine hands device state to its handler on every channel. */
+static void t_devstate_handler(void **state)
+{
+    Fx f;
+    MfError err = { 0 };
+    WireDevStatePacket d = { WIRE_FLAG_DEVICE_STATE, "vfio", 0, 5 };
+    uint8_t buf[WIRE_DEVSTATE_HDR_SIZE];
+
+    (void)state;
+    fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
+    fx_engine(&f);
+    recv_engine_set_devstate_handler(f.e, dev_count, NULL);
+    wire_devstate_encode(&d, buf);
+    rg_handshake(&f.s[0], UUID, 0);
+    rg_handshake(&f.s[1], UUID, 1);
+    stream_pages(&f, 0, 0, 1, 2, true);
+    rg_put(&f.s[1], buf, sizeof(buf));
+    rg_put(&f.s[1], "abcde", 5);
+    stream_pages(&f, 1, 2, 1, 2, true);
+    assert_true(add(&f, 0, &err));
+    assert_true(add(&f, 1, &err));
+    dev_calls = 0;
+    assert_true(recv_engine_sync(f.e, &err));
+    assert_int_equal(dev_calls, 1);
+    assert_true(recv_engine_finish(f.e, &err));
+    fx_destroy(&f);
+}
+
+/* cancel() with a reason: the reason is the first error. */
+static void t_cancel_reason(void **state)
+{
+    Fx f;
+    MfError err = { 0 }, why = { 0 };
+
+    (void)state;
+    fx_init(&f, 1, RECV_DRIVER_DETERMINISTIC, false);
+    fx_engine(&f);
+    rg_handshake(&f.s[0], UUID, 0);
+    stream_pages(&f, 0, 0, 1, 2, true);
+    assert_true(add(&f, 0, &err));
+    mf_error_set(&why, MF_ERR_INVALID_ARG, 0, "main channel failed");
+    recv_engine_cancel(f.e, &why);
+    recv_engine_cancel(f.e, NULL);
+    assert_false(recv_engine_sync(f.e, &err));
+    assert_int_equal(err.code, MF_ERR_INVALID_ARG);
+    assert_string_equal(err.msg, "main channel failed");
+    fx_destroy(&f);
+}
+
+/* ---- threaded driver over socket pairs ---- */
+
+static unsigned watchdog_seconds(void)
+{
+    return getenv("MFCOLO_UNDER_VALGRIND") ? 100 : 10;
+}
+
+static void watchdog_fired(int sig)
+{
+    static const char msg[] = "watchdog: the engine hung (facts 7.3)\n";
+
+    (void)sig;
+    if (write(2, msg, sizeof(msg) - 1) < 0) {
+        _exit(2);
+    }
+    _exit(1);
+}
+
+static void watchdog_arm(void)
+{
+    signal(SIGALRM, watchdog_fired);
+    alarm(watchdog_seconds());
+}
+
+static void write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+
+        assert_true(w > 0);
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+typedef struct SyncWatch {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    uint32_t synced;    /* bit per channel that posted SYNC */
+    uint32_t want;      /* bits to wait for */
+    int kill_fd;        /* closed once @want is reached (or -1) */
+    RecvEngine *cancel; /* cancelled once @want is reached (or NULL) */
+} SyncWatch;
+
+static void watch_fn(void *opaque, const RecvEvent *ev)
+{
+    SyncWatch *w = opaque;
+
+    if (ev->kind == RECV_EV_SYNC) {
+        pthread_mutex_lock(&w->lock);
+        w->synced |= 1u << ev->channel;
+        pthread_cond_broadcast(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+    }
+}
+
+static void *killer(void *arg)
+{
+    SyncWatch *w = arg;
+
+    pthread_mutex_lock(&w->lock);
+    while ((w->synced & w->want) != w->want) {
+        pthread_cond_wait(&w->cond, &w->lock);
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (w->kill_fd >= 0) {
+        close(w->kill_fd);
+    }
+    if (w->cancel) {
+        recv_engine_cancel(w->cancel, NULL);
+    }
+    return NULL;
+}
+
+/*
+ * Channels 0 and 1 post SYNC; channel 2 sends 5 bytes of a header; the
+ * main thread waits in sync; then channel 2's peer closes.  QEMU hangs
+ * here; the engine must return channel 2's error.
+ */
+static void run_dead_channel(bool cancel)
+{
+    Fx f;
+    MfError err = { 0 };
+    int sv[3][2];
+    SyncWatch w = {
+        PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 3, -1, NULL
+    };
+    pthread_t th;
+    uint32_t i;
+    MfError ferr = { 0 };
+
+    fx_init(&f, 3, RECV_DRIVER_THREADED, true);
+    fx_engine(&f);
+    recv_engine_set_trace(f.e, watch_fn, &w);
+    for (i = 0; i < 3; i++) {
+        Chan *c;
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]), 0);
+        rg_handshake(&f.s[i], UUID, (uint8_t)i);
+        if (i < 2) {
+            stream_pages(&f, i, i, 2, 10, true);
+        } else if (!cancel) {
+            rg_sync(&f.s[i], PS, 0);
+            rg_truncate(&f.s[i], 64 + 5);
+        } else {
+            rg_truncate(&f.s[i], 64);
+        }
+        write_all(sv[i][1], f.s[i].data, f.s[i].len);
+        c = chan_fd_new(sv[i][0], true, "test", &err);
+        assert_non_null(c);
+        assert_true(recv_engine_add_channel(f.e, c, &err));
+    }
+    if (cancel) {
+        w.cancel = f.e;
+    } else {
+        w.kill_fd = sv[2][1];
+    }
+    assert_int_equal(pthread_create(&th, NULL, killer, &w), 0);
+    watchdog_arm();
+    assert_false(recv_engine_sync(f.e, &err));
+    alarm(0);
+    if (cancel) {
+        assert_int_equal(err.code, RECV_ERR_CANCELLED);
+    } else {
+        expect_err(&err, RECV_ERR_EOF, "multifd 2", 64 + 5);
+    }
+    pthread_join(th, NULL);
+    /* finish joins every thread and reports the same first error. */
+    watchdog_arm();
+    assert_false(recv_engine_finish(f.e, &ferr));
+    alarm(0);
+    assert_int_equal(ferr.code, err.code);
+    /* Pages before the failure are in place (cache and guest). */
+    for (i = 0; i < 20; i++) {
+        assert_memory_equal(f.b->host + (size_t)i * PS, f.src + (size_t)i * PS,
+                            PS);
+    }
+    fx_destroy(&f);
+    for (i = 0; i < 3; i++) {
+        if (cancel || i != 2) {
+            close(sv[i][1]);
+        }
+    }
+}
+
+static void t_thr_dead_channel_during_sync(void **state)
+{
+    (void)state;
+    run_dead_channel(false);
+}
+
+static void t_thr_cancel_during_sync(void **state)
+{
+    (void)state;
+    run_dead_channel(true);
+}
+
+/* Free with threads blocked in reads and parked at a SYNC. */
+static void t_thr_free_blocked(void **state)
+{
+    Fx f;
+    MfError err = { 0 };
+    int sv[2][2];
+    uint32_t i;
+
+    (void)state;
+    fx_init(&f, 2, RECV_DRIVER_THREADED, false);
+    fx_engine(&f);
+    for (i = 0; i < 2; i++) {
+        Chan *c;
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]), 0);
+        rg_handshake(&f.s[i], UUID, (uint8_t)i);
+        if (i == 0) {
+            stream_pages(&f, i, 0, 1, 3, true);
+        }
+        write_all(sv[i][1], f.s[i].data, f.s[i].len);
+        c = chan_fd_new(sv[i][0], true, "test", &err);
+        assert_non_null(c);
+        assert_true(recv_engine_add_channel(f.e, c, &err));
+    }
+    watchdog_arm();
+    fx_destroy(&f);
+    alarm(0);
+    close(sv[0][1]);
+    close(sv[1][1]);
+}
+
+/* Two full sync rounds and a clean end over sockets. */
+static void t_thr_clean(void **state)
+{
+    Fx f;
+    MfError err = { 0 };
+    int sv[4][2];
+    uint32_t i;
+
+    (void)state;
+    fx_init(&f, 4, RECV_DRIVER_THREADED, true);
+    fx_engine(&f);
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]), 0);
+        rg_handshake(&f.s[i], UUID, (uint8_t)i);
+        stream_pages(&f, i, i, 4, 8, true);
+        stream_pages(&f, i, 64 + i, 4, 8, true);
+    }
+    for (i = 0; i < 4; i++) {
+        Chan *c;
+
+        write_all(sv[i][1], f.s[i].data, f.s[i].len);
+        close(sv[i][1]);
+        c = chan_fd_new(sv[i][0], true, "test", &err);
+        assert_non_null(c);
+        assert_true(recv_engine_add_channel(f.e, c, &err));
+    }
+    watchdog_arm();
+    assert_true(recv_engine_sync(f.e, &err));
+    assert_true(recv_engine_sync(f.e, &err));
+    assert_true(recv_engine_finish(f.e, &err));
+    alarm(0);
+    assert_memory_equal(f.b->host, f.src, 32 * PS);
+    assert_memory_equal(f.b->host + 64 * PS, f.src + 64 * PS, 32 * PS);
+    assert_memory_equal(f.b->host, f.b->colo_cache, (size_t)NPAGES * PS);
+    fx_destroy(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_hs_magic_version),
+        cmocka_unit_test(t_hs_id_range),
+        cmocka_unit_test(t_hs_duplicate),
+        cmocka_unit_test(t_hs_uuid),
+        cmocka_unit_test(t_hs_too_many),
+        cmocka_unit_test(t_hs_eof),
+        cmocka_unit_test(t_bad_config),
+        cmocka_unit_test(t_any_order),
+        cmocka_unit_test(t_det_checkpoint),
+        cmocka_unit_test(t_sync_eof),
+        cmocka_unit_test(t_finish_sync_pending),
+        cmocka_unit_test(t_not_ready),
+        cmocka_unit_test(t_det_error_located),
+        cmocka_unit_test(t_det_determinism),
+        cmocka_unit_test(t_devstate_handler),
+        cmocka_unit_test(t_cancel_reason),
+        cmocka_unit_test(t_thr_dead_channel_during_sync),
+        cmocka_unit_test(t_thr_cancel_during_sync),
+        cmocka_unit_test(t_thr_free_blocked),
+        cmocka_unit_test(t_thr_clean),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
