@@ -681,6 +681,50 @@ static void test_returnpath_hostile(void **state)
     capture_free(&cap);
 }
 
+/* The memory reference itself catches a changed byte, touched or not. */
+static void self_end(void *opaque, const RamTable *ram, int status)
+{
+    Expect *x = opaque;
+    RamBlock *b = ram->blocks[0];
+    char why[200];
+
+    assert_int_equal(status, 0);
+    assert_true(conf_ref_check(x->ref, ram, x->stage, why, sizeof(why)));
+    b->host[0x1000000] ^= 1;                 /* never-touched page */
+    assert_false(conf_ref_check(x->ref, ram, x->stage, why, sizeof(why)));
+    b->host[0x1000000] ^= 1;
+    b->host[0x10000] ^= 0x80;                /* a checkpoint page */
+    assert_false(conf_ref_check(x->ref, ram, x->stage, why, sizeof(why)));
+    assert_false(conf_ref_check(x->ref, ram, -1, why, sizeof(why)));
+    b->host[0x10000] ^= 0x80;
+    x->stage = -3; /* checked */
+}
+
+static void test_ref_check_self(void **state)
+{
+    const char *args[3];
+    ReplayObserver obs = { 0 };
+    Expect x = { 0 };
+    Capture cap;
+    ConfRun r;
+
+    (void)state;
+    capture_load(&cap, "tcg-workload-yank", 0);
+    assert_string_equal(cap.ref.names[0], "pc.ram");
+    args[0] = "--main";
+    args[1] = cap.main_path;
+    args[2] = NULL;
+    x.ref = &cap.ref;
+    x.stage = 0;
+    obs.opaque = &x;
+    obs.quiet = true;
+    obs.end = self_end;
+    conf_replay(&r, &obs, args);
+    assert_int_equal(x.stage, -3);
+    conf_run_free(&r);
+    capture_free(&cap);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -695,6 +739,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_unknown_block),
         cmocka_unit_test(test_continue_without_block),
         cmocka_unit_test(test_returnpath_hostile),
+        cmocka_unit_test(test_ref_check_self),
     };
     int rc;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Nth-hit injection: one libfiu external callback on "mfcolo/*" counts
+ * Nth-hit injection: one libfiu external callback on the mfcolo wildcard counts
  * the hits of the points matching a filter and decides which fail.
  *
  *   INJECT_TRANSIENT   hit N fails, no other
@@ -45,7 +45,7 @@ typedef struct Inject {
     char names[INJECT_MAX_FIRED][INJECT_NAME_LEN]; /* distinct, in order */
 } Inject;
 
-/* fiu_init + fiu_enable_external("mfcolo/*") pointing at @state. */
+/* fiu_init + fiu_enable_external on every point, pointing at @state. */
 void inject_install(Inject *state);
 /* Reset the counters of @state and set what to fail. */
 void inject_arm(Inject *state, const char *filter, InjectMode mode,

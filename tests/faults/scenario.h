@@ -37,7 +37,14 @@ typedef struct ScenarioDef {
                          * RAM state starts arriving */
     RecvDriver driver;
     size_t chunk;       /* largest read of every channel (0: any) */
-    bool fd;            /* pipes written by sender threads, not memory */
+    /*
+     * Sender threads write a socket (main, replies read back) and pipes
+     * (multifd), paced like QEMU's primary in COLO runs.  Threaded COLO
+     * scenarios need this: unpaced memory channels let channel threads
+     * place a checkpoint's pages while the receiver is still in precopy
+     * (a stream no primary sends), which then reach guest memory.
+     */
+    bool fd;
     bool full_only;     /* only in the exhaustive suite */
 } ScenarioDef;
 
@@ -66,7 +73,7 @@ typedef struct ScenarioResult {
     IncomingOutcome outcome;
     IncomingStats st;
     ScenarioCheck check;
-    char why[256];      /* what a failed check found */
+    char why[300];      /* what a failed check found */
 } ScenarioResult;
 
 void scenario_run(const Scenario *s, ScenarioResult *res);

@@ -12,10 +12,11 @@
  *
  * Oracles: classification agrees with the magic; a decoded handshake
  * re-encodes to the same 25 meaningful bytes; the engine accepts a
- * connection exactly when an independent check says so (valid magic and
- * version, id < channels, id not seen, uuid equal to the configured one
- * or to the first accepted one, fewer than channels accepted); after the
- * first refusal every later connection is refused with the same code;
+ * connection exactly when an independent check says so (fewer than
+ * channels accepted, 64 bytes, valid magic and version, id < channels,
+ * id not seen, uuid equal to the configured one or to the first accepted
+ * one), and refuses it with the code of the first check that fails;
+ * after the first refusal every later connection gets the same code;
  * errors carry a code and a location; ready exactly when all arrived.
  *
  * Target functions: wire_classify_channel wire_handshake_decode
@@ -25,6 +26,7 @@
 
 #include "base/be.h"
 #include "chan/chan.h"
+#include "chan/errors.h"
 #include "recv/errors.h"
 #include "recv/recv.h"
 #include "wire/errors.h"
@@ -113,24 +115,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t len = size - pos < WIRE_HANDSHAKE_SIZE ? size - pos
                                                       : WIRE_HANDSHAKE_SIZE;
         WireHandshake hs;
-        bool expect, got;
+        bool decoded, expect, got;
+        int want;
         Chan *c;
 
-        expect = len == WIRE_HANDSHAKE_SIZE && check_wire(data + pos, &hs);
-        if (expect) {
-            expect = accepted < cfg.channels && hs.id < cfg.channels &&
-                     !seen[hs.id] &&
-                     memcmp(hs.uuid,
-                            cfg.expect_uuid ? cfg.uuid
-                                            : (have_uuid ? uuid : hs.uuid),
-                            WIRE_UUID_SIZE) == 0;
+        /* The engine's verdict, worked out independently, in its order
+         * of checks: count, bytes, magic/version, id, duplicate, uuid. */
+        decoded = len == WIRE_HANDSHAKE_SIZE && check_wire(data + pos, &hs);
+        if (failed) {
+            want = first.code;
+        } else if (accepted >= cfg.channels) {
+            want = RECV_ERR_TOO_MANY_CHANNELS;
+        } else if (len < WIRE_HANDSHAKE_SIZE) {
+            want = -1; /* end of stream: RECV_ERR_EOF or CHAN_ERR_EOF */
+        } else if (!decoded) {
+            want = -2; /* WIRE_ERR_HANDSHAKE_MAGIC or _VERSION */
+        } else if (hs.id >= cfg.channels) {
+            want = RECV_ERR_CHANNEL_ID;
+        } else if (seen[hs.id]) {
+            want = RECV_ERR_DUPLICATE_ID;
+        } else if (memcmp(hs.uuid,
+                          cfg.expect_uuid ? cfg.uuid
+                                          : (have_uuid ? uuid : hs.uuid),
+                          WIRE_UUID_SIZE) != 0) {
+            want = RECV_ERR_UUID;
+        } else {
+            want = MF_OK;
         }
-        expect = expect && !failed;
+        expect = want == MF_OK;
 
         mf_error_clear(&err);
         c = chan_mem_new(data + pos, len, 0, "fuzz", &err);
         FUZZ_CHECK(c != NULL, "chan_mem_new: %s", err.msg);
         got = recv_engine_add_channel(e, c, &err);
+        if (fuzz_verbose()) {
+            printf("handshake: connection %zu of %u: %s %s\n", n,
+                   cfg.channels, got ? "accepted" : err.code_name,
+                   got ? "" : err.msg);
+        }
         FUZZ_CHECK(got == expect, "connection %zu: engine %s, expected %s"
                    " (%s: %s)", n, got ? "accepted" : "refused",
                    expect ? "accept" : "refuse",
@@ -146,11 +168,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         } else {
             FUZZ_CHECK_ERROR(&err, true);
-            if (failed) {
-                FUZZ_CHECK(err.code == first.code,
-                           "later refusal %s after %s", err.code_name,
-                           first.code_name);
-            } else {
+            FUZZ_CHECK(want == -1 ? (err.code == RECV_ERR_EOF ||
+                                     err.code == CHAN_ERR_EOF) :
+                       want == -2 ? (err.code == WIRE_ERR_HANDSHAKE_MAGIC ||
+                                     err.code == WIRE_ERR_HANDSHAKE_VERSION) :
+                       err.code == want,
+                       "connection %zu refused with %s, expected code %d",
+                       n, err.code_name, want);
+            if (!failed) {
                 first = err;
                 failed = true;
             }

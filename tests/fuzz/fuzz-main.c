@@ -18,7 +18,8 @@
  * most 64 MiB in total (the 7.2 captures need 49.6 MiB).
  *
  * Oracles: a failure has a code and a location (main or a multifd
- * channel); COMPLETED only without ENABLE_COLO, FAILED_OVER only with
+ * channel) and is never MF_ERR_INVALID_ARG (the harness keeps every
+ * contract, so that code means "failed without an error"); COMPLETED only without ENABLE_COLO, FAILED_OVER only with
  * it; with COLO, after the run (whatever the outcome) the receiver has
  * failed over, no dirty bit is left and guest memory is exactly what it
  * was when the last checkpoint completed (or precopy ended): nothing of
@@ -245,6 +246,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    "outcome %d with colo %d", outcome, st.colo);
     } else {
         FUZZ_CHECK_ERROR(&err, true);
+        /* The harness keeps every contract: an INVALID_ARG from the run
+         * is the parser's "failed without an error" safety net. */
+        FUZZ_CHECK(err.code != MF_ERR_INVALID_ARG, "internal error: %s",
+                   err.msg);
     }
     if (st.colo && f.snap_valid) {
         /* I4: the receiver failed over on the last completed checkpoint. */

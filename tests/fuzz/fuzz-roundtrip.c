@@ -151,7 +151,12 @@ static void roundtrip_section(FuzzInput *in)
     }
     FUZZ_CHECK(used == need, "used %zu need %zu", used, need);
     len = wire_vm_section_hdr_encode(&hdr, again);
-    FUZZ_CHECK(len == used && !memcmp(again, buf, len),
+    /* A name with a NUL inside decodes to its first part (as QEMU's
+     * counted strings): only then may the bytes differ. */
+    FUZZ_CHECK((len == used && !memcmp(again, buf, len)) ||
+               ((hdr.type == WIRE_VM_SECTION_START ||
+                 hdr.type == WIRE_VM_SECTION_FULL) &&
+                strlen(hdr.idstr) < buf[5]),
                "section header re-encodes differently");
     mf_error_clear(&err);
     FUZZ_CHECK(wire_vm_section_hdr_decode(again, len, &back, &used, &err),

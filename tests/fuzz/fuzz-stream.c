@@ -57,9 +57,13 @@ static const LayoutBlock capture_layout[] = {
     { NULL, 0 },
 };
 
-/* Small: quick to allocate and compare; one block shorter than a page. */
+/*
+ * Small: quick to allocate and compare (each buffer under 128 KiB, which
+ * sanitizer allocators recycle instead of mapping afresh for every
+ * input); one block shorter than a page.
+ */
 static const LayoutBlock small_layout[] = {
-    { "pc.ram", 64 * 4096 },
+    { "pc.ram", 24 * 4096 },
     { "pc.bios", 4 * 4096 },
     { "tiny", 100 },
     { NULL, 0 },
@@ -180,14 +184,19 @@ static void run_streams(Run *r, uint8_t conf, uint32_t nsync,
     recv_engine_free(e);
     if (!r->ok) {
         FUZZ_CHECK_ERROR(&err, true);
-        FUZZ_CHECK(err.code != RECV_ERR_STATE, "engine misdriven: %s",
+        FUZZ_CHECK(err.code != RECV_ERR_STATE &&
+                   err.code != MF_ERR_INVALID_ARG, "engine misdriven: %s",
                    err.msg);
     }
     r->err = err;
 }
 
-/* Oracles on memory after a run (no receiver runs any more). */
-static void check_memory(Run *r)
+/*
+ * Oracles on memory after a run (no receiver runs any more).  With the
+ * capture table (50 MiB) only received pages are checked, to keep the
+ * harness fast; with the small table every page is.
+ */
+static void check_memory(Run *r, bool all_pages)
 {
     size_t bi;
 
@@ -200,6 +209,9 @@ static void check_memory(Run *r)
 
         for (p = 0; p < b->npages; p++) {
             off = p * b->page_size;
+            if (!all_pages && !ram_block_is_received(b, off)) {
+                continue;
+            }
             if (colo_phase(&r->colo) == COLO_PHASE_COLO) {
                 /* I2: guest untouched (it started zeroed). */
                 FUZZ_CHECK(b->host[off] == 0 &&
@@ -277,7 +289,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         printf("stream: %u channels conf 0x%02x: %s %s\n", channels, conf,
                a.ok ? "ok" : a.err.code_name, a.ok ? "" : a.err.msg);
     }
-    check_memory(&a);
+    check_memory(&a, !(conf & 0x40));
     if (channels == 1 && !(conf & 0x40)) {
         run_streams(&b, conf, data[1] & 15, data[1] >> 4 ? 0 : 61,
                     data[2] ^ 0x5a5a, channels, part, len);

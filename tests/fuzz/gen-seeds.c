@@ -40,17 +40,17 @@ static void put(const char *harness, const char *name, const SupBuf *b)
     }
 }
 
-/* pc.ram 64 pages, pc.bios 4 pages: the stream harness's small table. */
+/* pc.ram 24 pages, pc.bios 4 pages: the stream harness's small table. */
 static MemImage *small_image(uint64_t seed)
 {
     MemImage *img = mem_image_new(4096);
     SupRng r;
     uint64_t p;
 
-    mem_image_add(img, "pc.ram", 64 * 4096);
+    mem_image_add(img, "pc.ram", 24 * 4096);
     mem_image_add(img, "pc.bios", 4 * 4096);
     sup_rng_seed(&r, seed);
-    for (p = 0; p < 64; p++) {
+    for (p = 0; p < 24; p++) {
         uint8_t *page = mem_image_page(img, 0, p);
 
         if (p % 3 == 0) {
@@ -70,13 +70,13 @@ static void dirty_some(Primary *p, unsigned k)
     unsigned i;
 
     for (i = 0; i < 5; i++) {
-        uint64_t page = (k * 11 + i * 7) % 64;
+        uint64_t page = (k * 11 + i * 7) % 24;
 
         memset(mem_image_page(img, 0, page), (int)(k + i), 4096);
         page_set_add(primary_dirty(p), 0, page);
     }
-    memset(mem_image_page(img, 0, (k * 5) % 64), 0, 4096); /* now zero */
-    page_set_add(primary_dirty(p), 0, (k * 5) % 64);
+    memset(mem_image_page(img, 0, (k * 5) % 24), 0, 4096); /* now zero */
+    page_set_add(primary_dirty(p), 0, (k * 5) % 24);
 }
 
 static Primary *make(PrimaryStyle style, uint32_t channels,

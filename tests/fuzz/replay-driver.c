@@ -6,6 +6,10 @@
  * `meson test` run, under valgrind and under ASan/UBSan.  Exit status 0
  * when every input ran; a failing oracle aborts.  Fails (status 2) when
  * no input was found at all, so an empty corpus never passes silently.
+ *
+ * --expect-crash (negative twins): each input runs in a child process
+ * and must make it fail (oracle abort, signal, sanitizer exit); the
+ * driver succeeds only when every input, and at least one, did.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,10 +18,41 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "fuzz.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
+
+static int expect_crash;
+static unsigned long crashed;
+
+/* Run one input in a child; count it when the child failed. */
+static void run_expect_crash(const char *path, const uint8_t *buf,
+                             size_t len)
+{
+    pid_t pid;
+    int status;
+
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        LLVMFuzzerTestOneInput(buf, len);
+        _exit(0);
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+        fprintf(stderr, "replay: %s: fork/wait failed\n", path);
+        return;
+    }
+    if (WIFSIGNALED(status) ||
+        (WIFEXITED(status) && WEXITSTATUS(status) != 0)) {
+        crashed++;
+    } else {
+        fprintf(stderr, "replay: %s: ran cleanly, a failure was expected\n",
+                path);
+    }
+}
 
 static int run_file(const char *path, unsigned long *count)
 {
@@ -43,7 +78,11 @@ static int run_file(const char *path, unsigned long *count)
         return -1;
     }
     fclose(f);
-    LLVMFuzzerTestOneInput(buf, (size_t)len);
+    if (expect_crash) {
+        run_expect_crash(path, buf, (size_t)len);
+    } else {
+        LLVMFuzzerTestOneInput(buf, (size_t)len);
+    }
     free(buf);
     (*count)++;
     return 0;
@@ -116,6 +155,10 @@ int main(int argc, char **argv)
         LLVMFuzzerInitialize(&argc, &argv);
     }
     for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--expect-crash") == 0) {
+            expect_crash = 1;
+            continue;
+        }
         if (argv[i][0] == '-') {
             continue; /* libFuzzer-style flags are ignored */
         }
@@ -127,6 +170,10 @@ int main(int argc, char **argv)
     if (count == 0) {
         fprintf(stderr, "replay: no inputs found\n");
         return 2;
+    }
+    if (expect_crash) {
+        printf("%lu of %lu inputs failed, as expected\n", crashed, count);
+        return crashed == count ? 0 : 1;
     }
     return 0;
 }

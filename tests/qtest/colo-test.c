@@ -74,7 +74,7 @@ static const char *const kill_stages[] = {
 };
 
 static void test_kill(const char *path, const char *comp, int channels,
-                      const char *stage)
+                      const char *stage, bool sender_72)
 {
     ColoArgs a = { 0 };
     ColoPair p;
@@ -86,15 +86,14 @@ static void test_kill(const char *path, const char *comp, int channels,
     a.multifd = true;
     a.compression = comp;
     a.channels = channels;
+    a.sender_72 = sender_72;
     a.checkpoint_delay_ms = 100;
     a.seed = colo_seed_for(path);
     qt_set_seed(a.seed, path);
     /* Half increment (check_guests_ram applies), then random, sequential. */
     a.workload = (a.seed >> 8) % 4 < 2 ? "increment" :
                  (a.seed >> 8) % 4 == 2 ? "random" : "sequential";
-    if (getenv("MFCOLO_WORKLOAD")) {
-        a.workload = getenv("MFCOLO_WORKLOAD");
-    }
+
     k = 2 + a.seed % 3;
     want = (!strcmp(stage, "after-received") || !strcmp(stage, "in-flush"))
            ? k : k - 1;
@@ -185,7 +184,7 @@ static void test_failover_in_flush(const char *path)
     json_decref(ev);
     qtest_qmp_assert_success(p.to, "{'execute': 'x-colo-lost-heartbeat'}");
     qtest_qmp_assert_success(p.to, "{'execute': 'x-mfcolo-continue'}");
-    colo_failover(&p, p.to);
+    colo_wait_failed_over(&p, p.to);
     colo_check_secondary(&p, k, k);
     colo_pair_end(&p);
 }
@@ -194,7 +193,8 @@ static void test_failover_in_flush(const char *path)
  * Many checkpoints (timer and on request) with a seeded workload, then a
  * failover of the secondary at an idle moment and the exact oracle.
  */
-static void test_soak(const char *path, bool multifd, const char *comp)
+static void test_soak(const char *path, bool multifd, const char *comp,
+                      bool sender_72)
 {
     ColoArgs a = { 0 };
     ColoPair p;
@@ -205,6 +205,7 @@ static void test_soak(const char *path, bool multifd, const char *comp)
     a.multifd = multifd;
     a.compression = comp;
     a.channels = 3;
+    a.sender_72 = sender_72;
     a.checkpoint_delay_ms = 50;
     a.seed = colo_seed_for(path);
     qt_set_seed(a.seed, path);
@@ -249,24 +250,31 @@ static bool run_path(const char *path)
         return true;
     }
     if (!strcmp(path, "/mfcolo/colo/soak/plain")) {
-        test_soak(path, false, "none");
+        test_soak(path, false, "none", false);
         return true;
     }
     if (!strncmp(path, "/mfcolo/colo/soak/multifd-", 26)) {
-        test_soak(path, true, path + 26);
+        test_soak(path, true, path + 26, false);
         return true;
     }
-    if (!strncmp(path, "/mfcolo/colo/kill/", 18)) {
+    if (!strncmp(path, "/mfcolo/colo/soak/qemu-7.2/multifd-", 35)) {
+        test_soak(path, true, path + 35, true);
+        return true;
+    }
+    if (!strncmp(path, "/mfcolo/colo/kill/", 18) ||
+        !strncmp(path, "/mfcolo/colo/kill-7.2/", 22)) {
+        bool old = path[17] == '-';
         char comp[16];
         int ch;
         char stage[64];
         size_t i;
 
-        if (sscanf(path + 18, "%15[a-z]/%d/%63s", comp, &ch, stage) == 3) {
+        if (sscanf(path + (old ? 22 : 18), "%15[a-z]/%d/%63s", comp, &ch,
+                   stage) == 3) {
             for (i = 0; i < sizeof(kill_stages) / sizeof(kill_stages[0]);
                  i++) {
                 if (!strcmp(stage, kill_stages[i])) {
-                    test_kill(path, comp, ch, stage);
+                    test_kill(path, comp, ch, stage, old);
                     return true;
                 }
             }

@@ -5,7 +5,12 @@
  * behind.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +126,75 @@ static void test_qtest(QTestState *s)
     qt_check(qtest_readq(s, 0x3008) == 0xababababababababull, "memset");
 }
 
+/*
+ * A test that fails (qt_fail) or is terminated (SIGTERM, as meson does on
+ * a timeout) must leave no VM process and no temporary file: run one in a
+ * child, learn its VM's pid and its directory, end it, then look.
+ */
+static void test_cleanup(bool by_signal)
+{
+    int pfd[2];
+    pid_t child;
+    char info[4400];
+    ssize_t n;
+    long vm_pid = 0;
+    char dir[4300] = "";
+    struct stat st;
+    int status;
+    int i;
+
+    qt_check(pipe(pfd) == 0, "pipe");
+    child = fork();
+    qt_check(child >= 0, "fork");
+    if (child == 0) {
+        QTestState *s;
+        int len;
+
+        close(pfd[0]);
+        /* Its FAIL report is expected: keep it out of the test log. */
+        freopen("/dev/null", "w", stderr);
+        s = qtest_start("doomed", "-m 256K -workload none");
+        len = snprintf(info, sizeof(info), "%ld %s", (long)qtest_pid(s),
+                       qt_tmpdir());
+        if (write(pfd[1], info, (size_t)len) != len) {
+            _exit(3);
+        }
+        close(pfd[1]);
+        if (by_signal) {
+            pause();
+        }
+        qt_fail("deliberate failure (cleanup test)");
+    }
+    close(pfd[1]);
+    n = read(pfd[0], info, sizeof(info) - 1);
+    close(pfd[0]);
+    qt_check(n > 0, "no report from the child");
+    info[n] = '\0';
+    qt_check(sscanf(info, "%ld %4299s", &vm_pid, dir) == 2, "bad report");
+    if (by_signal) {
+        kill(child, SIGTERM);
+    }
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (by_signal) {
+        qt_check(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
+                 "child did not end by SIGTERM (status 0x%x)", status);
+    } else {
+        qt_check(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+                 "child did not fail (status 0x%x)", status);
+    }
+    /* The VM was the child's child: killed and reaped there. */
+    for (i = 0; i < 200 && kill((pid_t)vm_pid, 0) == 0; i++) {
+        usleep(10000);
+    }
+    qt_check(kill((pid_t)vm_pid, 0) < 0 && errno == ESRCH,
+             "VM %ld survived its test's %s", vm_pid,
+             by_signal ? "SIGTERM" : "failure");
+    qt_check(stat(dir, &st) < 0 && errno == ENOENT,
+             "%s left behind after the test's %s", dir,
+             by_signal ? "SIGTERM" : "failure");
+}
+
 int main(void)
 {
     QTestState *s;
@@ -130,6 +204,8 @@ int main(void)
     int left = 0;
 
     qt_set_seed(1, "/mfcolo/vm/protocol");
+    test_cleanup(false);
+    test_cleanup(true);
     s = qtest_start("vm", "-block pc.ram=1M -block vga.vram=256K "
                     "-workload increment,delay-us=1000");
     test_qmp(s);

@@ -115,6 +115,9 @@ void colo_pair_start(ColoPair *p, const ColoArgs *a)
     if (!p->a.workload) {
         p->a.workload = "increment";
     }
+    if (getenv("MFCOLO_WORKLOAD") && *getenv("MFCOLO_WORKLOAD")) {
+        p->a.workload = getenv("MFCOLO_WORKLOAD");
+    }
     if (!p->a.checkpoint_delay_ms) {
         p->a.checkpoint_delay_ms = 100;
     }
@@ -145,7 +148,8 @@ void colo_pair_start(ColoPair *p, const ColoArgs *a)
     set_caps(p->to, &p->a);
     qtest_qmp_assert_success(p->from,
         "{'execute': 'migrate-set-parameters', 'arguments': "
-        "{'x-checkpoint-delay': %d}}", p->a.checkpoint_delay_ms);
+        "{'x-checkpoint-delay': %d, 'x-mfcolo-sender': '%s'}}",
+        p->a.checkpoint_delay_ms, p->a.sender_72 ? "qemu-7.2" : "qemu-9");
     qtest_qmp_assert_success(p->to,
         "{'execute': 'migrate-incoming', 'arguments': "
         "{'uri': 'tcp:127.0.0.1:0'}}");
@@ -211,16 +215,21 @@ void colo_wait_checkpoints(ColoPair *p, unsigned n)
 
 void colo_failover(ColoPair *p, QTestState *survivor)
 {
-    char st[32] = "";
-    int64_t end = now_ms() + qt_timeout_ms();
-    json_t *r;
-
-    (void)p;
     qtest_qmp_assert_success(survivor,
         "{'exec-oob': 'yank', 'id': 'yank-cmd', "
         "'arguments': {'instances': [{'type': 'migration'}]}}");
     qtest_qmp_assert_success(survivor,
         "{'execute': 'x-colo-lost-heartbeat'}");
+    colo_wait_failed_over(p, survivor);
+}
+
+void colo_wait_failed_over(ColoPair *p, QTestState *survivor)
+{
+    char st[32] = "";
+    int64_t end = now_ms() + qt_timeout_ms();
+    json_t *r;
+
+    (void)p;
     qtest_wait_migration_status(survivor, "completed");
     for (;;) {
         r = qtest_qmp_ok(survivor, "{'execute': 'query-status'}");

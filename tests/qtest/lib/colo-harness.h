@@ -19,6 +19,7 @@ typedef struct ColoArgs {
     int checkpoint_delay_ms;   /* x-checkpoint-delay */
     uint64_t seed;
     const char *workload;      /* vCPU workload spec (increment) */
+    bool sender_72;            /* the primary sends like QEMU 7.2 */
 } ColoArgs;
 
 typedef struct ColoPair {
@@ -57,6 +58,8 @@ void colo_wait_checkpoints(ColoPair *p, unsigned n);
 /* QEMU's failover on @survivor: exec-oob yank, x-colo-lost-heartbeat,
  * then wait for status "completed" and the guest running. */
 void colo_failover(ColoPair *p, QTestState *survivor);
+/* After a failover was requested: wait for "completed" and running. */
+void colo_wait_failed_over(ColoPair *p, QTestState *survivor);
 /*
  * The secondary survived: its memory keeps changing; then, stopped, it
  * must equal exactly ckpt-<f>.img plus its own guest steps since f,

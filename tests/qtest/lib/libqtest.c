@@ -256,7 +256,7 @@ void qt_fail(const char *fmt, ...)
     }
     fprintf(stderr, "# scenario %s, seed %" PRIu64 "\n# replay: MFCOLO_SEED=%"
             PRIu64 " %s -p %s\n", qt_scenario, qt_seed_val, qt_seed_val,
-            "colo-test", qt_scenario);
+            program_invocation_short_name, qt_scenario);
     exit(1);
 }
 

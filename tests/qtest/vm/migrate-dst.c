@@ -156,6 +156,11 @@ static void h_checkpoint_done(void *opaque, const IncomingCheckpoint *cp)
 
     /* Guest stopped: what it wrote before was restored by the flush. */
     mf_bitmap_zero(d->vm->own_dirty, d->vm->npages);
+    vm_log(d->vm, "checkpoint %" PRIu64 ": main %" PRIu64 " pages %" PRIu64
+           " zero, %" PRIu64 " syncs, flushed %" PRIu64 " pages (%" PRIu64
+           " own) in %" PRIu64 " runs", cp->index + 1, cp->pages,
+           cp->zero_pages, cp->syncs, cp->flush.pages, cp->flush.guest_pages,
+           cp->flush.runs);
     pthread_mutex_lock(&d->lock);
     d->checkpoints = cp->index + 1;
     d->flushed_pages += cp->flush.pages;
@@ -371,7 +376,9 @@ static void *dst_thread(void *opaque)
         cfg.colo = d->colo_init ? &d->colo : NULL;
         cfg.multifd = d->engine;
         cfg.create_blocks = false;
-        cfg.sync = INCOMING_SYNC_ROUND;
+        /* Per round for current senders, per section for <= 8.0 ones:
+         * decided at the first EOS, as a receiver must for both. */
+        cfg.sync = INCOMING_SYNC_AUTO;
         cfg.hooks.opaque = d;
         cfg.hooks.stop_guest = h_stop_guest;
         cfg.hooks.start_guest = h_start_guest;
@@ -388,10 +395,17 @@ static void *dst_thread(void *opaque)
         } else if (!d->running) {
             ok = false;
         } else {
+            IncomingStats stats;
+
             ok = incoming_run(d->in, &outcome, &err);
             if (!ok) {
                 dst_set_error(d, &err, "incoming");
             }
+            incoming_get_stats(d->in, &stats);
+            vm_log(vm, "incoming ended: sync mode %s, %" PRIu64
+                   " checkpoints, %" PRIu64 " syncs, %" PRIu64 " main "
+                   "bytes", incoming_sync_mode_name(stats.sync_mode),
+                   stats.checkpoints, stats.syncs, stats.main_bytes);
             pthread_mutex_lock(&d->lock);
             d->running = false;
             pthread_mutex_unlock(&d->lock);

@@ -694,7 +694,8 @@ static void *src_thread(void *opaque)
     }
     vm_set_mig_status(vm, "active");
 
-    primary_config_init(&cfg, PRIMARY_QEMU_9, s->nchan, vm->compression);
+    primary_config_init(&cfg, vm->sender_72 ? PRIMARY_QEMU_7_2 :
+                        PRIMARY_QEMU_9, s->nchan, vm->compression);
     memcpy(cfg.uuid, vm->uuid, sizeof(cfg.uuid));
     cfg.colo = vm->cap_colo;
     cfg.seed = vm->seed;
@@ -702,6 +703,10 @@ static void *src_thread(void *opaque)
     cfg.vmdesc = true;
     cfg.device_state_size = VM_DEVSTATE_SIZE;
     cfg.keep_images = false;
+    if (s->nchan == 0) {
+        /* Plain migration: zero pages are ZERO records on main. */
+        cfg.zero_pages = PRIMARY_ZERO_LEGACY;
+    }
 
     /* Precopy with the vCPU stopped: stage 0 is a consistent image. */
     vm_stop(vm, "finish-migrate");
@@ -742,7 +747,9 @@ static void *src_thread(void *opaque)
                page_set_count(primary_dirty(s->p)));
         primary_checkpoint(s->p);
         n = primary_nstages(s->p) - 1;
-        vm_log(vm, "checkpoint %" PRIu64 " generated", n);
+        vm_log(vm, "checkpoint %" PRIu64 " generated: %" PRIu64 " pages, %"
+               PRIu64 " of them zero", n, primary_stage(s->p, n)->pages,
+               primary_stage(s->p, n)->zero_pages);
         pthread_mutex_lock(&s->lock);
         s->sent = n;
         pthread_mutex_unlock(&s->lock);

@@ -208,6 +208,15 @@ static json_t *cmd_set_params(Qmp *q, json_t *args, char *desc,
                          "not accept value '%s'", m);
                 return NULL;
             }
+        } else if (strcmp(key, "x-mfcolo-sender") == 0 &&
+                   json_is_string(v)) {
+            const char *m = json_string_value(v);
+            if (strcmp(m, "qemu-9") != 0 && strcmp(m, "qemu-7.2") != 0) {
+                snprintf(desc, dsize, "Parameter 'x-mfcolo-sender' does "
+                         "not accept value '%s'", m);
+                return NULL;
+            }
+            q->vm->sender_72 = strcmp(m, "qemu-7.2") == 0;
         } else if (strcmp(key, "x-checkpoint-delay") == 0 &&
                    json_is_integer(v)) {
             json_int_t n = json_integer_value(v);
@@ -367,11 +376,6 @@ static json_t *cmd_hook(Qmp *q, json_t *args, char *desc, size_t dsize,
     if (!stage || !src_stage_parse(stage, &s)) {
         snprintf(desc, dsize, "Parameter 'stage' does not accept value "
                  "'%s'", stage ? stage : "");
-        return NULL;
-    }
-    if (cp && (!json_is_integer(cp) || json_integer_value(cp) < 1)) {
-        snprintf(desc, dsize, "Parameter 'checkpoint' expects an integer "
-                 ">= 1");
         return NULL;
     }
     if (!src_set_hook(q->vm, s, kill, cp ? json_integer_value(cp) : 0,

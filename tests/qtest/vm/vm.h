@@ -76,6 +76,7 @@ typedef struct Vm {
     uint32_t channels;
     WireCompression compression;
     uint32_t checkpoint_delay_ms;
+    bool sender_72;         /* x-mfcolo-sender "qemu-7.2" (primary) */
     char mig_status[32];
 
     MigSrc *src;

@@ -45,6 +45,8 @@ typedef struct Fx {
     uint64_t cps;
     size_t precopy_dev_len;
     uint8_t ram_at_cp[8]; /* pc.ram byte 0 of pages 0..7 at checkpoints */
+    char stages[512];
+    bool fail_precopy_load;
 } Fx;
 
 static void logf_(Fx *fx, const char *s)
@@ -81,10 +83,19 @@ static bool h_load(void *opaque, IncomingDeviceStateKind kind,
     if (kind == INCOMING_DEVSTATE_PRECOPY) {
         logf_(fx, "devpre");
         fx->precopy_dev_len = len;
-        return true;
+        return !fx->fail_precopy_load;
     }
     logf_(fx, "load");
     return !fx->fail_load;
+}
+
+static void h_stage(void *opaque, IncomingStage stage)
+{
+    Fx *fx = opaque;
+    size_t n = strlen(fx->stages);
+
+    snprintf(fx->stages + n, sizeof(fx->stages) - n, "%s ",
+             incoming_stage_name(stage));
 }
 
 static void h_precopy(void *opaque)
@@ -167,6 +178,7 @@ static void fx_run(Fx *fx)
     cfg.hooks.load_device_state = h_load;
     cfg.hooks.precopy_done = h_precopy;
     cfg.hooks.checkpoint_done = h_done;
+    cfg.hooks.stage = h_stage;
     fx->in = incoming_new(&cfg, &e);
     assert_non_null(fx->in);
     fx->ok = incoming_run(fx->in, &fx->outcome, &fx->err);
@@ -1209,6 +1221,37 @@ static void test_failover_request_while_loading(void **state)
                         "devpre precopy start stop load done start ");
 }
 
+static void test_colo_stages(void **state)
+{
+    Fx *fx = *state;
+
+    build_colo_precopy(&fx->s);
+    build_cp(&fx->s, 0x80);
+    fx_run(fx);
+    assert_true(fx->ok);
+    assert_string_equal(fx->stages,
+                        "precopy devices colo-idle colo-idle "
+                        "checkpoint-requested checkpoint-ram "
+                        "checkpoint-device checkpoint-loading colo-idle "
+                        "done ");
+}
+
+static void test_precopy_hook_load_fails(void **state)
+{
+    Fx *fx = *state;
+    size_t at;
+
+    fx->fail_precopy_load = true;
+    sb_begin(&fx->s, false);
+    sb_section_part(&fx->s, WIRE_VM_SECTION_END, SB_RAM_SID);
+    sb_eos(&fx->s);
+    sb_footer(&fx->s, SB_RAM_SID);
+    at = fx->s.len;
+    sb_devices_end(&fx->s);
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_HOOK, at);
+}
+
 /* ---- API ---- */
 
 static void test_run_twice(void **state)
@@ -1323,6 +1366,8 @@ int main(void)
         T(test_colo_hook_load_fails),
         T(test_failover_request_mid_checkpoint),
         T(test_failover_request_while_loading),
+        T(test_colo_stages),
+        T(test_precopy_hook_load_fails),
         T(test_run_twice),
         T(test_new_invalid),
         T(test_names),

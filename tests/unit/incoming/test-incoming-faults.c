@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The incoming layer under injected faults (core built with libfiu fault
+ * points): each allocation of the layer fails with MF_ERR_NOMEM, and an
+ * SQLite-style loop fails the Nth fault-point hit of the whole core
+ * (allocations, channel reads and writes) for N = 1, 2, ... until a COLO
+ * replay completes: every run either succeeds or ends in one located
+ * error, never a crash, and (under valgrind) nothing leaks.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#define FIU_ENABLE 1 /* fiu_init() etc. are no-op macros without it */
+#include <fiu-control.h>
+#include <fiu.h>
+
+#include "colo/colo.h"
+#include "incoming/incoming.h"
+#include "stream-build.h"
+
+static int countdown;
+static unsigned long hits;
+
+static int nth_cb(const char *name, int *failnum, void **failinfo,
+                  unsigned int *flags)
+{
+    (void)name;
+    (void)failnum;
+    (void)flags;
+    *failinfo = (void *)(intptr_t)EIO;
+    hits++;
+    return --countdown == 0;
+}
+
+static void build_colo(SupBuf *b)
+{
+    sb_begin(b, true);
+    sb_section_part(b, WIRE_VM_SECTION_PART, SB_RAM_SID);
+    sb_page(b, "pc.ram", 0, 0x10);
+    sb_zero(b, NULL, SB_PAGE, 0);
+    sb_eos(b);
+    sb_footer(b, SB_RAM_SID);
+    sb_end(b);
+    sb_cp_begin(b);
+    sb_page(b, NULL, 0, 0x80);
+    sb_cp_end(b, 100);
+}
+
+/* A replay of @s: returns the run's result; @err set on failure. */
+static bool replay(const SupBuf *s, MfError *err, bool *made)
+{
+    IncomingConfig cfg = { 0 };
+    IncomingOutcome out;
+    RamTable ram = { 0 };
+    ColoState colo = { 0 };
+    Chan *main = NULL, *reply = NULL;
+    Incoming *in = NULL;
+    bool ok = false, colo_ok = false;
+
+    *made = false;
+    if (!ram_table_init(&ram, SB_PAGE, err)) {
+        return false;
+    }
+    if (!(colo_ok = colo_init(&colo, &ram, err)) ||
+        !(main = chan_mem_new(s->data, s->len, 0, "main", err)) ||
+        !(reply = chan_mem_sink_new("reply", err))) {
+        goto out;
+    }
+    cfg.main = main;
+    cfg.reply = reply;
+    cfg.ram = &ram;
+    cfg.colo = &colo;
+    cfg.create_blocks = true;
+    cfg.expect_end = true;
+    in = incoming_new(&cfg, err);
+    if (!in) {
+        goto out;
+    }
+    *made = true;
+    ok = incoming_run(in, &out, err);
+    if (ok) {
+        assert_int_equal(out, INCOMING_FAILED_OVER);
+        assert_int_equal(ram_table_find(&ram, "pc.ram")->host[0], 0x80);
+    }
+out:
+    incoming_free(in);
+    chan_free(main);
+    chan_free(reply);
+    if (colo_ok) {
+        colo_destroy(&colo);
+    }
+    ram_table_destroy(&ram);
+    return ok;
+}
+
+static void fail_point(const char *name)
+{
+    countdown = 1;
+    assert_int_equal(fiu_enable_external(name, 1, NULL, 0, nth_cb), 0);
+}
+
+static void test_alloc_points(void **state)
+{
+    static const char *const points[] = {
+        "mfcolo/incoming/alloc", "mfcolo/incoming/alloc-page",
+    };
+    SupBuf s = SUP_BUF_INIT;
+    size_t i;
+
+    (void)state;
+    build_colo(&s);
+    for (i = 0; i < 2; i++) {
+        MfError err = { 0 };
+        bool made;
+
+        fail_point(points[i]);
+        assert_false(replay(&s, &err, &made));
+        fiu_disable(points[i]);
+        assert_false(made);
+        assert_int_equal(err.code, MF_ERR_NOMEM);
+    }
+    sup_buf_free(&s);
+}
+
+static void test_alloc_devstate(void **state)
+{
+    SupBuf s = SUP_BUF_INIT;
+    MfError err = { 0 };
+    bool made;
+
+    (void)state;
+    build_colo(&s);
+    fail_point("mfcolo/incoming/alloc-devstate");
+    assert_false(replay(&s, &err, &made));
+    fiu_disable("mfcolo/incoming/alloc-devstate");
+    assert_true(made);
+    assert_int_equal(err.code, MF_ERR_NOMEM);
+    assert_true(err.located);
+    assert_string_equal(err.where, "main");
+    sup_buf_free(&s);
+}
+
+/* Fail the Nth hit of any core fault point, N = 1.. until success. */
+static void test_nth_fault_loop(void **state)
+{
+    SupBuf s = SUP_BUF_INIT;
+    unsigned long n;
+    bool done = false;
+
+    (void)state;
+    build_colo(&s);
+    for (n = 1; !done && n < 100000; n++) {
+        MfError err = { 0 };
+        bool made;
+
+        hits = 0;
+        countdown = (int)n;
+        assert_int_equal(fiu_enable_external("mfcolo/*", 1, NULL, 0,
+                                             nth_cb), 0);
+        done = replay(&s, &err, &made);
+        fiu_disable("mfcolo/*");
+        if (!done) {
+            assert_int_not_equal(err.code, MF_OK);
+            assert_true(hits >= n); /* the failure was injected */
+        }
+    }
+    assert_true(done);
+    print_message("success after %lu injected failures\n", n - 2);
+    sup_buf_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_alloc_points),
+        cmocka_unit_test(test_alloc_devstate),
+        cmocka_unit_test(test_nth_fault_loop),
+    };
+
+    fiu_init(0);
+    return cmocka_run_group_tests_name("incoming-faults", tests, NULL,
+                                       NULL);
+}
