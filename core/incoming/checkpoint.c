@@ -221,7 +221,20 @@ static bool in_checkpoint(Incoming *in, bool *failover, MfError *err)
         return false;
     }
     in_set_stage(in, INCOMING_STAGE_CP_RAM);
-    if (!in_cp_ram(in, err) || !in_cp_device_state(in, err) ||
+    if (!in_cp_ram(in, err)) {
+        return false;
+    }
+    if (in->cfg.multifd && in->cp.syncs == 0) {
+        /* facts 7.2: never flush before every channel synced (I5) */
+        mf_error_set(err, INCOMING_ERR_NO_SYNC, in_offset(in) - 1,
+                     "QEMU_VM_EOF of checkpoint %llu: %llu multifd syncs "
+                     "in its RAM state, at least 1 required (MULTIFD_FLUSH, "
+                     "or EOS in per-section mode)",
+                     (unsigned long long)in->cp.index,
+                     (unsigned long long)in->cp.syncs);
+        return in_fail_at(in, err, 0);
+    }
+    if (!in_cp_device_state(in, err) ||
         !in_send_colo(in, WIRE_COLO_VMSTATE_RECEIVED, err)) {
         return false;
     }

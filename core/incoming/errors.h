@@ -52,6 +52,9 @@ typedef enum IncomingError {
     INCOMING_ERR_TRAILING_DATA,
     /* A hook (stop_guest, load_device_state) reported failure. */
     INCOMING_ERR_HOOK,
+    /* A checkpoint's RAM state ended (QEMU_VM_EOF) without a multifd sync:
+     * its multifd pages may still be in flight, so it is not flushed. */
+    INCOMING_ERR_NO_SYNC,
 } IncomingError;
 
 #endif /* MFCOLO_INCOMING_ERRORS_H */

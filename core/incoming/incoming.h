@@ -74,6 +74,7 @@
 #define INCOMING_DEVSTATE_MAX_DEFAULT (64u * 1024 * 1024)
 #define INCOMING_VMDESC_MAX (64u * 1024 * 1024)
 #define INCOMING_MAX_RAM_DEFAULT (1ull << 32)  /* replay: 4 GiB */
+#define INCOMING_MAX_BLOCKS 1024u /* replay: blocks a MEM_SIZE list creates */
 #define INCOMING_RAM_SECTION_VERSION 4u
 
 typedef enum IncomingSyncMode {

@@ -103,6 +103,14 @@ static bool in_mem_size(Incoming *in, InRamContext ctx, uint64_t total,
             return in_fail_at(in, err, 0);
         }
         if (in->cfg.create_blocks) {
+            if (in->cfg.ram->nblocks >= INCOMING_MAX_BLOCKS) {
+                mf_error_set(err, INCOMING_ERR_MEM_SIZE, name_off,
+                             "MEM_SIZE block \"%s\": more than %u blocks "
+                             "in the list (limit %u)",
+                             name, (unsigned)in->cfg.ram->nblocks,
+                             INCOMING_MAX_BLOCKS);
+                return in_fail_at(in, err, 0);
+            }
             if (!ram_table_add(in->cfg.ram, name, length, NULL, err)) {
                 return in_fail_at(in, err, name_off);
             }

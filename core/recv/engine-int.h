@@ -22,9 +22,10 @@ typedef struct RecvSlot {
     RecvChannel *ch;
     pthread_t thread;
     bool thread_started;
-    bool parked; /* processed a SYNC, waits for the main thread */
-    bool done;   /* clean end of stream */
-    bool failed; /* its machine failed */
+    bool parked;   /* processed a SYNC, waits for the main thread */
+    bool done;     /* clean end of stream */
+    bool failed;   /* its machine failed */
+    Chan *hs_chan; /* a connection inside its handshake read (any slot) */
 } RecvSlot;
 
 typedef struct RecvDriverOps {
@@ -46,6 +47,7 @@ struct RecvEngine {
     RecvSlot *slots;      /* cfg.channels entries, by id */
     uint32_t connections; /* connections offered so far */
     uint32_t added;       /* channels placed */
+    uint32_t handshaking; /* connections inside their handshake read */
     bool have_uuid;       /* uuid below is the reference */
     uint8_t uuid[WIRE_UUID_SIZE];
     bool failed; /* err holds the first error */

@@ -96,6 +96,9 @@ void recv_engine_fail_locked(RecvEngine *e, const MfError *why)
         if (e->slots[i].chan) {
             chan_shutdown(e->slots[i].chan);
         }
+        if (e->slots[i].hs_chan) {
+            chan_shutdown(e->slots[i].hs_chan); /* wakes its reader */
+        }
     }
     pthread_cond_broadcast(&e->cond);
 }

@@ -116,8 +116,9 @@ bool recv_engine_add_channel(RecvEngine *e, Chan *c, MfError *err)
     MfError l = { 0 };
     WireHandshake hs;
     RecvSlot *slot;
-    uint32_t n;
+    uint32_t n, hs_slot;
     uint64_t start;
+    bool read_ok;
 
     pthread_mutex_lock(&e->lock);
     n = e->connections++;
@@ -130,7 +131,7 @@ bool recv_engine_add_channel(RecvEngine *e, Chan *c, MfError *err)
         mf_error_propagate(err, &l);
         return false;
     }
-    if (e->added >= e->cfg.channels) {
+    if (e->added + e->handshaking >= e->cfg.channels) {
         mf_error_set(&l, RECV_ERR_TOO_MANY_CHANNELS, 0,
                      "connection beyond the %" PRIu32 " expected multifd "
                      "channels",
@@ -139,14 +140,33 @@ bool recv_engine_add_channel(RecvEngine *e, Chan *c, MfError *err)
         pthread_mutex_unlock(&e->lock);
         return refuse(e, c, &l, err);
     }
+    /* visible to recv_engine_fail_locked, which shuts it down */
+    for (hs_slot = 0; e->slots[hs_slot].hs_chan; hs_slot++) {
+        continue; /* a free one exists: added + handshaking < channels */
+    }
+    e->slots[hs_slot].hs_chan = c;
+    e->handshaking++;
     pthread_mutex_unlock(&e->lock);
 
     start = chan_offset(c);
-    if (!read_handshake(c, conn, &hs, &l)) {
-        return refuse(e, c, &l, err);
-    }
+    read_ok = read_handshake(c, conn, &hs, &l);
 
     pthread_mutex_lock(&e->lock);
+    e->slots[hs_slot].hs_chan = NULL;
+    e->handshaking--;
+    if (e->failed) {
+        /* cancelled or failed meanwhile: report that first error */
+        mf_error_clear(&l);
+        mf_error_propagate(&l, &e->err);
+        pthread_mutex_unlock(&e->lock);
+        chan_free(c);
+        mf_error_propagate(err, &l);
+        return false;
+    }
+    if (!read_ok) {
+        pthread_mutex_unlock(&e->lock);
+        return refuse(e, c, &l, err);
+    }
     if (!check_set_locked(e, &hs, start, conn, &l)) {
         pthread_mutex_unlock(&e->lock);
         return refuse(e, c, &l, err);

@@ -419,6 +419,11 @@ static int run_suite(const char *only)
         }
         run_scenario(d, &sum);
     }
+    if (only && !scenario_find(only)) {
+        fprintf(stderr, "faults-loop: unknown scenario %s (see --list)\n",
+                only);
+        return 1;
+    }
     print_row(opt.full ? "TOTAL (faults-full)" : "TOTAL (faults)", &sum);
     printf("%" PRIu64 " runs in %lld s, %" PRIu64 " bad\n", sum.runs,
            (long long)(time(NULL) - t0), sum.bad);

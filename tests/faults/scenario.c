@@ -453,6 +453,20 @@ void scenario_run(const Scenario *s, ScenarioResult *res)
         res->ok = incoming_run(r.in, &res->outcome, &res->err);
         incoming_get_stats(r.in, &res->st);
     }
+    if (r.engine && s->def->driver == RECV_DRIVER_THREADED) {
+        MfError ignored = { 0 };
+
+        /*
+         * After an error in precopy, incoming_run returns without
+         * cancelling the engine: channel threads still run (and may still
+         * copy a precopy page into guest memory).  Stop and join them, as
+         * a live secondary must, before looking at memory.
+         */
+        if (!res->ok) {
+            recv_engine_cancel(r.engine, NULL);
+        }
+        recv_engine_finish(r.engine, &ignored);
+    }
     if (res->ok) {
         memset(&res->err, 0, sizeof(res->err));
     }

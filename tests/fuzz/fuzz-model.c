@@ -16,7 +16,7 @@
  *
  * Input: byte 0 = layout (bit 0: 4 KiB pages, else 512 B; bits 1-4: pages
  * of the first block - 1); then operations, each a kind byte followed by
- * its parameters (missing bytes read as 0).
+ * its parameters (missing bytes read as 0); at most 64 operations.
  *
  * Target functions: colo_enter colo_prepare_recv colo_process_recv
  * colo_load_main_page colo_guest_dirty colo_flush colo_discard
@@ -27,7 +27,7 @@
 #include "colo/colo.h"
 #include "model.h"
 
-#define MAX_OPS 256
+#define MAX_OPS 64
 #define NBLOCKS 3
 
 typedef enum FuzzOpKind {

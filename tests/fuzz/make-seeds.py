@@ -144,6 +144,32 @@ def capture_seeds(captures):
         read(c, 'kvm-workload-kill', 'conn-0.bin')[:1000000])
 
 
+def minimal_main_seeds():
+    """Short plain streams: QEVM header, "ram" SECTION_START with one
+    MEM_SIZE block, a ZERO and a PAGE record, EOS, footer, QEMU_VM_EOF."""
+    ram = 4 * 4096
+    name = b'\x06pc.ram'
+    s = b'QEVM' + struct.pack('>I', 3)
+    s += b'\x01' + struct.pack('>I', 2) + b'\x03ram' + struct.pack('>II', 0, 4)
+    s += struct.pack('>Q', ram | 0x04) + name + struct.pack('>Q', ram)
+    s += struct.pack('>Q', 0x1000 | 0x02) + name + b'\x00'
+    s += struct.pack('>Q', 0x2000 | 0x08) + name + bytes([0x5a]) * 4096
+    s += struct.pack('>Q', 0x3000 | 0x22) + b'\x00'
+    s += struct.pack('>Q', 0x10) + b'\x7e' + struct.pack('>I', 2) + b'\x00'
+    put('main', bytes([0x80, 0]) + s)
+    # the smallest: one ZERO record at offset 0, EOS, footer, EOF
+    z = s[:s.index(struct.pack('>Q', 0x1000 | 0x02))]
+    z += struct.pack('>Q', 0x02) + name + b'\x00'
+    z += struct.pack('>Q', 0x10) + b'\x7e' + struct.pack('>I', 2) + b'\x00'
+    put('main', bytes([0x80, 0]) + z)
+    # the same with ENABLE_COLO, then one empty checkpoint
+    colo = (s[:8] + b'\x08' + struct.pack('>HH', 8, 0) + s[8:])
+    cp = struct.pack('>II', 1, 3) + b'\x03' + struct.pack('>I', 2)
+    cp += struct.pack('>Q', 0x10) + b'\x7e' + struct.pack('>I', 2) + b'\x00'
+    cp += struct.pack('>IQ', 4, 4) + b'dev!'
+    put('main', bytes([0x01, 0]) + colo + cp)
+
+
 def roundtrip_seeds():
     for sel in range(4):
         put('roundtrip', bytes([sel]) + bytes(range(1, 64)))
@@ -184,6 +210,7 @@ def main():
     ap.add_argument('--gen', help='path of the fuzz-gen-seeds program')
     a = ap.parse_args()
     capture_seeds(a.captures)
+    minimal_main_seeds()
     roundtrip_seeds()
     if a.gen:
         generated_seeds(a.gen)

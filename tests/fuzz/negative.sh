@@ -26,6 +26,7 @@ max_len() {
     handshake) echo 400 ;;
     packet) echo 1400 ;;
     model) echo 2048 ;;
+    main) echo 512 ;;
     *) echo 16384 ;;
     esac
 }

@@ -361,6 +361,28 @@ static void test_bad_magic(void **state)
     expect_err(fx, WIRE_ERR_VM_MAGIC, 0);
 }
 
+/*
+ * A multifd connection taken as the main channel of a destination without
+ * multifd (no RecvEngine): QEMU asserts on the multifd magic (facts 1.1);
+ * here it is the main stream's magic error at offset 0, naming the value.
+ */
+static void test_multifd_magic_as_main(void **state)
+{
+    Fx *fx = *state;
+    int i;
+
+    fx->no_colo = true;
+    sup_buf_put_be32(&fx->s, 0x11223344);
+    sup_buf_put_be32(&fx->s, 1);
+    for (i = 0; i < 56; i++) {
+        sup_buf_put_u8(&fx->s, 0);
+    }
+    fx_run(fx);
+    expect_err(fx, WIRE_ERR_VM_MAGIC, 0);
+    assert_non_null(strstr(fx->err.msg, "0x11223344"));
+    assert_string_equal(fx->err.where, "main");
+}
+
 static void test_bad_version(void **state)
 {
     Fx *fx = *state;
@@ -736,6 +758,38 @@ static void test_mem_size_too_large(void **state)
     sb_mem_size(&fx->s);
     fx_run(fx);
     expect_err(fx, INCOMING_ERR_RAM_TOO_LARGE, at);
+}
+
+/*
+ * Replay creates the blocks a MEM_SIZE list names: their number is
+ * bounded (INCOMING_MAX_BLOCKS), else a hostile list of tiny blocks makes
+ * the table grow with the input and every name lookup linear in it
+ * (quadratic time, memory per block).
+ */
+static void test_mem_size_block_count(void **state)
+{
+    Fx *fx = *state;
+    char name[16];
+    size_t at = 0;
+    uint32_t i;
+
+    fx->replay = true;
+    sb_header(&fx->s);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_START, 2, "ram", 0, 4);
+    sb_record(&fx->s, (uint64_t)(INCOMING_MAX_BLOCKS + 1) * SB_PAGE,
+              WIRE_RAM_MEM_SIZE);
+    for (i = 0; i <= INCOMING_MAX_BLOCKS; i++) {
+        snprintf(name, sizeof(name), "b%u", i);
+        if (i == INCOMING_MAX_BLOCKS) {
+            at = fx->s.len;
+        }
+        sb_name(&fx->s, name);
+        sup_buf_put_be64(&fx->s, SB_PAGE);
+    }
+    fx_run(fx);
+    expect_err(fx, INCOMING_ERR_MEM_SIZE, at);
+    assert_non_null(strstr(fx->err.msg, "1024"));
+    assert_int_equal(fx->ram.nblocks, INCOMING_MAX_BLOCKS);
 }
 
 static void test_mem_size_duplicate(void **state)
@@ -1306,6 +1360,7 @@ int main(void)
         T(test_truncated_header),
         T(test_empty_stream),
         T(test_bad_magic),
+        T(test_multifd_magic_as_main),
         T(test_bad_version),
         T(test_config_length),
         T(test_config_not_first),
@@ -1336,6 +1391,7 @@ int main(void)
         T(test_mem_size_unknown_block),
         T(test_mem_size_length_mismatch),
         T(test_mem_size_too_large),
+        T(test_mem_size_block_count),
         T(test_mem_size_duplicate),
         T(test_mem_size_zero_length),
         T(test_record_unknown_block),
