@@ -335,6 +335,17 @@ bool incoming_run(Incoming *in, IncomingOutcome *outcome, MfError *err)
                      "incoming: failed without an error (bug)");
         in_fail_at(in, &e, 0);
     }
+    if (!ok && in->cfg.multifd) {
+        MfError tmp;
+
+        /*
+         * Whatever failed, no channel thread outlives the run: cancel
+         * (a no-op when a failover already stopped them) and join.
+         */
+        mf_error_clear(&tmp);
+        recv_engine_cancel(in->cfg.multifd, &e);
+        recv_engine_finish(in->cfg.multifd, &tmp);
+    }
     mf_error_propagate(err, &e);
     in->stats.main_bytes = in_offset(in);
     in_set_stage(in, INCOMING_STAGE_DONE);

@@ -35,7 +35,8 @@
  *   - COLO: the stream ending cleanly where a CHECKPOINT_REQUEST would
  *     start (primary gone between checkpoints), or a failover request,
  *     gives INCOMING_FAILED_OVER.  Any error, or an end of stream inside a
- *     checkpoint, makes the run return false with the error; in every COLO
+ *     checkpoint, makes the run return false with the error, and the
+ *     multifd engine (if any) cancelled and its threads joined; in every COLO
  *     case the receiver has failed over before returning: the partly
  *     received checkpoint is discarded (colo_failover), the multifd engine
  *     is finished or cancelled, the guest was restarted if the parser had

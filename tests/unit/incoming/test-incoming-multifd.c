@@ -312,6 +312,31 @@ static void test_cut_main_keeps_last_checkpoint(void **state)
     primary_free(p);
 }
 
+/*
+ * A precopy error stops the multifd engine too: when incoming_run returns,
+ * the engine is cancelled with the run's error and no channel thread is
+ * left running (found by the fault tier).
+ */
+static void test_precopy_error_cancels_engine(void **state)
+{
+    Primary *p;
+    MfError engine_err;
+    Run r;
+
+    (void)state;
+    p = make(PRIMARY_QEMU_9, 2, 0, NULL);
+    sup_buf_truncate((SupBuf *)&primary_conn(p, 0)->buf, 100);
+    run(&r, p, INCOMING_SYNC_AUTO, 3);
+    assert_false(r.ok);
+    assert_int_equal(r.err.code, INCOMING_ERR_TRUNCATED);
+    assert_int_equal(r.err.offset, 100);
+    recv_engine_error(r.engine, &engine_err);
+    assert_int_equal(engine_err.code, INCOMING_ERR_TRUNCATED);
+    assert_int_equal(engine_err.offset, 100);
+    run_free(&r);
+    primary_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_section_mode_on_9_fails),
         cmocka_unit_test(test_unknown_message_keeps_last_checkpoint),
         cmocka_unit_test(test_cut_main_keeps_last_checkpoint),
+        cmocka_unit_test(test_precopy_error_cancels_engine),
     };
 
     return cmocka_run_group_tests_name("incoming-multifd", tests, NULL,
