@@ -106,8 +106,8 @@ int main(int argc, char **argv)
             for (i = 0; i < n; i += 128) {
                 uint32_t m = n - i < 128 ? (uint32_t)(n - i) : 128;
 
-                colo_prepare_recv(&colo, b, COLO_PHASE_COLO, off + i, m,
-                                  NULL, 0);
+                colo_prepare_recv(&colo, b, COLO_PHASE_COLO, off + i, m, NULL,
+                                  0);
             }
             t0 = now();
             if (!colo_flush(&colo, &st, &err)) {
@@ -118,8 +118,7 @@ int main(int argc, char **argv)
             tf = now() - t0;
             if (st.pages != n) {
                 fprintf(stderr, "flush copied %llu pages, expected %llu\n",
-                        (unsigned long long)st.pages,
-                        (unsigned long long)n);
+                        (unsigned long long)st.pages, (unsigned long long)n);
                 rc = 1;
             }
             runs = st.runs;

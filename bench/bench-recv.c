@@ -35,8 +35,8 @@
 #include "wire/multifd.h"
 
 #define PS 4096
-#define NPP 128                       /* pages per packet */
-#define BLOCK_BYTES (64u << 20)       /* guest block the pages land in */
+#define NPP 128                 /* pages per packet */
+#define BLOCK_BYTES (64u << 20) /* guest block the pages land in */
 #define MAX_CH 4
 
 typedef struct Stream {
@@ -45,9 +45,13 @@ typedef struct Stream {
     uint64_t page_bytes;
 } Stream;
 
-typedef enum Mode { MODE_SINK, MODE_CHAN, MODE_ENGINE, MODE_COUNT } Mode;
-static const char *mode_name[MODE_COUNT] = { "sink", "chan+codec",
-                                             "engine" };
+typedef enum Mode {
+    MODE_SINK,
+    MODE_CHAN,
+    MODE_ENGINE,
+    MODE_COUNT
+} Mode;
+static const char *mode_name[MODE_COUNT] = { "sink", "chan+codec", "engine" };
 
 static double now(void)
 {
@@ -99,8 +103,7 @@ static void fill_page(uint8_t *p, uint64_t n, uint64_t *rng)
     }
 }
 
-static Stream build_stream(WireCompression comp, uint8_t id,
-                           uint32_t packets)
+static Stream build_stream(WireCompression comp, uint8_t id, uint32_t packets)
 {
     uint8_t hdr[2048], hs[WIRE_HANDSHAKE_SIZE];
     uint64_t offsets[NPP], rng = 0x1234567 + id;
@@ -108,7 +111,8 @@ static Stream build_stream(WireCompression comp, uint8_t id,
     const uint8_t *pp[NPP];
     QemuCompressor *qc = qemu_compressor_new(comp, PS, 1);
     WireHandshake h = { .magic = WIRE_MULTIFD_MAGIC,
-                        .version = WIRE_MULTIFD_VERSION, .id = id };
+                        .version = WIRE_MULTIFD_VERSION,
+                        .id = id };
     Stream s = { NULL, 0, 0 };
     size_t cap = 0, plen;
     const uint8_t *payload;
@@ -164,8 +168,8 @@ static void *send_main(void *opaque)
     size_t off = 0;
 
     while (off < x->s->len) {
-        ssize_t n = send(x->fd, x->s->data + off, x->s->len - off,
-                         MSG_NOSIGNAL);
+        ssize_t n =
+            send(x->fd, x->s->data + off, x->s->len - off, MSG_NOSIGNAL);
 
         if (n < 0 && errno == EINTR) {
             continue;
@@ -248,15 +252,13 @@ static void *chan_main(Recv *r)
             iov[i].iov_len = PS;
         }
         if (codec_is_raw(codec)) {
-            rc = chan_readv_full(c, iov, (int)pkt.normal_pages, "pages",
-                                 &err);
+            rc = chan_readv_full(c, iov, (int)pkt.normal_pages, "pages", &err);
         } else {
             rc = chan_read_full(c, payload, codec_payload_len(codec, &pkt),
                                 "payload", &err);
             if (rc == 1 && !codec_decompress(codec, payload,
                                              codec_payload_len(codec, &pkt),
-                                             pages, pkt.normal_pages,
-                                             &err)) {
+                                             pages, pkt.normal_pages, &err)) {
                 rc = -1;
             }
         }
@@ -406,8 +408,7 @@ fail:
 
 int main(int argc, char **argv)
 {
-    static const WireCompression comps[] = { WIRE_COMP_NONE,
-                                             WIRE_COMP_ZSTD };
+    static const WireCompression comps[] = { WIRE_COMP_NONE, WIRE_COMP_ZSTD };
     static const int chans[] = { 1, 2, 4 };
     uint32_t mib = argc > 1 ? (uint32_t)atoi(argv[1]) : 64;
     int repeats = argc > 2 ? atoi(argv[2]) : 3;
@@ -422,7 +423,8 @@ int main(int argc, char **argv)
     }
     memset(host, 0, BLOCK_BYTES);
     printf("bench-recv: loopback TCP, %u MiB of pages per channel, best of "
-           "%d, %ld CPUs\n", mib, repeats, sysconf(_SC_NPROCESSORS_ONLN));
+           "%d, %ld CPUs\n",
+           mib, repeats, sysconf(_SC_NPROCESSORS_ONLN));
     printf("%-5s %3s %9s | %10s | %10s %6s | %10s %6s\n", "comp", "ch",
            "wire MiB", "sink MB/s", "chan MB/s", "ratio", "engine MB/s",
            "ratio");
@@ -447,8 +449,8 @@ int main(int argc, char **argv)
             /* interleave the modes so drift hits all of them alike */
             for (r = 0; r < repeats; r++) {
                 for (m = 0; m < MODE_COUNT; m++) {
-                    double t = run_once((Mode)m, comps[ci], chans[ni], st,
-                                        host);
+                    double t =
+                        run_once((Mode)m, comps[ci], chans[ni], st, host);
 
                     if (t < 0) {
                         failures++;
@@ -465,8 +467,7 @@ int main(int argc, char **argv)
                    wire / 1048576.0, mbs[MODE_SINK], mbs[MODE_CHAN],
                    mbs[MODE_SINK] > 0 ? mbs[MODE_CHAN] / mbs[MODE_SINK] : 0,
                    mbs[MODE_ENGINE],
-                   mbs[MODE_SINK] > 0 ? mbs[MODE_ENGINE] / mbs[MODE_SINK]
-                                      : 0);
+                   mbs[MODE_SINK] > 0 ? mbs[MODE_ENGINE] / mbs[MODE_SINK] : 0);
             fflush(stdout);
             for (i = 0; i < chans[ni]; i++) {
                 free(st[i].data);

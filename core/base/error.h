@@ -41,14 +41,14 @@ enum {
 /* Codes of the base layer. */
 typedef enum MfBaseError {
     MF_ERR_NOMEM = MF_ERR_BASE_RANGE + 1, /* an allocation failed */
-    MF_ERR_INVALID_ARG,                    /* caller broke a contract */
+    MF_ERR_INVALID_ARG,                   /* caller broke a contract */
 } MfBaseError;
 
 typedef struct MfError {
-    int code;                 /* MF_OK when no error is set */
-    const char *code_name;    /* e.g. "WIRE_ERR_PACKET_MAGIC" (static) */
-    uint64_t offset;          /* offset of the offending byte */
-    bool located;             /* offset is a stream offset, where is set */
+    int code;              /* MF_OK when no error is set */
+    const char *code_name; /* e.g. "WIRE_ERR_PACKET_MAGIC" (static) */
+    uint64_t offset;       /* offset of the offending byte */
+    bool located;          /* offset is a stream offset, where is set */
     char where[MF_ERROR_WHERE_LEN]; /* channel label, "" until located */
     char msg[MF_ERROR_MSG_LEN];
 } MfError;

@@ -23,8 +23,7 @@ Chan *chan_fd_new(int fd, bool owns_fd, const char *label, MfError *err)
 
     if (fd < 0 || fstat(fd, &st) < 0) {
         mf_error_set(err, MF_ERR_INVALID_ARG, 0,
-                     "channel %s: fd %d is not open", label ? label : "",
-                     fd);
+                     "channel %s: fd %d is not open", label ? label : "", fd);
         goto fail;
     }
     c = chan_alloc(CHAN_KIND_FD, label, err);
@@ -60,8 +59,7 @@ fail:
  * Non-socket fd: wait until @fd is ready for @events or the channel is
  * shut down.  True when ready; false with @err set otherwise.
  */
-static bool chan_fd_wait(Chan *c, short events, uint64_t offset,
-                         MfError *err)
+static bool chan_fd_wait(Chan *c, short events, uint64_t offset, MfError *err)
 {
     struct pollfd pfd[2];
     int r;
@@ -125,8 +123,7 @@ ssize_t chan_fd_raw_readv(Chan *c, const struct iovec *iov, int iovcnt,
             return -1;
         }
         if (atomic_load(&c->shut)) {
-            chan_fail(c, err, CHAN_ERR_SHUTDOWN, at,
-                      "channel was shut down");
+            chan_fail(c, err, CHAN_ERR_SHUTDOWN, at, "channel was shut down");
             return -1;
         }
         if (mf_fault("mfcolo/chan/read")) {
@@ -193,8 +190,7 @@ ssize_t chan_fd_peek_socket(Chan *c, void *buf, size_t len, MfError *err)
     return r;
 }
 
-ssize_t chan_fd_raw_write(Chan *c, const void *buf, size_t len,
-                          MfError *err)
+ssize_t chan_fd_raw_write(Chan *c, const void *buf, size_t len, MfError *err)
 {
     ssize_t r;
 
@@ -227,8 +223,7 @@ ssize_t chan_fd_raw_write(Chan *c, const void *buf, size_t len,
             continue;
         }
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (c->is_socket &&
-                !chan_socket_wait(c, POLLOUT, c->wr_off, err)) {
+            if (c->is_socket && !chan_socket_wait(c, POLLOUT, c->wr_off, err)) {
                 return -1;
             }
             continue;

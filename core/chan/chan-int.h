@@ -25,9 +25,9 @@ typedef enum ChanKind {
 struct Chan {
     ChanKind kind;
     char label[MF_ERROR_WHERE_LEN];
-    uint64_t rd_off;       /* bytes consumed (handed to the caller) */
-    uint64_t wr_off;       /* bytes written */
-    atomic_bool shut;      /* chan_shutdown() was called */
+    uint64_t rd_off;  /* bytes consumed (handed to the caller) */
+    uint64_t wr_off;  /* bytes written */
+    atomic_bool shut; /* chan_shutdown() was called */
 
     /* Bytes read ahead by chan_peek() on a non-socket fd. */
     uint8_t *peek;
@@ -38,7 +38,7 @@ struct Chan {
     int fd;
     bool owns_fd;
     bool is_socket;
-    int wake[2];           /* non-socket: wake-up pipe, else -1 */
+    int wake[2]; /* non-socket: wake-up pipe, else -1 */
 
     /* CHAN_KIND_MEM */
     const uint8_t *data;
@@ -60,15 +60,14 @@ Chan *chan_alloc(ChanKind kind, const char *label, MfError *err);
  * offset).  Returns false.  Does nothing if @err already holds one.
  */
 bool chan_fail_impl(const Chan *c, MfError *err, int code,
-                    const char *code_name, uint64_t offset,
-                    const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+                    const char *code_name, uint64_t offset, const char *fmt,
+                    ...) __attribute__((format(printf, 6, 7)));
 #define chan_fail(c, err, code, offset, ...) \
     chan_fail_impl((c), (err), (code), #code, (offset), __VA_ARGS__)
 
 /* CHAN_ERR_IO for @op failing with @errnum at @offset. */
-bool chan_fail_errno(const Chan *c, MfError *err, const char *op,
-                     int errnum, uint64_t offset);
+bool chan_fail_errno(const Chan *c, MfError *err, const char *op, int errnum,
+                     uint64_t offset);
 
 /* CHAN_ERR_SHUTDOWN at the current read offset. */
 bool chan_fail_shutdown(const Chan *c, MfError *err);
@@ -93,8 +92,7 @@ ssize_t chan_fd_peek_socket(Chan *c, void *buf, size_t len, MfError *err);
 int chan_mem_peek(Chan *c, void *buf, size_t len, MfError *err);
 
 /* One raw write: > 0 bytes written, -1 with @err set. */
-ssize_t chan_fd_raw_write(Chan *c, const void *buf, size_t len,
-                          MfError *err);
+ssize_t chan_fd_raw_write(Chan *c, const void *buf, size_t len, MfError *err);
 
 /* Append to a sink (all or nothing): true, or false with @err set. */
 bool chan_sink_write(Chan *c, const void *buf, size_t len, MfError *err);

@@ -114,8 +114,9 @@ bool chan_sink_write(Chan *c, const void *buf, size_t len, MfError *err)
         p = mf_alloc("mfcolo/chan/alloc-sink", cap, 1);
         if (!p) {
             return chan_fail(c, err, MF_ERR_NOMEM, c->wr_off,
-                                "out of memory growing memory sink %s to "
-                                "%zu bytes", c->label, cap);
+                             "out of memory growing memory sink %s to "
+                             "%zu bytes",
+                             c->label, cap);
         }
         if (c->buf_len) {
             memcpy(p, c->buf, c->buf_len);

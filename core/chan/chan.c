@@ -19,8 +19,8 @@ Chan *chan_alloc(ChanKind kind, const char *label, MfError *err)
     Chan *c = mf_alloc("mfcolo/chan/alloc", 1, sizeof(*c));
 
     if (!c) {
-        mf_error_set(err, MF_ERR_NOMEM, 0,
-                     "out of memory for channel %s", label ? label : "");
+        mf_error_set(err, MF_ERR_NOMEM, 0, "out of memory for channel %s",
+                     label ? label : "");
         return NULL;
     }
     c->kind = kind;
@@ -33,8 +33,8 @@ Chan *chan_alloc(ChanKind kind, const char *label, MfError *err)
 }
 
 bool chan_fail_impl(const Chan *c, MfError *err, int code,
-                    const char *code_name, uint64_t offset,
-                    const char *fmt, ...)
+                    const char *code_name, uint64_t offset, const char *fmt,
+                    ...)
 {
     char msg[MF_ERROR_MSG_LEN];
     va_list ap;
@@ -50,8 +50,8 @@ bool chan_fail_impl(const Chan *c, MfError *err, int code,
     return false;
 }
 
-bool chan_fail_errno(const Chan *c, MfError *err, const char *op,
-                     int errnum, uint64_t offset)
+bool chan_fail_errno(const Chan *c, MfError *err, const char *op, int errnum,
+                     uint64_t offset)
 {
     const char *name = strerrorname_np(errnum);
     const char *desc = strerrordesc_np(errnum);
@@ -122,8 +122,7 @@ static size_t chan_take_peeked(Chan *c, const struct iovec *iov, int iovcnt)
     return done;
 }
 
-ssize_t chan_readv(Chan *c, const struct iovec *iov, int iovcnt,
-                   MfError *err)
+ssize_t chan_readv(Chan *c, const struct iovec *iov, int iovcnt, MfError *err)
 {
     size_t total = 0;
     ssize_t n;
@@ -175,8 +174,7 @@ int chan_readv_full(Chan *c, const struct iovec *iov, int iovcnt,
             idx++;
             skip = 0;
         }
-        for (nwin = 0; nwin < CHAN_IOV_WINDOW && idx + nwin < iovcnt;
-             nwin++) {
+        for (nwin = 0; nwin < CHAN_IOV_WINDOW && idx + nwin < iovcnt; nwin++) {
             size_t off = nwin == 0 ? skip : 0;
 
             win[nwin].iov_base = (uint8_t *)iov[idx + nwin].iov_base + off;
@@ -191,8 +189,8 @@ int chan_readv_full(Chan *c, const struct iovec *iov, int iovcnt,
                 return 0;
             }
             chan_fail(c, err, CHAN_ERR_EOF, c->rd_off,
-                      "end of stream in %s after %zu of %zu bytes",
-                      what, done, total);
+                      "end of stream in %s after %zu of %zu bytes", what, done,
+                      total);
             return -1;
         }
         done += (size_t)n;
@@ -232,8 +230,8 @@ static bool chan_peek_reserve(Chan *c, size_t len, MfError *err)
     p = mf_alloc("mfcolo/chan/alloc-peek", len, 1);
     if (!p) {
         return chan_fail(c, err, MF_ERR_NOMEM, c->rd_off,
-                            "out of memory for a %zu byte peek on %s", len,
-                            c->label);
+                         "out of memory for a %zu byte peek on %s", len,
+                         c->label);
     }
     if (c->peek_len) {
         memcpy(p, c->peek, c->peek_len);

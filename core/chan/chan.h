@@ -96,8 +96,7 @@ uint64_t chan_written(const Chan *c);
  * Bytes left by chan_peek() come first.  A total length of 0 is
  * MF_ERR_INVALID_ARG (0 would read as end of stream).
  */
-ssize_t chan_readv(Chan *c, const struct iovec *iov, int iovcnt,
-                   MfError *err);
+ssize_t chan_readv(Chan *c, const struct iovec *iov, int iovcnt, MfError *err);
 
 /*
  * Fill the whole iovec (zero-copy placement of pages).  Returns as

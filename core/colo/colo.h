@@ -53,8 +53,8 @@ typedef struct ColoState {
 } ColoState;
 
 typedef struct ColoFlushStats {
-    uint64_t pages;      /* pages copied cache -> guest */
-    uint64_t runs;       /* contiguous runs copied */
+    uint64_t pages;       /* pages copied cache -> guest */
+    uint64_t runs;        /* contiguous runs copied */
     uint64_t guest_pages; /* pages the secondary dirtied itself (merged) */
 } ColoFlushStats;
 

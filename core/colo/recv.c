@@ -61,8 +61,7 @@ void colo_process_recv(ColoState *s, RamBlock *b, ColoPhase phase,
         memset(b->host + zero[i], 0, b->page_size);
     }
     for (i = 0; i < nnormal; i++) {
-        memcpy(b->host + normal[i], b->colo_cache + normal[i],
-               b->page_size);
+        memcpy(b->host + normal[i], b->colo_cache + normal[i], b->page_size);
     }
 }
 

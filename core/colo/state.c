@@ -40,8 +40,7 @@ bool colo_begin_packet(const ColoState *s, ColoPhase *phase, MfError *err)
 {
     *phase = colo_phase(s);
     if (*phase == COLO_PHASE_FAILED_OVER) {
-        return mf_error_set(err, COLO_ERR_PHASE, 0,
-                            "page received in phase %s",
+        return mf_error_set(err, COLO_ERR_PHASE, 0, "page received in phase %s",
                             colo_phase_name(*phase));
     }
     return true;

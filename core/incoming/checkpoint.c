@@ -107,8 +107,8 @@ static bool in_cp_ram(Incoming *in, MfError *err)
         if (!in->ram_started || hdr.section_id != in->ram_sid) {
             mf_error_set(err, INCOMING_ERR_UNKNOWN_SECTION, start + 1,
                          "%s of section id %u in a checkpoint, not the "
-                         "\"ram\" section", wire_vm_section_name(type),
-                         hdr.section_id);
+                         "\"ram\" section",
+                         wire_vm_section_name(type), hdr.section_id);
             return in_fail_at(in, err, 0);
         }
         if (!in_ram_section(in, IN_RAM_CHECKPOINT, hdr.section_id, err)) {
@@ -145,7 +145,8 @@ static bool in_cp_device_state(Incoming *in, MfError *err)
     }
     mf_error_clear(&tmp);
     r = n ? chan_read_full(in->cfg.main, in->dev, (size_t)n, "device state",
-                           &tmp) : 1;
+                           &tmp)
+          : 1;
     if (r == 0 || (r < 0 && tmp.code == CHAN_ERR_EOF)) {
         mf_error_set(err, INCOMING_ERR_VMSTATE_SHORT, in_offset(in),
                      "device state: %llu bytes, less than the %llu that "
@@ -177,8 +178,8 @@ static bool in_cp_apply(Incoming *in, bool *relaunch, MfError *err)
         return in_fail_at(in, err, in_offset(in));
     }
     if (h->load_device_state &&
-        !h->load_device_state(h->opaque, INCOMING_DEVSTATE_CHECKPOINT,
-                              in->dev, in->dev_len, err)) {
+        !h->load_device_state(h->opaque, INCOMING_DEVSTATE_CHECKPOINT, in->dev,
+                              in->dev_len, err)) {
         if (!mf_error_is_set(err)) {
             mf_error_set(err, INCOMING_ERR_HOOK, in_offset(in),
                          "load_device_state refused checkpoint %llu",
@@ -289,8 +290,7 @@ bool in_colo(Incoming *in, MfError *err)
         memset(&in->cp, 0, sizeof(in->cp));
         in->cp.index = in->stats.checkpoints;
         in->cp.request_offset = in_offset(in);
-        ok = in_colo_expect(in, WIRE_COLO_CHECKPOINT_REQUEST, &clean_end,
-                            err);
+        ok = in_colo_expect(in, WIRE_COLO_CHECKPOINT_REQUEST, &clean_end, err);
         if (!ok) {
             break;
         }

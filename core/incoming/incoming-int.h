@@ -24,32 +24,32 @@ struct Incoming {
     IncomingConfig cfg;
     uint32_t page_size;
 
-    pthread_mutex_t lock;     /* protects the two flags below */
+    pthread_mutex_t lock; /* protects the two flags below */
     bool failover_requested;
-    bool loading;             /* inside flush + device load */
-    int stage;                /* IncomingStage, atomic */
+    bool loading; /* inside flush + device load */
+    int stage;    /* IncomingStage, atomic */
 
     bool ran;
-    bool colo_enabled;        /* ENABLE_COLO received */
-    bool return_path;         /* OPEN_RETURN_PATH received */
-    bool ram_started;         /* "ram" SECTION_START seen */
-    bool ram_ended;           /* "ram" SECTION_END seen in precopy */
+    bool colo_enabled; /* ENABLE_COLO received */
+    bool return_path;  /* OPEN_RETURN_PATH received */
+    bool ram_started;  /* "ram" SECTION_START seen */
+    bool ram_ended;    /* "ram" SECTION_END seen in precopy */
     bool mem_size_seen;
     uint32_t ram_sid;
-    RamBlock *cur_block;      /* RAM_SAVE_FLAG_CONTINUE target */
+    RamBlock *cur_block; /* RAM_SAVE_FLAG_CONTINUE target */
     IncomingSyncMode sync_mode;
-    bool sync_decided;        /* AUTO resolved (first EOS seen) */
-    bool flush_seen;          /* a MULTIFD_FLUSH before the first EOS */
-    bool guest_stopped;       /* by us, at CHECKPOINT_REQUEST */
+    bool sync_decided;  /* AUTO resolved (first EOS seen) */
+    bool flush_seen;    /* a MULTIFD_FLUSH before the first EOS */
+    bool guest_stopped; /* by us, at CHECKPOINT_REQUEST */
     bool in_checkpoint;
 
-    uint8_t *page;            /* one page of PAGE record data */
-    uint8_t *dev;             /* device state bytes */
+    uint8_t *page; /* one page of PAGE record data */
+    uint8_t *dev;  /* device state bytes */
     size_t dev_len;
     size_t dev_cap;
 
     IncomingStats stats;
-    IncomingCheckpoint cp;    /* the checkpoint being received */
+    IncomingCheckpoint cp; /* the checkpoint being received */
 };
 
 /* Stream reading: INCOMING_ERR_TRUNCATED when the stream ends inside. */
@@ -57,10 +57,10 @@ bool in_read(Incoming *in, void *buf, size_t len, const char *what,
              uint64_t start, MfError *err);
 bool in_read_u8(Incoming *in, uint8_t *v, const char *what, uint64_t start,
                 MfError *err);
-bool in_read_be32(Incoming *in, uint32_t *v, const char *what,
-                  uint64_t start, MfError *err);
-bool in_read_be64(Incoming *in, uint64_t *v, const char *what,
-                  uint64_t start, MfError *err);
+bool in_read_be32(Incoming *in, uint32_t *v, const char *what, uint64_t start,
+                  MfError *err);
+bool in_read_be64(Incoming *in, uint64_t *v, const char *what, uint64_t start,
+                  MfError *err);
 /* Consume @len bytes without keeping them. */
 bool in_skip(Incoming *in, uint64_t len, const char *what, uint64_t start,
              MfError *err);
@@ -84,8 +84,7 @@ bool in_precopy(Incoming *in, MfError *err);
 bool in_section_header(Incoming *in, uint8_t type, uint64_t start,
                        WireVmSectionHdr *hdr, uint8_t *raw, size_t *rawlen,
                        MfError *err);
-bool in_ram_section(Incoming *in, InRamContext ctx, uint32_t sid,
-                    MfError *err);
+bool in_ram_section(Incoming *in, InRamContext ctx, uint32_t sid, MfError *err);
 /* checkpoint.c: the COLO phase; true with *@outcome FAILED_OVER. */
 bool in_colo(Incoming *in, MfError *err);
 /* Fail over (engine stopped, colo_failover, guest restarted). */

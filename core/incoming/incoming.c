@@ -24,8 +24,7 @@ Incoming *incoming_new(const IncomingConfig *cfg, MfError *err)
     if (wire_page_count(cfg->ram->page_size) == 0 ||
         cfg->ram->page_size < 1024) {
         mf_error_set(err, MF_ERR_INVALID_ARG, 0,
-                     "incoming: page size %u unusable",
-                     cfg->ram->page_size);
+                     "incoming: page size %u unusable", cfg->ram->page_size);
         return NULL;
     }
     if (cfg->sync > INCOMING_SYNC_AUTO) {
@@ -38,8 +37,7 @@ Incoming *incoming_new(const IncomingConfig *cfg, MfError *err)
         mf_error_set(err, MF_ERR_NOMEM, 0, "incoming: out of memory");
         return NULL;
     }
-    in->page = mf_alloc("mfcolo/incoming/alloc-page", 1,
-                        cfg->ram->page_size);
+    in->page = mf_alloc("mfcolo/incoming/alloc-page", 1, cfg->ram->page_size);
     if (!in->page) {
         mf_free(in);
         mf_error_set(err, MF_ERR_NOMEM, 0, "incoming: out of memory");
@@ -146,8 +144,8 @@ bool in_read(Incoming *in, void *buf, size_t len, const char *what,
     if (r == 0 || tmp.code == CHAN_ERR_EOF) {
         mf_error_set(err, INCOMING_ERR_TRUNCATED, in_offset(in),
                      "stream ends inside %s that starts at offset %llu "
-                     "(%zu bytes expected)", what,
-                     (unsigned long long)start, len);
+                     "(%zu bytes expected)",
+                     what, (unsigned long long)start, len);
         return in_fail_at(in, err, 0);
     }
     mf_error_propagate(err, &tmp);
@@ -160,8 +158,8 @@ bool in_read_u8(Incoming *in, uint8_t *v, const char *what, uint64_t start,
     return in_read(in, v, 1, what, start, err);
 }
 
-bool in_read_be32(Incoming *in, uint32_t *v, const char *what,
-                  uint64_t start, MfError *err)
+bool in_read_be32(Incoming *in, uint32_t *v, const char *what, uint64_t start,
+                  MfError *err)
 {
     uint8_t b[4];
 
@@ -172,8 +170,8 @@ bool in_read_be32(Incoming *in, uint32_t *v, const char *what,
     return true;
 }
 
-bool in_read_be64(Incoming *in, uint64_t *v, const char *what,
-                  uint64_t start, MfError *err)
+bool in_read_be64(Incoming *in, uint64_t *v, const char *what, uint64_t start,
+                  MfError *err)
 {
     uint8_t b[8];
 

@@ -74,7 +74,7 @@
 /* Bounds (documented in docs/incoming.md). */
 #define INCOMING_DEVSTATE_MAX_DEFAULT (64u * 1024 * 1024)
 #define INCOMING_VMDESC_MAX (64u * 1024 * 1024)
-#define INCOMING_MAX_RAM_DEFAULT (1ull << 32)  /* replay: 4 GiB */
+#define INCOMING_MAX_RAM_DEFAULT (1ull << 32) /* replay: 4 GiB */
 #define INCOMING_MAX_BLOCKS 1024u /* replay: blocks a MEM_SIZE list creates */
 #define INCOMING_RAM_SECTION_VERSION 4u
 
@@ -91,14 +91,14 @@ typedef enum IncomingOutcome {
 
 /* Where the parser is; incoming_stage() and the stage hook report it. */
 typedef enum IncomingStage {
-    INCOMING_STAGE_PRECOPY,        /* header, commands, RAM section */
-    INCOMING_STAGE_DEVICES,        /* precopy device sections */
-    INCOMING_STAGE_COLO_IDLE,      /* waiting for CHECKPOINT_REQUEST */
-    INCOMING_STAGE_CP_REQUESTED,   /* guest stopped, REPLY sent */
-    INCOMING_STAGE_CP_RAM,         /* after VMSTATE_SEND: RAM state */
-    INCOMING_STAGE_CP_DEVICE,      /* after VMSTATE_SIZE: the blob */
-    INCOMING_STAGE_CP_LOADING,     /* RECEIVED sent: flush + load */
-    INCOMING_STAGE_DONE,           /* run returned */
+    INCOMING_STAGE_PRECOPY,      /* header, commands, RAM section */
+    INCOMING_STAGE_DEVICES,      /* precopy device sections */
+    INCOMING_STAGE_COLO_IDLE,    /* waiting for CHECKPOINT_REQUEST */
+    INCOMING_STAGE_CP_REQUESTED, /* guest stopped, REPLY sent */
+    INCOMING_STAGE_CP_RAM,       /* after VMSTATE_SEND: RAM state */
+    INCOMING_STAGE_CP_DEVICE,    /* after VMSTATE_SIZE: the blob */
+    INCOMING_STAGE_CP_LOADING,   /* RECEIVED sent: flush + load */
+    INCOMING_STAGE_DONE,         /* run returned */
 } IncomingStage;
 
 typedef enum IncomingDeviceStateKind {
@@ -122,15 +122,15 @@ typedef struct IncomingCheckpoint {
 } IncomingCheckpoint;
 
 typedef struct IncomingStats {
-    uint64_t pages;        /* PAGE records, whole stream */
-    uint64_t zero_pages;   /* ZERO records, whole stream */
-    uint64_t syncs;        /* recv_engine_sync calls that returned */
-    uint64_t checkpoints;  /* completed (flushed + loaded) */
-    uint64_t precopy_end;  /* main offset after the VM description */
-    uint64_t main_bytes;   /* main offset at the end of the run */
-    uint64_t replies;      /* bytes written on the reply channel */
+    uint64_t pages;             /* PAGE records, whole stream */
+    uint64_t zero_pages;        /* ZERO records, whole stream */
+    uint64_t syncs;             /* recv_engine_sync calls that returned */
+    uint64_t checkpoints;       /* completed (flushed + loaded) */
+    uint64_t precopy_end;       /* main offset after the VM description */
+    uint64_t main_bytes;        /* main offset at the end of the run */
+    uint64_t replies;           /* bytes written on the reply channel */
     IncomingSyncMode sync_mode; /* mode in force (AUTO resolved) */
-    bool colo;             /* ENABLE_COLO was received */
+    bool colo;                  /* ENABLE_COLO was received */
 } IncomingStats;
 
 /*
@@ -149,8 +149,7 @@ typedef struct IncomingHooks {
      * before LOADED.  Precopy: once, before precopy_done.  false = error
      * (INCOMING_ERR_HOOK unless the hook set @err). */
     bool (*load_device_state)(void *opaque, IncomingDeviceStateKind kind,
-                              const uint8_t *data, size_t len,
-                              MfError *err);
+                              const uint8_t *data, size_t len, MfError *err);
     /* Precopy fully loaded (before COLO starts or the run completes). */
     void (*precopy_done)(void *opaque);
     /* A checkpoint was flushed and its device state loaded (guest still
@@ -161,11 +160,11 @@ typedef struct IncomingHooks {
 } IncomingHooks;
 
 typedef struct IncomingConfig {
-    Chan *main;             /* primary -> secondary; required */
-    Chan *reply;            /* secondary -> primary; NULL drops replies */
-    RamTable *ram;          /* required; page size from ram->page_size */
-    ColoState *colo;        /* x-colo on (colo_init done); NULL = off */
-    RecvEngine *multifd;    /* channels added by the caller; NULL = none */
+    Chan *main;          /* primary -> secondary; required */
+    Chan *reply;         /* secondary -> primary; NULL drops replies */
+    RamTable *ram;       /* required; page size from ram->page_size */
+    ColoState *colo;     /* x-colo on (colo_init done); NULL = off */
+    RecvEngine *multifd; /* channels added by the caller; NULL = none */
     /*
      * false (live secondary): the table holds the blocks; each MEM_SIZE
      * entry must name one of them (RAM_ERR_UNKNOWN_BLOCK) with the same

@@ -25,9 +25,18 @@
 #define END_PATTERN_LEN (5 + 1 + 1 + 4 + VMDESC_JSON_START_LEN)
 
 static const char *const command_names[] = {
-    "INVALID", "OPEN_RETURN_PATH", "PING", "POSTCOPY_ADVISE",
-    "POSTCOPY_LISTEN", "POSTCOPY_RUN", "POSTCOPY_RAM_DISCARD", "PACKAGED",
-    "ENABLE_COLO", "POSTCOPY_RESUME", "RECV_BITMAP", "SWITCHOVER_START",
+    "INVALID",
+    "OPEN_RETURN_PATH",
+    "PING",
+    "POSTCOPY_ADVISE",
+    "POSTCOPY_LISTEN",
+    "POSTCOPY_RUN",
+    "POSTCOPY_RAM_DISCARD",
+    "PACKAGED",
+    "ENABLE_COLO",
+    "POSTCOPY_RESUME",
+    "RECV_BITMAP",
+    "SWITCHOVER_START",
 };
 
 static bool in_command(Incoming *in, uint64_t start, MfError *err)
@@ -49,9 +58,9 @@ static bool in_command(Incoming *in, uint64_t start, MfError *err)
     case WIRE_CMD_ENABLE_COLO:
         if (in->colo_enabled || in->ram_started) {
             mf_error_set(err, INCOMING_ERR_COMMAND_UNEXPECTED, start,
-                         "ENABLE_COLO %s", in->colo_enabled ?
-                         "received twice" :
-                         "after the RAM section started");
+                         "ENABLE_COLO %s",
+                         in->colo_enabled ? "received twice"
+                                          : "after the RAM section started");
             return in_fail_at(in, err, 0);
         }
         if (!in->cfg.colo) {
@@ -82,8 +91,7 @@ static bool in_command(Incoming *in, uint64_t start, MfError *err)
         }
         if (!in->return_path) {
             mf_error_set(err, INCOMING_ERR_NO_RETURN_PATH, start,
-                         "PING 0x%x received with no return path open",
-                         data);
+                         "PING 0x%x received with no return path open", data);
             return in_fail_at(in, err, 0);
         }
         /* The return path shares the reply channel, as in QEMU. */
@@ -94,7 +102,8 @@ static bool in_command(Incoming *in, uint64_t start, MfError *err)
     default:
         mf_error_set(err, INCOMING_ERR_COMMAND_UNSUPPORTED, start + 1,
                      "QEMU_VM_COMMAND %s (%u) is not supported by this "
-                     "receiver", cmd < 12 ? command_names[cmd] : "?", cmd);
+                     "receiver",
+                     cmd < 12 ? command_names[cmd] : "?", cmd);
         return in_fail_at(in, err, 0);
     }
 }
@@ -150,8 +159,7 @@ static bool end_pattern(const uint8_t *tail)
            memcmp(tail + 11, VMDESC_JSON_START, VMDESC_JSON_START_LEN) == 0;
 }
 
-static bool in_load_precopy_devstate(Incoming *in, uint64_t start,
-                                     MfError *err)
+static bool in_load_precopy_devstate(Incoming *in, uint64_t start, MfError *err)
 {
     const IncomingHooks *h = &in->cfg.hooks;
 
@@ -206,7 +214,8 @@ static bool in_devices(Incoming *in, uint64_t start, MfError *err)
             mf_error_set(err, INCOMING_ERR_TRUNCATED, in_offset(in),
                          "stream ends inside the device state that starts "
                          "at offset %llu (no QEMU_VM_EOF followed by the VM "
-                         "description)", (unsigned long long)start);
+                         "description)",
+                         (unsigned long long)start);
             return in_fail_at(in, err, 0);
         }
         if (!in_dev_reserve(in, in->dev_len + 1, err)) {
@@ -247,7 +256,8 @@ static bool in_precopy_section(Incoming *in, uint8_t type, uint64_t start,
         if (strcmp(hdr.idstr, "ram") != 0) {
             mf_error_set(err, INCOMING_ERR_UNKNOWN_SECTION, start + 5,
                          "SECTION_START of \"%s\" (id %u): only \"ram\" is "
-                         "modelled", hdr.idstr, hdr.section_id);
+                         "modelled",
+                         hdr.idstr, hdr.section_id);
             return in_fail_at(in, err, 0);
         }
         if (in->ram_started) {
@@ -260,8 +270,9 @@ static bool in_precopy_section(Incoming *in, uint8_t type, uint64_t start,
             hdr.version_id != INCOMING_RAM_SECTION_VERSION) {
             mf_error_set(err, INCOMING_ERR_SECTION_VERSION, start,
                          "\"ram\" section instance %u version %u, expected "
-                         "instance 0 version %u", hdr.instance_id,
-                         hdr.version_id, INCOMING_RAM_SECTION_VERSION);
+                         "instance 0 version %u",
+                         hdr.instance_id, hdr.version_id,
+                         INCOMING_RAM_SECTION_VERSION);
             return in_fail_at(in, err, 0);
         }
         in->ram_started = true;
@@ -289,8 +300,9 @@ static bool in_precopy_section(Incoming *in, uint8_t type, uint64_t start,
         if (!in->ram_ended || strcmp(hdr.idstr, "ram") == 0) {
             mf_error_set(err, INCOMING_ERR_UNEXPECTED_SECTION, start,
                          "SECTION_FULL of \"%s\" %s", hdr.idstr,
-                         in->ram_ended ? "(RAM is never a full section)" :
-                         "before the end of the \"ram\" section");
+                         in->ram_ended
+                             ? "(RAM is never a full section)"
+                             : "before the end of the \"ram\" section");
             return in_fail_at(in, err, 0);
         }
         *done = true;

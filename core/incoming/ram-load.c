@@ -69,8 +69,9 @@ static bool in_mem_size(Incoming *in, InRamContext ctx, uint64_t total,
 
     if (ctx != IN_RAM_SECTION_START || in->mem_size_seen) {
         mf_error_set(err, INCOMING_ERR_MEM_SIZE, start,
-                     "MEM_SIZE block list %s", in->mem_size_seen ?
-                     "received twice" : "outside the \"ram\" SECTION_START");
+                     "MEM_SIZE block list %s",
+                     in->mem_size_seen ? "received twice"
+                                       : "outside the \"ram\" SECTION_START");
         return in_fail_at(in, err, 0);
     }
     in->mem_size_seen = true;
@@ -96,10 +97,9 @@ static bool in_mem_size(Incoming *in, InRamContext ctx, uint64_t total,
         if (length > left) {
             mf_error_set(err, INCOMING_ERR_MEM_SIZE, len_off,
                          "MEM_SIZE block \"%s\" length %llu exceeds the "
-                         "%llu bytes left of the total %llu", name,
-                         (unsigned long long)length,
-                         (unsigned long long)left,
-                         (unsigned long long)total);
+                         "%llu bytes left of the total %llu",
+                         name, (unsigned long long)length,
+                         (unsigned long long)left, (unsigned long long)total);
             return in_fail_at(in, err, 0);
         }
         if (in->cfg.create_blocks) {
@@ -122,8 +122,8 @@ static bool in_mem_size(Incoming *in, InRamContext ctx, uint64_t total,
             if (b->used_length != length) {
                 mf_error_set(err, INCOMING_ERR_BLOCK_LENGTH, len_off,
                              "MEM_SIZE block \"%s\" length %llu, local "
-                             "used_length %llu", name,
-                             (unsigned long long)length,
+                             "used_length %llu",
+                             name, (unsigned long long)length,
                              (unsigned long long)b->used_length);
                 return in_fail_at(in, err, 0);
             }
@@ -136,8 +136,8 @@ static bool in_mem_size(Incoming *in, InRamContext ctx, uint64_t total,
 }
 
 /* The block a ZERO/PAGE record names (or CONTINUE). */
-static RamBlock *in_record_block(Incoming *in, uint32_t flags,
-                                 uint64_t start, MfError *err)
+static RamBlock *in_record_block(Incoming *in, uint32_t flags, uint64_t start,
+                                 MfError *err)
 {
     char name[WIRE_IDSTR_SIZE];
     uint64_t name_off;
@@ -244,8 +244,7 @@ static bool in_page_record(Incoming *in, uint64_t addr, uint32_t flags,
     return true;
 }
 
-bool in_ram_section(Incoming *in, InRamContext ctx, uint32_t sid,
-                    MfError *err)
+bool in_ram_section(Incoming *in, InRamContext ctx, uint32_t sid, MfError *err)
 {
     uint8_t footer[WIRE_VM_FOOTER_SIZE];
     uint64_t start, word, addr;
@@ -256,8 +255,7 @@ bool in_ram_section(Incoming *in, InRamContext ctx, uint32_t sid,
         if (!in_read_be64(in, &word, "RAM record", start, err)) {
             return false;
         }
-        if (!wire_ram_record_decode(word, in->page_size, &addr, &flags,
-                                    err)) {
+        if (!wire_ram_record_decode(word, in->page_size, &addr, &flags, err)) {
             return in_fail_at(in, err, start);
         }
         if (flags & WIRE_RAM_MEM_SIZE) {
@@ -279,13 +277,12 @@ bool in_ram_section(Incoming *in, InRamContext ctx, uint32_t sid,
             if (!in->sync_decided) {
                 in->sync_decided = true;
                 if (in->sync_mode == INCOMING_SYNC_AUTO) {
-                    in->sync_mode = in->flush_seen ? INCOMING_SYNC_ROUND :
-                                    INCOMING_SYNC_SECTION;
+                    in->sync_mode = in->flush_seen ? INCOMING_SYNC_ROUND
+                                                   : INCOMING_SYNC_SECTION;
                 }
                 in->stats.sync_mode = in->sync_mode;
             }
-            if (in->sync_mode == INCOMING_SYNC_SECTION &&
-                !in_sync(in, err)) {
+            if (in->sync_mode == INCOMING_SYNC_SECTION && !in_sync(in, err)) {
                 return false;
             }
             break;

@@ -7,8 +7,7 @@
 #include "base/bitmap.h"
 #include "ram/errors.h"
 
-bool ram_block_check_offset(const RamBlock *b, uint64_t offset,
-                            MfError *err)
+bool ram_block_check_offset(const RamBlock *b, uint64_t offset, MfError *err)
 {
     /*
      * QEMU tests offset > used_length - page_size in unsigned arithmetic,
@@ -20,15 +19,15 @@ bool ram_block_check_offset(const RamBlock *b, uint64_t offset,
         return mf_error_set(err, RAM_ERR_BLOCK_TOO_SMALL, 0,
                             "RAM block \"%.64s\": used_length %" PRIu64
                             " is smaller than page_size %" PRIu32
-                            " (offset %" PRIu64 ")", b->name,
-                            b->used_length, b->page_size, offset);
+                            " (offset %" PRIu64 ")",
+                            b->name, b->used_length, b->page_size, offset);
     }
     if (offset > b->used_length - b->page_size) {
         return mf_error_set(err, RAM_ERR_OFFSET_RANGE, 0,
                             "RAM block \"%.64s\": offset %" PRIu64
-                            " + page_size %" PRIu32 " exceeds used_length %"
-                            PRIu64, b->name, offset, b->page_size,
-                            b->used_length);
+                            " + page_size %" PRIu32
+                            " exceeds used_length %" PRIu64,
+                            b->name, offset, b->page_size, b->used_length);
     }
     if (offset % b->page_size != 0) {
         return mf_error_set(err, RAM_ERR_OFFSET_UNALIGNED, 0,
@@ -49,8 +48,8 @@ bool ram_block_is_received(const RamBlock *b, uint64_t offset)
     uint64_t bit = ram_block_page_index(b, offset);
     unsigned long word;
 
-    word = __atomic_load_n(&b->received[bit / MF_BITS_PER_LONG],
-                           __ATOMIC_ACQUIRE);
+    word =
+        __atomic_load_n(&b->received[bit / MF_BITS_PER_LONG], __ATOMIC_ACQUIRE);
     return (word >> (bit % MF_BITS_PER_LONG)) & 1;
 }
 

@@ -51,7 +51,7 @@ typedef struct RamTable {
     size_t nblocks;
     size_t capacity;
     RamBlock **blocks;
-    bool colo;                  /* every block has its COLO parts */
+    bool colo; /* every block has its COLO parts */
 } RamTable;
 
 /*
@@ -80,8 +80,7 @@ RamBlock *ram_table_find(const RamTable *t, const char *name);
  * Block named @name, or NULL with RAM_ERR_UNKNOWN_BLOCK (the message
  * names the block).
  */
-RamBlock *ram_table_lookup(const RamTable *t, const char *name,
-                           MfError *err);
+RamBlock *ram_table_lookup(const RamTable *t, const char *name, MfError *err);
 
 /*
  * Allocate every block's COLO cache (zeroed, as QEMU: not a copy of the
@@ -107,18 +106,15 @@ void ram_table_destroy(RamTable *t);
  * RAM_ERR_OFFSET_UNALIGNED (offset not a multiple of page_size), checked
  * in that order.
  */
-bool ram_block_check_offset(const RamBlock *b, uint64_t offset,
-                            MfError *err);
+bool ram_block_check_offset(const RamBlock *b, uint64_t offset, MfError *err);
 
-static inline uint64_t ram_block_page_index(const RamBlock *b,
-                                            uint64_t offset)
+static inline uint64_t ram_block_page_index(const RamBlock *b, uint64_t offset)
 {
     return offset / b->page_size;
 }
 
 /* Bytes of the page at @offset inside the block (the last may be short). */
-static inline uint64_t ram_block_page_bytes(const RamBlock *b,
-                                            uint64_t offset)
+static inline uint64_t ram_block_page_bytes(const RamBlock *b, uint64_t offset)
 {
     uint64_t left = b->used_length - offset;
 

@@ -17,8 +17,8 @@ bool ram_table_init(RamTable *t, uint32_t page_size, MfError *err)
         (page_size & (page_size - 1)) != 0) {
         return mf_error_set(err, RAM_ERR_PAGE_SIZE, 0,
                             "page_size %" PRIu32 " is not a power of two "
-                            "from %u to %u", page_size, RAM_PAGE_SIZE_MIN,
-                            RAM_PAGE_SIZE_MAX);
+                            "from %u to %u",
+                            page_size, RAM_PAGE_SIZE_MIN, RAM_PAGE_SIZE_MAX);
     }
     memset(t, 0, sizeof(*t));
     t->page_size = page_size;
@@ -37,8 +37,7 @@ RamBlock *ram_table_find(const RamTable *t, const char *name)
     return NULL;
 }
 
-RamBlock *ram_table_lookup(const RamTable *t, const char *name,
-                           MfError *err)
+RamBlock *ram_table_lookup(const RamTable *t, const char *name, MfError *err)
 {
     RamBlock *b = ram_table_find(t, name);
 
@@ -63,8 +62,7 @@ static bool block_alloc_colo(RamBlock *b, MfError *err)
 {
     b->colo_cache = mf_alloc("mfcolo/ram/alloc-cache", b->used_length, 1);
     b->dirty = mf_bitmap_new("mfcolo/ram/alloc-dirty", b->npages);
-    b->guest_dirty = mf_bitmap_new("mfcolo/ram/alloc-guest-dirty",
-                                   b->npages);
+    b->guest_dirty = mf_bitmap_new("mfcolo/ram/alloc-guest-dirty", b->npages);
     if (!b->colo_cache || !b->dirty || !b->guest_dirty) {
         block_free_colo(b);
         return mf_error_set(err, MF_ERR_NOMEM, 0,
@@ -136,8 +134,8 @@ static bool check_new_block(const RamTable *t, const char *name,
     if (used_length > SIZE_MAX) {
         return mf_error_set(err, RAM_ERR_BLOCK_LENGTH, 0,
                             "RAM block \"%.64s\": used_length %" PRIu64
-                            " exceeds %zu", name, used_length,
-                            (size_t)SIZE_MAX);
+                            " exceeds %zu",
+                            name, used_length, (size_t)SIZE_MAX);
     }
 #endif
     return true;
@@ -160,8 +158,7 @@ RamBlock *ram_table_add(RamTable *t, const char *name, uint64_t used_length,
     memcpy(b->name, name, strlen(name) + 1);
     b->used_length = used_length;
     b->page_size = t->page_size;
-    b->npages = used_length / t->page_size +
-                (used_length % t->page_size != 0);
+    b->npages = used_length / t->page_size + (used_length % t->page_size != 0);
     b->host = host;
     if (!host) {
         b->host = mf_alloc("mfcolo/ram/alloc-host", used_length, 1);
@@ -171,7 +168,8 @@ RamBlock *ram_table_add(RamTable *t, const char *name, uint64_t used_length,
     if (!b->host || !b->received) {
         mf_error_set(err, MF_ERR_NOMEM, 0,
                      "cannot allocate guest memory of RAM block \"%.64s\" "
-                     "(used_length %" PRIu64 ")", name, used_length);
+                     "(used_length %" PRIu64 ")",
+                     name, used_length);
         block_free(b);
         return NULL;
     }

@@ -31,17 +31,17 @@ bool wire_devstate_decode(const uint8_t *buf, WireDevStatePacket *pkt,
     if (!wire_packet_is_device_state(&hdr)) {
         return mf_error_set(err, WIRE_ERR_PACKET_DEVICE_STATE, OFF_FLAGS,
                             "packet flags 0x%x lack the device-state bit "
-                            "0x%x: not a device-state packet", hdr.flags,
-                            WIRE_FLAG_DEVICE_STATE);
+                            "0x%x: not a device-state packet",
+                            hdr.flags, WIRE_FLAG_DEVICE_STATE);
     }
     if (hdr.flags & WIRE_FLAG_SYNC) {
         return mf_error_set(err, WIRE_ERR_DEVSTATE_SYNC, OFF_FLAGS,
                             "device-state packet flags 0x%x carry SYNC "
-                            "0x%x, not allowed", hdr.flags, WIRE_FLAG_SYNC);
+                            "0x%x, not allowed",
+                            hdr.flags, WIRE_FLAG_SYNC);
     }
     if (pkt->next_packet_size == 0) {
-        return mf_error_set(err, WIRE_ERR_DEVSTATE_EMPTY,
-                            OFF_NEXT_PACKET_SIZE,
+        return mf_error_set(err, WIRE_ERR_DEVSTATE_EMPTY, OFF_NEXT_PACKET_SIZE,
                             "device-state packet next_packet_size 0, "
                             "expected at least 1");
     }
@@ -49,12 +49,10 @@ bool wire_devstate_decode(const uint8_t *buf, WireDevStatePacket *pkt,
         return mf_error_set(err, WIRE_ERR_DEVSTATE_IDSTR, OFF_IDSTR_LAST,
                             "device-state idstr byte %d is 0x%02x, "
                             "expected NUL (limit 255 characters)",
-                            WIRE_RAMBLOCK_NAME_SIZE - 1,
-                            buf[OFF_IDSTR_LAST]);
+                            WIRE_RAMBLOCK_NAME_SIZE - 1, buf[OFF_IDSTR_LAST]);
     }
     memset(pkt->idstr, 0, WIRE_RAMBLOCK_NAME_SIZE);
-    memcpy(pkt->idstr, buf + OFF_IDSTR,
-           strlen((const char *)buf + OFF_IDSTR));
+    memcpy(pkt->idstr, buf + OFF_IDSTR, strlen((const char *)buf + OFF_IDSTR));
     return true;
 }
 

@@ -23,8 +23,8 @@ bool wire_classify_channel(const uint8_t first4[4], WireChannelKind *kind,
     }
     return mf_error_set(err, WIRE_ERR_CHANNEL_MAGIC, 0,
                         "channel magic 0x%08x is neither QEVM 0x%08x "
-                        "nor multifd 0x%08x", magic, WIRE_VM_FILE_MAGIC,
-                        WIRE_MULTIFD_MAGIC);
+                        "nor multifd 0x%08x",
+                        magic, WIRE_VM_FILE_MAGIC, WIRE_MULTIFD_MAGIC);
 }
 
 bool wire_handshake_decode(const uint8_t buf[WIRE_HANDSHAKE_SIZE],
@@ -41,8 +41,8 @@ bool wire_handshake_decode(const uint8_t buf[WIRE_HANDSHAKE_SIZE],
     }
     if (hs->version != WIRE_MULTIFD_VERSION) {
         return mf_error_set(err, WIRE_ERR_HANDSHAKE_VERSION, 4,
-                            "handshake version %u, expected %u",
-                            hs->version, WIRE_MULTIFD_VERSION);
+                            "handshake version %u, expected %u", hs->version,
+                            WIRE_MULTIFD_VERSION);
     }
     return true;
 }

@@ -104,8 +104,7 @@ static inline bool wire_packet_is_device_state(const WirePacketHdr *hdr)
 }
 
 /* Encode the 12 common bytes (magic, version, @flags). */
-void wire_packet_hdr_encode(uint32_t flags,
-                            uint8_t buf[WIRE_PACKET_HDR_SIZE]);
+void wire_packet_hdr_encode(uint32_t flags, uint8_t buf[WIRE_PACKET_HDR_SIZE]);
 
 /*
  * A decoded RAM packet.  ramblock and offsets are meaningful only when
@@ -147,8 +146,8 @@ static inline uint32_t wire_packet_pages(const WirePacket *pkt)
  * untouched; next_packet_size is returned as sent, stale or not.  An
  * unusable @page_size or a NULL offsets array is MF_ERR_INVALID_ARG.
  */
-bool wire_packet_decode(const uint8_t *buf, uint32_t page_size,
-                        WirePacket *pkt, MfError *err);
+bool wire_packet_decode(const uint8_t *buf, uint32_t page_size, WirePacket *pkt,
+                        MfError *err);
 
 /*
  * Encode @pkt into wire_packet_size(@page_size) bytes, exactly as QEMU

@@ -69,19 +69,18 @@ bool wire_packet_hdr_decode(const uint8_t buf[WIRE_PACKET_HDR_SIZE],
     hdr->flags = mf_be32_load(buf + OFF_FLAGS);
     if (hdr->magic != WIRE_MULTIFD_MAGIC) {
         return mf_error_set(err, WIRE_ERR_PACKET_MAGIC, OFF_MAGIC,
-                            "packet magic 0x%08x, expected 0x%08x",
-                            hdr->magic, WIRE_MULTIFD_MAGIC);
+                            "packet magic 0x%08x, expected 0x%08x", hdr->magic,
+                            WIRE_MULTIFD_MAGIC);
     }
     if (hdr->version != WIRE_MULTIFD_VERSION) {
         return mf_error_set(err, WIRE_ERR_PACKET_VERSION, OFF_VERSION,
-                            "packet version %u, expected %u",
-                            hdr->version, WIRE_MULTIFD_VERSION);
+                            "packet version %u, expected %u", hdr->version,
+                            WIRE_MULTIFD_VERSION);
     }
     return true;
 }
 
-void wire_packet_hdr_encode(uint32_t flags,
-                            uint8_t buf[WIRE_PACKET_HDR_SIZE])
+void wire_packet_hdr_encode(uint32_t flags, uint8_t buf[WIRE_PACKET_HDR_SIZE])
 {
     mf_be32_store(buf + OFF_MAGIC, WIRE_MULTIFD_MAGIC);
     mf_be32_store(buf + OFF_VERSION, WIRE_MULTIFD_VERSION);
@@ -95,14 +94,12 @@ static bool packet_check_counts(const WirePacket *pkt, uint32_t page_count,
     uint32_t left;
 
     if (pkt->pages_alloc > page_count) {
-        return mf_error_set(err, WIRE_ERR_PACKET_PAGES_ALLOC,
-                            OFF_PAGES_ALLOC,
+        return mf_error_set(err, WIRE_ERR_PACKET_PAGES_ALLOC, OFF_PAGES_ALLOC,
                             "packet pages_alloc %u exceeds page_count %u",
                             pkt->pages_alloc, page_count);
     }
     if (pkt->normal_pages > pkt->pages_alloc) {
-        return mf_error_set(err, WIRE_ERR_PACKET_NORMAL_PAGES,
-                            OFF_NORMAL_PAGES,
+        return mf_error_set(err, WIRE_ERR_PACKET_NORMAL_PAGES, OFF_NORMAL_PAGES,
                             "packet normal_pages %u exceeds pages_alloc %u",
                             pkt->normal_pages, pkt->pages_alloc);
     }
@@ -110,8 +107,9 @@ static bool packet_check_counts(const WirePacket *pkt, uint32_t page_count,
     if (pkt->zero_pages > left) {
         return mf_error_set(err, WIRE_ERR_PACKET_ZERO_PAGES, OFF_ZERO_PAGES,
                             "packet zero_pages %u exceeds pages_alloc %u - "
-                            "normal_pages %u = %u", pkt->zero_pages,
-                            pkt->pages_alloc, pkt->normal_pages, left);
+                            "normal_pages %u = %u",
+                            pkt->zero_pages, pkt->pages_alloc,
+                            pkt->normal_pages, left);
     }
     return true;
 }
@@ -131,8 +129,7 @@ static bool packet_decode_name(const uint8_t *buf, WirePacket *pkt,
                             name[WIRE_RAMBLOCK_NAME_SIZE - 1]);
     }
     if (name[0] == 0) {
-        return mf_error_set(err, WIRE_ERR_PACKET_BLOCK_NAME_EMPTY,
-                            OFF_RAMBLOCK,
+        return mf_error_set(err, WIRE_ERR_PACKET_BLOCK_NAME_EMPTY, OFF_RAMBLOCK,
                             "packet ramblock is empty but the packet has "
                             "%u normal and %u zero pages",
                             pkt->normal_pages, pkt->zero_pages);
@@ -143,8 +140,8 @@ static bool packet_decode_name(const uint8_t *buf, WirePacket *pkt,
     return true;
 }
 
-bool wire_packet_decode(const uint8_t *buf, uint32_t page_size,
-                        WirePacket *pkt, MfError *err)
+bool wire_packet_decode(const uint8_t *buf, uint32_t page_size, WirePacket *pkt,
+                        MfError *err)
 {
     WirePacketHdr hdr;
     uint32_t page_count = wire_page_count(page_size);
@@ -155,8 +152,8 @@ bool wire_packet_decode(const uint8_t *buf, uint32_t page_size,
         return mf_error_set(err, MF_ERR_INVALID_ARG, 0,
                             "packet decode: page_size %u unusable "
                             "(power of two up to %u required) or no "
-                            "offsets array", page_size,
-                            WIRE_MULTIFD_PACKET_BYTES);
+                            "offsets array",
+                            page_size, WIRE_MULTIFD_PACKET_BYTES);
     }
     if (!wire_packet_hdr_decode(buf, &hdr, err)) {
         return false;
@@ -171,16 +168,16 @@ bool wire_packet_decode(const uint8_t *buf, uint32_t page_size,
     if (wire_packet_is_device_state(&hdr)) {
         return mf_error_set(err, WIRE_ERR_PACKET_DEVICE_STATE, OFF_FLAGS,
                             "packet flags 0x%x carry the device-state bit "
-                            "0x%x: not a RAM packet", hdr.flags,
-                            WIRE_FLAG_DEVICE_STATE);
+                            "0x%x: not a RAM packet",
+                            hdr.flags, WIRE_FLAG_DEVICE_STATE);
     }
     comp = hdr.flags & WIRE_FLAG_COMPRESSION_MASK;
     if (!wire_compression_name(comp)) {
         return mf_error_set(err, WIRE_ERR_PACKET_COMPRESSION, OFF_FLAGS,
                             "packet flags 0x%x: compression value 0x%02x "
                             "(mask 0x%02x) is not one of 0x00 0x02 0x04 "
-                            "0x08 0x10 0x20", hdr.flags, comp,
-                            WIRE_FLAG_COMPRESSION_MASK);
+                            "0x08 0x10 0x20",
+                            hdr.flags, comp, WIRE_FLAG_COMPRESSION_MASK);
     }
     if (!packet_check_counts(pkt, page_count, err)) {
         return false;

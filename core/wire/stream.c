@@ -20,7 +20,7 @@ const char *wire_colo_message_name(uint32_t value)
 {
     static const char *const names[WIRE_COLO_MESSAGE_MAX] = {
         "checkpoint-ready", "checkpoint-request", "checkpoint-reply",
-        "vmstate-send", "vmstate-size", "vmstate-received",
+        "vmstate-send",     "vmstate-size",       "vmstate-received",
         "vmstate-loaded",
     };
 
@@ -55,8 +55,7 @@ const char *wire_vm_section_name(uint8_t type)
     }
 }
 
-bool wire_vm_header_decode(const uint8_t buf[WIRE_VM_HEADER_SIZE],
-                           MfError *err)
+bool wire_vm_header_decode(const uint8_t buf[WIRE_VM_HEADER_SIZE], MfError *err)
 {
     uint32_t magic = mf_be32_load(buf);
     uint32_t version = mf_be32_load(buf + 4);
@@ -85,7 +84,8 @@ bool wire_vm_section_type_check(uint8_t type, MfError *err)
     if (!wire_vm_section_name(type)) {
         return mf_error_set(err, WIRE_ERR_VM_SECTION_TYPE, 0,
                             "section type 0x%02x unknown (known: 0x00-0x08, "
-                            "0x7e)", type);
+                            "0x7e)",
+                            type);
     }
     return true;
 }
@@ -121,8 +121,8 @@ bool wire_vm_section_hdr_decode(const uint8_t *buf, size_t len,
 
     if (need > len) {
         return mf_error_set(err, MF_ERR_INVALID_ARG, len,
-                            "section header needs %zu bytes, got %zu",
-                            need, len);
+                            "section header needs %zu bytes, got %zu", need,
+                            len);
     }
     memset(hdr, 0, sizeof(*hdr));
     hdr->type = buf[0];
@@ -130,7 +130,8 @@ bool wire_vm_section_hdr_decode(const uint8_t *buf, size_t len,
         buf[0] != WIRE_VM_SECTION_END) {
         return mf_error_set(err, WIRE_ERR_VM_SECTION_TYPE, 0,
                             "section type 0x%02x is not a section header "
-                            "(0x01-0x04)", buf[0]);
+                            "(0x01-0x04)",
+                            buf[0]);
     }
     hdr->section_id = mf_be32_load(buf + 1);
     if (section_has_name(buf[0])) {
@@ -166,8 +167,8 @@ bool wire_vm_footer_decode(const uint8_t buf[WIRE_VM_FOOTER_SIZE],
     if (buf[0] != WIRE_VM_SECTION_FOOTER) {
         return mf_error_set(err, WIRE_ERR_VM_FOOTER, 0,
                             "section footer type 0x%02x, expected 0x%02x "
-                            "for section %u", buf[0], WIRE_VM_SECTION_FOOTER,
-                            section_id);
+                            "for section %u",
+                            buf[0], WIRE_VM_SECTION_FOOTER, section_id);
     }
     if (id != section_id) {
         return mf_error_set(err, WIRE_ERR_VM_FOOTER, 1,
@@ -201,8 +202,7 @@ bool wire_vm_command_decode(const uint8_t buf[WIRE_VM_COMMAND_HDR_SIZE],
     }
     if (*cmd == WIRE_CMD_ENABLE_COLO && *len != 0) {
         return mf_error_set(err, WIRE_ERR_VM_COMMAND, 3,
-                            "command ENABLE_COLO length %u, expected 0",
-                            *len);
+                            "command ENABLE_COLO length %u, expected 0", *len);
     }
     return true;
 }
@@ -224,8 +224,7 @@ size_t wire_idstr_need(const uint8_t *buf, size_t avail)
 }
 
 bool wire_idstr_decode(const uint8_t *buf, size_t len,
-                       char name[WIRE_IDSTR_SIZE], size_t *used,
-                       MfError *err)
+                       char name[WIRE_IDSTR_SIZE], size_t *used, MfError *err)
 {
     size_t need = wire_idstr_need(buf, len);
 
@@ -265,8 +264,8 @@ static uint32_t ram_main_flag(uint32_t flags)
     }
 }
 
-bool wire_ram_record_decode(uint64_t word, uint32_t page_size,
-                            uint64_t *addr, uint32_t *flags, MfError *err)
+bool wire_ram_record_decode(uint64_t word, uint32_t page_size, uint64_t *addr,
+                            uint32_t *flags, MfError *err)
 {
     uint32_t main_flag;
 
@@ -274,8 +273,8 @@ bool wire_ram_record_decode(uint64_t word, uint32_t page_size,
         (page_size & (page_size - 1)) != 0) {
         return mf_error_set(err, MF_ERR_INVALID_ARG, 0,
                             "RAM record: page_size %u unusable (power of "
-                            "two from %u to %u)", page_size,
-                            RAM_PAGE_SIZE_MIN, RAM_PAGE_SIZE_MAX);
+                            "two from %u to %u)",
+                            page_size, RAM_PAGE_SIZE_MIN, RAM_PAGE_SIZE_MAX);
     }
     *flags = (uint32_t)(word & (page_size - 1));
     *addr = word & ~(uint64_t)(page_size - 1);
@@ -283,14 +282,14 @@ bool wire_ram_record_decode(uint64_t word, uint32_t page_size,
         return mf_error_set(err, WIRE_ERR_RAM_FLAGS, 0,
                             "RAM record flags 0x%x carry unsupported 0x%x "
                             "(FULL 0x01, XBZRLE 0x40, HOOK 0x80, "
-                            "COMPRESS_PAGE 0x100)", *flags,
-                            *flags & RAM_FLAGS_UNSUPPORTED);
+                            "COMPRESS_PAGE 0x100)",
+                            *flags, *flags & RAM_FLAGS_UNSUPPORTED);
     }
     if (*flags & ~(uint32_t)RAM_FLAGS_KNOWN) {
         return mf_error_set(err, WIRE_ERR_RAM_FLAGS, 0,
                             "RAM record flags 0x%x carry unknown bits 0x%x "
-                            "(known mask 0x%x)", *flags,
-                            *flags & ~(uint32_t)RAM_FLAGS_KNOWN,
+                            "(known mask 0x%x)",
+                            *flags, *flags & ~(uint32_t)RAM_FLAGS_KNOWN,
                             RAM_FLAGS_KNOWN);
     }
     main_flag = ram_main_flag(*flags);
@@ -304,7 +303,8 @@ bool wire_ram_record_decode(uint64_t word, uint32_t page_size,
         main_flag != WIRE_RAM_PAGE) {
         return mf_error_set(err, WIRE_ERR_RAM_FLAGS, 0,
                             "RAM record flags 0x%x: CONTINUE 0x20 allowed "
-                            "with ZERO or PAGE only", *flags);
+                            "with ZERO or PAGE only",
+                            *flags);
     }
     return true;
 }

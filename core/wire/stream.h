@@ -54,7 +54,7 @@ typedef enum WireVmSection {
 #define WIRE_VM_SECTION_PART_SIZE 5 /* 0x02|0x03, be32 section_id */
 /* START/FULL: type, id, len, idstr[255], instance_id, version_id. */
 #define WIRE_VM_SECTION_HDR_MAX (1 + 4 + 1 + 255 + 4 + 4)
-#define WIRE_IDSTR_SIZE 256         /* u8-counted names, incl. NUL */
+#define WIRE_IDSTR_SIZE 256 /* u8-counted names, incl. NUL */
 #define WIRE_COLO_MESSAGE_SIZE 4
 
 typedef enum WireRamFlag {
@@ -64,8 +64,8 @@ typedef enum WireRamFlag {
     WIRE_RAM_PAGE = 0x08,
     WIRE_RAM_EOS = 0x10,
     WIRE_RAM_CONTINUE = 0x20,
-    WIRE_RAM_XBZRLE = 0x40,        /* not modelled, rejected */
-    WIRE_RAM_HOOK = 0x80,          /* RDMA only, rejected */
+    WIRE_RAM_XBZRLE = 0x40,         /* not modelled, rejected */
+    WIRE_RAM_HOOK = 0x80,           /* RDMA only, rejected */
     WIRE_RAM_COMPRESS_PAGE = 0x100, /* removed in 9.1, rejected */
     WIRE_RAM_MULTIFD_FLUSH = 0x200,
 } WireRamFlag;
@@ -160,8 +160,7 @@ void wire_vm_command_encode(uint16_t cmd, uint16_t len,
  */
 size_t wire_idstr_need(const uint8_t *buf, size_t avail);
 bool wire_idstr_decode(const uint8_t *buf, size_t len,
-                       char name[WIRE_IDSTR_SIZE], size_t *used,
-                       MfError *err);
+                       char name[WIRE_IDSTR_SIZE], size_t *used, MfError *err);
 /* Encode (cut at 255 bytes); returns 1 + length written. */
 size_t wire_idstr_encode(const char *name, uint8_t *buf);
 
@@ -171,8 +170,8 @@ size_t wire_idstr_encode(const char *name, uint8_t *buf);
  * (one of MEM_SIZE, ZERO, PAGE, EOS, MULTIFD_FLUSH, with CONTINUE allowed
  * on ZERO and PAGE only): WIRE_ERR_RAM_FLAGS naming the value otherwise.
  */
-bool wire_ram_record_decode(uint64_t word, uint32_t page_size,
-                            uint64_t *addr, uint32_t *flags, MfError *err);
+bool wire_ram_record_decode(uint64_t word, uint32_t page_size, uint64_t *addr,
+                            uint32_t *flags, MfError *err);
 uint64_t wire_ram_record_encode(uint64_t addr, uint32_t flags);
 /*
  * The contract of wire_ram_record_decode, in detail: @page_size must be a

@@ -198,15 +198,15 @@ void conf_assert_error_line(const ConfRun *r, const char *where,
     }
     assert_int_equal(strncmp(r->err, "mfcolo-replay: ", 15), 0);
     if (where) {
-        snprintf(want, sizeof(want), "mfcolo-replay: %s: offset %llu: ",
-                 where, (unsigned long long)offset);
+        snprintf(want, sizeof(want), "mfcolo-replay: %s: offset %llu: ", where,
+                 (unsigned long long)offset);
         if (strncmp(r->err, want, strlen(want)) != 0) {
             print_error("want prefix \"%s\", got: %s", want, r->err);
             fail();
         }
     } else if (offset != UINT64_MAX) {
-        snprintf(want, sizeof(want), ": offset %llu: ",
-                 (unsigned long long)offset);
+        snprintf(want, sizeof(want),
+                 ": offset %llu: ", (unsigned long long)offset);
         if (!strstr(r->err, want)) {
             print_error("want \"%s\" in: %s", want, r->err);
             fail();
@@ -318,8 +318,8 @@ bool conf_json_str(const char *val, size_t vlen, char *out, size_t size)
     return true;
 }
 
-bool conf_json_array_str(const char *arr, size_t alen, size_t idx,
-                         char *out, size_t size)
+bool conf_json_array_str(const char *arr, size_t alen, size_t idx, char *out,
+                         size_t size)
 {
     size_t i = 1, n = 0;
 
@@ -341,8 +341,7 @@ bool conf_json_array_str(const char *arr, size_t alen, size_t idx,
 /* ---- workload oracle ---- */
 
 /* @n values at @p with stride @stride: [v]*k + [v-1]*(n-k)? */
-static bool one_step(const uint8_t *p, size_t n, size_t stride,
-                     size_t *bad)
+static bool one_step(const uint8_t *p, size_t n, size_t stride, size_t *bad)
 {
     uint8_t v = p[0];
     bool stepped = false;
@@ -389,8 +388,10 @@ bool conf_workload_oracle(const uint8_t *ram, uint64_t len, char *why,
     for (i = 0x30000; i < 0x40000; i += 0x1000) {
         for (j = 1; j < 0x1000; j++) {
             if (ram[i + j]) {
-                snprintf(why, why_len, "one-byte page 0x%zx: byte %zu = "
-                         "0x%02x", i, j, ram[i + j]);
+                snprintf(why, why_len,
+                         "one-byte page 0x%zx: byte %zu = "
+                         "0x%02x",
+                         i, j, ram[i + j]);
                 return false;
             }
         }
@@ -457,8 +458,8 @@ static bool is_zero(const uint8_t *p, uint64_t n)
 }
 
 /* Does guest memory @got (residency @r) equal @want over @n bytes? */
-static bool same(const Residency *r, const uint8_t *got,
-                 const uint8_t *want, uint64_t n)
+static bool same(const Residency *r, const uint8_t *got, const uint8_t *want,
+                 uint64_t n)
 {
     if (!residency_maybe_data(r, got, n)) {
         return is_zero(want, n);
@@ -497,12 +498,12 @@ static void ref_checkpoint(void *opaque, const RamTable *ram,
     uint64_t off;
 
     assert_int_equal(cp->index, ref->nstages);
-    ref->stages = realloc(ref->stages, (ref->nstages + 1) *
-                          sizeof(*ref->stages));
-    ref->cp_start = realloc(ref->cp_start, (ref->nstages + 1) *
-                            sizeof(*ref->cp_start));
-    ref->cp_end = realloc(ref->cp_end, (ref->nstages + 1) *
-                          sizeof(*ref->cp_end));
+    ref->stages =
+        realloc(ref->stages, (ref->nstages + 1) * sizeof(*ref->stages));
+    ref->cp_start =
+        realloc(ref->cp_start, (ref->nstages + 1) * sizeof(*ref->cp_start));
+    ref->cp_end =
+        realloc(ref->cp_end, (ref->nstages + 1) * sizeof(*ref->cp_end));
     assert_non_null(ref->stages);
     assert_non_null(ref->cp_start);
     assert_non_null(ref->cp_end);
@@ -520,14 +521,15 @@ static void ref_checkpoint(void *opaque, const RamTable *ram,
 
         residency_get(&res, b->host, b->used_length);
         for (off = 0; off < b->used_length; off += ram->page_size) {
-            uint64_t n = b->used_length - off < ram->page_size ?
-                         b->used_length - off : ram->page_size;
+            uint64_t n = b->used_length - off < ram->page_size
+                             ? b->used_length - off
+                             : ram->page_size;
 
             if (same(&res, b->host + off, ref->pre[i] + off, n)) {
                 continue;
             }
-            st->pages = realloc(st->pages, (st->npages + 1) *
-                                sizeof(*st->pages));
+            st->pages =
+                realloc(st->pages, (st->npages + 1) * sizeof(*st->pages));
             assert_non_null(st->pages);
             st->pages[st->npages].block = (uint32_t)i;
             st->pages[st->npages].offset = off;
@@ -568,8 +570,8 @@ bool conf_ref_check(const ConfRef *ref, const RamTable *ram, long stage,
     uint64_t off;
 
     if (ram->nblocks != ref->nblocks) {
-        snprintf(why, why_len, "%zu blocks, reference has %zu",
-                 ram->nblocks, ref->nblocks);
+        snprintf(why, why_len, "%zu blocks, reference has %zu", ram->nblocks,
+                 ref->nblocks);
         return false;
     }
     for (i = 0; i < ram->nblocks; i++) {
@@ -578,8 +580,7 @@ bool conf_ref_check(const ConfRef *ref, const RamTable *ram, long stage,
 
         residency_get(&res, b->host, b->used_length);
         for (off = 0; off < b->used_length; off += ps) {
-            uint64_t n = b->used_length - off < ps ? b->used_length - off :
-                         ps;
+            uint64_t n = b->used_length - off < ps ? b->used_length - off : ps;
             const uint8_t *want = ref->pre[i] + off;
 
             if (st && p < st->npages && st->pages[p].block == i &&
@@ -587,9 +588,10 @@ bool conf_ref_check(const ConfRef *ref, const RamTable *ram, long stage,
                 want = st->pages[p++].data;
             }
             if (!same(&res, b->host + off, want, n)) {
-                snprintf(why, why_len, "block %s page 0x%llx differs from "
-                         "stage %ld", b->name, (unsigned long long)off,
-                         stage);
+                snprintf(why, why_len,
+                         "block %s page 0x%llx differs from "
+                         "stage %ld",
+                         b->name, (unsigned long long)off, stage);
                 free(res.vec);
                 return false;
             }

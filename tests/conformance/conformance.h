@@ -44,9 +44,9 @@ const char *conf_tmp_write(const char *name, const void *data, size_t len);
 /* One in-process run of mfcolo-replay. */
 typedef struct ConfRun {
     int status;
-    char *out;     /* stdout text */
+    char *out; /* stdout text */
     size_t out_len;
-    char *err;     /* stderr text */
+    char *err; /* stderr text */
     size_t err_len;
 } ConfRun;
 
@@ -73,8 +73,8 @@ void conf_sha_hex(const void *data, size_t len, char hex[65]);
 const char *conf_json_get(const char *json, size_t jlen, const char *key,
                           size_t *len);
 /* The @i-th string of an array value; false past the end. */
-bool conf_json_array_str(const char *arr, size_t alen, size_t i,
-                         char *out, size_t size);
+bool conf_json_array_str(const char *arr, size_t alen, size_t i, char *out,
+                         size_t size);
 /* A string value copied into @out. */
 bool conf_json_str(const char *val, size_t vlen, char *out, size_t size);
 
@@ -109,8 +109,8 @@ typedef struct ConfRef {
     size_t nblocks;
     char (*names)[256];
     uint64_t *lengths;
-    uint8_t **pre;        /* precopy copies */
-    size_t nstages;       /* checkpoints */
+    uint8_t **pre;  /* precopy copies */
+    size_t nstages; /* checkpoints */
     ConfRefStage *stages;
     uint64_t precopy_end; /* = request offset of checkpoint 0 */
     uint64_t *cp_start;   /* request offset of each checkpoint */

@@ -47,8 +47,7 @@ static void check_ramblocks(const ConfRun *r)
     const char *blocks, *line;
     size_t blen, nlines = 0;
 
-    blocks = conf_json_get((const char *)exp.data, exp.len, "ramblocks",
-                           &blen);
+    blocks = conf_json_get((const char *)exp.data, exp.len, "ramblocks", &blen);
     assert_non_null(blocks);
     for (line = r->out; line && *line; nlines++) {
         char name[256], hex[65], want[65], lenbuf[32];
@@ -56,8 +55,7 @@ static void check_ramblocks(const ConfRun *r)
         const char *obj, *v;
         size_t olen, vlen;
 
-        assert_int_equal(sscanf(line, "%255s %llu %64s", name, &used, hex),
-                         3);
+        assert_int_equal(sscanf(line, "%255s %llu %64s", name, &used, hex), 3);
         obj = conf_json_get(blocks, blen, name, &olen);
         if (!obj) {
             print_error("block %s not in expected-ramblocks.json\n", name);
@@ -137,7 +135,7 @@ static void test_precopy_nocomp(void **state)
     assert_int_equal(f.len, 4096);
     conf_sha_hex(f.data, f.len, hex);
     assert_string_equal(hex, "d3cce048d032e92669073af90a06a95b64012486a2a652d7"
-                        "c7c92d6c96d97e48");
+                             "c7c92d6c96d97e48");
     conf_buf_free(&f);
     snprintf(path, sizeof(path), "%s/0000_00_02.0_vga.rom.bin", dump);
     f = conf_read_abs(path);
@@ -168,15 +166,14 @@ static void test_precopy_zlib(void **state)
 /* ---- (2) COLO captures with expected.json ---- */
 
 typedef struct ColoObs {
-    const char *expected;  /* expected.json text */
+    const char *expected; /* expected.json text */
     size_t exp_len;
     size_t checkpoints;
     bool precopy_seen;
     char failure[300];
 } ColoObs;
 
-static void note_fail(ColoObs *o, const char *fmt, const char *a,
-                      const char *b)
+static void note_fail(ColoObs *o, const char *fmt, const char *a, const char *b)
 {
     if (!o->failure[0]) {
         snprintf(o->failure, sizeof(o->failure), fmt, a, b);
@@ -189,8 +186,7 @@ static const RamBlock *find(const RamTable *ram, const char *name)
 }
 
 /* Every block of @ram against the object @key of expected.json. */
-static void check_all_blocks(ColoObs *o, const RamTable *ram,
-                             const char *key)
+static void check_all_blocks(ColoObs *o, const RamTable *ram, const char *key)
 {
     const char *obj, *v;
     size_t olen, vlen, i;
@@ -226,10 +222,9 @@ static void obs_precopy(void *opaque, const RamTable *ram)
     if (o->expected) {
         check_all_blocks(o, ram, "precopy");
     }
-    if (!b || !conf_workload_oracle(b->host, b->used_length, why,
-                                    sizeof(why))) {
-        note_fail(o, "oracle after precopy: %s%s", b ? why : "no pc.ram",
-                  "");
+    if (!b ||
+        !conf_workload_oracle(b->host, b->used_length, why, sizeof(why))) {
+        note_fail(o, "oracle after precopy: %s%s", b ? why : "no pc.ram", "");
     }
 }
 
@@ -255,15 +250,14 @@ static void obs_checkpoint(void *opaque, const RamTable *ram,
         return;
     }
     arr = conf_json_get(o->expected, o->exp_len, "checkpoints", &alen);
-    if (!arr || !conf_json_array_str(arr, alen, cp->index, want,
-                                     sizeof(want))) {
+    if (!arr ||
+        !conf_json_array_str(arr, alen, cp->index, want, sizeof(want))) {
         note_fail(o, "checkpoint %s beyond expected.json%s", idx, "");
         return;
     }
     conf_sha_hex(b->host, b->used_length, hex);
     if (strcmp(hex, want) != 0) {
-        note_fail(o, "checkpoint %s: pc.ram %s differs from QEMU", idx,
-                  hex);
+        note_fail(o, "checkpoint %s: pc.ram %s differs from QEMU", idx, hex);
     }
 }
 
@@ -390,21 +384,21 @@ static void test_oracle_self(void **state)
     assert_non_null(ram);
     assert_true(conf_workload_oracle(ram, 0x40000, why, sizeof(why)));
     memset(ram + 0x10000, 5, 0x8000);
-    memset(ram + 0x18000, 4, 0x8000);         /* one step: fine */
+    memset(ram + 0x18000, 4, 0x8000); /* one step: fine */
     for (i = 0; i < 16; i++) {
         ram[0x30000 + i * 0x1000] = i < 9 ? 5 : 4;
     }
     assert_true(conf_workload_oracle(ram, 0x40000, why, sizeof(why)));
-    ram[0x1c000] = 3;                         /* a second step */
+    ram[0x1c000] = 3; /* a second step */
     assert_false(conf_workload_oracle(ram, 0x40000, why, sizeof(why)));
     ram[0x1c000] = 4;
-    ram[0x27fff] = 1;                         /* zero region */
+    ram[0x27fff] = 1; /* zero region */
     assert_false(conf_workload_oracle(ram, 0x40000, why, sizeof(why)));
     ram[0x27fff] = 0;
-    ram[0x31001] = 1;                         /* second byte set */
+    ram[0x31001] = 1; /* second byte set */
     assert_false(conf_workload_oracle(ram, 0x40000, why, sizeof(why)));
     ram[0x31001] = 0;
-    ram[0x32000] = 9;                         /* byte 0 jumps */
+    ram[0x32000] = 9; /* byte 0 jumps */
     assert_false(conf_workload_oracle(ram, 0x40000, why, sizeof(why)));
     free(ram);
 }
@@ -425,8 +419,7 @@ int main(int argc, char **argv)
     int rc;
 
     conf_init(argc, argv);
-    rc = cmocka_run_group_tests_name("conformance-captures", tests, NULL,
-                                     NULL);
+    rc = cmocka_run_group_tests_name("conformance-captures", tests, NULL, NULL);
     conf_tmp_cleanup();
     return rc;
 }

@@ -51,8 +51,8 @@ static void cut_add(Cuts *c, uint64_t off)
  * RAM records of one section from @o up to and including the footer.
  * @dense: every record; else the first @few and every 500th.
  */
-static uint64_t walk_records(const uint8_t *s, uint64_t o, Cuts *c,
-                             bool dense, size_t few)
+static uint64_t walk_records(const uint8_t *s, uint64_t o, Cuts *c, bool dense,
+                             size_t few)
 {
     size_t nrec = 0;
 
@@ -110,7 +110,7 @@ static uint64_t walk_records(const uint8_t *s, uint64_t o, Cuts *c,
             break;
         }
     }
-    cut_add(c, o);     /* footer */
+    cut_add(c, o); /* footer */
     cut_add(c, o + 1);
     return o + 5;
 }
@@ -123,7 +123,7 @@ static uint64_t walk_checkpoint(const uint8_t *s, uint64_t o, Cuts *c,
 
     cut_add(c, o);
     cut_add(c, o + 2);
-    cut_add(c, o + 4);     /* VMSTATE_SEND */
+    cut_add(c, o + 4); /* VMSTATE_SEND */
     o += 8;
     for (;;) {
         cut_add(c, o);
@@ -134,13 +134,13 @@ static uint64_t walk_checkpoint(const uint8_t *s, uint64_t o, Cuts *c,
         cut_add(c, o + 1);
         o = walk_records(s, o + 5, c, dense, 2);
     }
-    cut_add(c, o);         /* VMSTATE_SIZE */
+    cut_add(c, o); /* VMSTATE_SIZE */
     cut_add(c, o + 3);
-    cut_add(c, o + 4);     /* be64 */
+    cut_add(c, o + 4); /* be64 */
     cut_add(c, o + 8);
     n = mf_be64_load(s + o + 4);
     o += 12;
-    cut_add(c, o);         /* blob */
+    cut_add(c, o); /* blob */
     cut_add(c, o + 1);
     cut_add(c, o + n / 2);
     if (dense) {
@@ -155,8 +155,7 @@ static uint64_t walk_checkpoint(const uint8_t *s, uint64_t o, Cuts *c,
 }
 
 /* Precopy: header, commands, ram sections, device region, vmdesc. */
-static void walk_precopy(const uint8_t *s, uint64_t end, Cuts *c,
-                         bool dense)
+static void walk_precopy(const uint8_t *s, uint64_t end, Cuts *c, bool dense)
 {
     uint64_t o = 8, e;
 
@@ -200,11 +199,11 @@ static void walk_precopy(const uint8_t *s, uint64_t end, Cuts *c,
             cut_add(c, i);
         }
     }
-    cut_add(c, e - 5);     /* last footer */
-    cut_add(c, e);         /* EOF */
-    cut_add(c, e + 1);     /* VMDESCRIPTION */
+    cut_add(c, e - 5); /* last footer */
+    cut_add(c, e);     /* EOF */
+    cut_add(c, e + 1); /* VMDESCRIPTION */
     cut_add(c, e + 2);
-    cut_add(c, e + 6);     /* JSON */
+    cut_add(c, e + 6); /* JSON */
     cut_add(c, e + 6 + 13);
     cut_add(c, end - 1);
 }
@@ -253,7 +252,7 @@ static void capture_free(Capture *cap)
 
 typedef struct Expect {
     const ConfRef *ref;
-    long stage;        /* memory expected at the end; -2: don't check */
+    long stage; /* memory expected at the end; -2: don't check */
     char failure[300];
 } Expect;
 
@@ -262,9 +261,8 @@ static void end_check(void *opaque, const RamTable *ram, int status)
     Expect *x = opaque;
 
     (void)status;
-    if (x->stage >= -1 &&
-        !conf_ref_check(x->ref, ram, x->stage, x->failure,
-                        sizeof(x->failure))) {
+    if (x->stage >= -1 && !conf_ref_check(x->ref, ram, x->stage, x->failure,
+                                          sizeof(x->failure))) {
         return;
     }
 }
@@ -275,8 +273,8 @@ static void end_check(void *opaque, const RamTable *ram, int status)
  * for @where at @offset; memory = @stage.
  */
 static void run_variant(Capture *cap, const uint8_t *main, size_t len,
-                        const char **chans, const char *where,
-                        uint64_t offset, long stage)
+                        const char **chans, const char *where, uint64_t offset,
+                        long stage)
 {
     const char *args[12];
     char mpath[1024];
@@ -285,8 +283,7 @@ static void run_variant(Capture *cap, const uint8_t *main, size_t len,
     ConfRun r;
     int n = 0, i;
 
-    snprintf(mpath, sizeof(mpath), "%s",
-             conf_tmp_write("main.bin", main, len));
+    snprintf(mpath, sizeof(mpath), "%s", conf_tmp_write("main.bin", main, len));
     args[n++] = "--main";
     args[n++] = mpath;
     for (i = 0; i < cap->nchannels; i++) {
@@ -301,12 +298,11 @@ static void run_variant(Capture *cap, const uint8_t *main, size_t len,
     obs.end = end_check;
     conf_replay(&r, &obs, args);
     if (where) {
-        conf_assert_error_line(&r, strcmp(where, "*") ? where : NULL,
-                               offset);
+        conf_assert_error_line(&r, strcmp(where, "*") ? where : NULL, offset);
     } else {
         if (r.status != 0) {
-            print_error("main of %zu bytes: want success, got %d: %s\n",
-                        len, r.status, r.err);
+            print_error("main of %zu bytes: want success, got %d: %s\n", len,
+                        r.status, r.err);
         }
         assert_int_equal(r.status, 0);
         assert_int_equal(r.err_len, 0);
@@ -345,8 +341,8 @@ static long stage_at(const ConfRef *ref, uint64_t cut, bool *clean)
     return (long)ref->nstages - 1;
 }
 
-static void truncation_sweep(const char *dir, int nchannels,
-                             const size_t *cps, size_t ncps, bool precopy)
+static void truncation_sweep(const char *dir, int nchannels, const size_t *cps,
+                             size_t ncps, bool precopy)
 {
     Capture cap;
     Cuts c = { 0 };
@@ -367,8 +363,8 @@ static void truncation_sweep(const char *dir, int nchannels,
         size_t j;
 
         for (j = 0; j < ncps; j++) {
-            pick |= cps[j] == i || (cps[j] == SIZE_MAX &&
-                                    i == cap.ref.nstages - 1);
+            pick |=
+                cps[j] == i || (cps[j] == SIZE_MAX && i == cap.ref.nstages - 1);
         }
         assert_int_equal(cap.ref.cp_start[i], end);
         if (pick) {
@@ -388,12 +384,12 @@ static void truncation_sweep(const char *dir, int nchannels,
         if (clean && nchannels && c.off[i] < cap.main.len) {
             /* The channels still carry a checkpoint the main stream
              * never announced: a channel error, memory of @stage. */
-            run_variant(&cap, cap.main.data, c.off[i], NULL, "*",
-                        UINT64_MAX, stage);
+            run_variant(&cap, cap.main.data, c.off[i], NULL, "*", UINT64_MAX,
+                        stage);
             continue;
         }
-        run_variant(&cap, cap.main.data, c.off[i], NULL,
-                    clean ? NULL : "main", c.off[i], stage);
+        run_variant(&cap, cap.main.data, c.off[i], NULL, clean ? NULL : "main",
+                    c.off[i], stage);
     }
     print_message("%s: %zu truncations checked\n", dir, c.n);
     free(c.off);
@@ -486,8 +482,8 @@ static void test_truncate_channels(void **state)
             stage = cut >= pre_from ? -1 : -2;
             if (cut >= ok_from && (cut - ok_from) % 1344 == 0) {
                 /* only empty packets after the last SYNC were cut */
-                run_variant(&cap, cap.main.data, cap.main.len, chans, NULL,
-                            0, 0);
+                run_variant(&cap, cap.main.data, cap.main.len, chans, NULL, 0,
+                            0);
             } else if (cut >= ok_from) {
                 /* checkpoint 0 applied, then a torn trailing packet */
                 run_variant(&cap, cap.main.data, cap.main.len, chans, where,
@@ -675,7 +671,7 @@ static void test_returnpath_hostile(void **state)
     run_variant(&cap, m, cap.main.len, NULL, "main", 27, -2);
     /* without OPEN_RETURN_PATH the PING has no return path */
     mf_be16_store(m + 27, WIRE_CMD_ENABLE_COLO);
-    mf_be16_store(m + 41, 1);         /* ENABLE_COLO at 40 -> OPEN_RP */
+    mf_be16_store(m + 41, 1); /* ENABLE_COLO at 40 -> OPEN_RP */
     run_variant(&cap, m, cap.main.len, NULL, "main", 31, -2);
     free(m);
     capture_free(&cap);
@@ -690,10 +686,10 @@ static void self_end(void *opaque, const RamTable *ram, int status)
 
     assert_int_equal(status, 0);
     assert_true(conf_ref_check(x->ref, ram, x->stage, why, sizeof(why)));
-    b->host[0x1000000] ^= 1;                 /* never-touched page */
+    b->host[0x1000000] ^= 1; /* never-touched page */
     assert_false(conf_ref_check(x->ref, ram, x->stage, why, sizeof(why)));
     b->host[0x1000000] ^= 1;
-    b->host[0x10000] ^= 0x80;                /* a checkpoint page */
+    b->host[0x10000] ^= 0x80; /* a checkpoint page */
     assert_false(conf_ref_check(x->ref, ram, x->stage, why, sizeof(why)));
     assert_false(conf_ref_check(x->ref, ram, -1, why, sizeof(why)));
     b->host[0x10000] ^= 0x80;
@@ -744,8 +740,7 @@ int main(int argc, char **argv)
     int rc;
 
     conf_init(argc, argv);
-    rc = cmocka_run_group_tests_name("conformance-hostile", tests, NULL,
-                                     NULL);
+    rc = cmocka_run_group_tests_name("conformance-hostile", tests, NULL, NULL);
     conf_tmp_cleanup();
     return rc;
 }

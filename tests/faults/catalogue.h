@@ -14,8 +14,8 @@
 #define CATALOGUE_MAX_CODES 3
 
 typedef struct FaultPoint {
-    const char *name;       /* "mfcolo/chan/read" */
-    const char *simulates;  /* "read(2) fails, errno EIO (failinfo)" */
+    const char *name;               /* "mfcolo/chan/read" */
+    const char *simulates;          /* "read(2) fails, errno EIO (failinfo)" */
     int codes[CATALOGUE_MAX_CODES]; /* allowed outcomes, 0-terminated */
 } FaultPoint;
 

@@ -27,11 +27,11 @@
 
 typedef enum BbOutcome {
     BB_SUCCESS,
-    BB_CLEAN_ERROR,  /* 1..125 and one stderr line */
-    BB_UNCLEAR,      /* other status, or not exactly one line */
+    BB_CLEAN_ERROR, /* 1..125 and one stderr line */
+    BB_UNCLEAR,     /* other status, or not exactly one line */
     BB_CRASH,
     BB_HANG,
-    BB_MISMATCH,     /* an EINTR-only run failed or printed otherwise */
+    BB_MISMATCH, /* an EINTR-only run failed or printed otherwise */
     BB_COUNT,
 } BbOutcome;
 
@@ -51,34 +51,48 @@ static const BbConfig configs[] = {
     { "none", NULL, false, false, true },
     { "read EIO", "enable name=posix/io/rw/read,failinfo=5", false, false,
       false },
-    { "read EINTR 1x", "enable name=posix/io/rw/read,failinfo=4,failnum=1,"
-      "flags=one", false, false, true },
-    { "read EINTR random", "enable_random name=posix/io/rw/read,"
-      "probability=0.5,failinfo=4", true, false, true },
-    { "open ENOENT", "enable name=posix/io/oc/open,failinfo=2", false,
-      false, false },
-    { "open EMFILE dump", "enable name=posix/io/oc/open,failinfo=24",
-      false, true, false },
-    { "write ENOSPC dump", "enable name=posix/io/rw/write,failinfo=28",
-      false, true, false },
+    { "read EINTR 1x",
+      "enable name=posix/io/rw/read,failinfo=4,failnum=1,"
+      "flags=one",
+      false, false, true },
+    { "read EINTR random",
+      "enable_random name=posix/io/rw/read,"
+      "probability=0.5,failinfo=4",
+      true, false, true },
+    { "open ENOENT", "enable name=posix/io/oc/open,failinfo=2", false, false,
+      false },
+    { "open EMFILE dump", "enable name=posix/io/oc/open,failinfo=24", false,
+      true, false },
+    { "write ENOSPC dump", "enable name=posix/io/rw/write,failinfo=28", false,
+      true, false },
     { "malloc NULL", "enable name=libc/mm/malloc,failinfo=12", false, false,
       false },
     { "calloc NULL", "enable name=libc/mm/calloc,failinfo=12", false, false,
       false },
     { "mmap ENOMEM", "enable name=posix/mm/mmap,failinfo=12", false, false,
       false },
-    { "recv ECONNRESET", "enable name=posix/io/net/recv,failinfo=104",
-      false, false, false },
-    { "random read EIO", "enable_random name=posix/io/rw/read,"
-      "probability=0.3,failinfo=5", true, false, false },
-    { "random malloc", "enable_random name=libc/mm/malloc,"
-      "probability=0.3,failinfo=12", true, false, false },
-    { "random calloc", "enable_random name=libc/mm/calloc,"
-      "probability=0.05,failinfo=12", true, false, false },
-    { "random open+write dump", "enable_random name=posix/io/oc/open,"
-      "probability=0.2,failinfo=5", true, true, false },
-    { "random write dump", "enable_random name=posix/io/rw/write,"
-      "probability=0.2,failinfo=5", true, true, false },
+    { "recv ECONNRESET", "enable name=posix/io/net/recv,failinfo=104", false,
+      false, false },
+    { "random read EIO",
+      "enable_random name=posix/io/rw/read,"
+      "probability=0.3,failinfo=5",
+      true, false, false },
+    { "random malloc",
+      "enable_random name=libc/mm/malloc,"
+      "probability=0.3,failinfo=12",
+      true, false, false },
+    { "random calloc",
+      "enable_random name=libc/mm/calloc,"
+      "probability=0.05,failinfo=12",
+      true, false, false },
+    { "random open+write dump",
+      "enable_random name=posix/io/oc/open,"
+      "probability=0.2,failinfo=5",
+      true, true, false },
+    { "random write dump",
+      "enable_random name=posix/io/rw/write,"
+      "probability=0.2,failinfo=5",
+      true, true, false },
 };
 
 typedef struct Bb {
@@ -87,7 +101,7 @@ typedef struct Bb {
     char dir[64];
     char files[8][96];
     size_t nfiles;
-    char *baseline;      /* stdout of the fault-free run */
+    char *baseline; /* stdout of the fault-free run */
     bool verbose;
 } Bb;
 
@@ -157,8 +171,8 @@ static void make_streams(Bb *bb)
     for (i = 0; i < primary_nconns(p); i++) {
         const PrimaryConn *c = primary_conn(p, i);
 
-        snprintf(bb->files[i], sizeof(bb->files[i]), "%s/conn%zu.bin",
-                 bb->dir, i);
+        snprintf(bb->files[i], sizeof(bb->files[i]), "%s/conn%zu.bin", bb->dir,
+                 i);
         write_file(bb->files[i], c->buf.data, c->buf.len);
     }
     bb->nfiles = primary_nconns(p);
@@ -184,7 +198,7 @@ static int count_lines(const char *s, size_t len)
         n += s[i] == '\n';
     }
     if (len && s[len - 1] != '\n') {
-        n += 100;       /* a line without its end is not a clear line */
+        n += 100; /* a line without its end is not a clear line */
     }
     return n;
 }
@@ -311,7 +325,7 @@ int main(int argc, char **argv)
 
     if (argc < 3) {
         fprintf(stderr, "usage: faults-blackbox FIU-RUN MFCOLO-REPLAY "
-                "[--full] [--verbose]\n");
+                        "[--full] [--verbose]\n");
         return 2;
     }
     bb.fiu_run = argv[1];
@@ -350,11 +364,11 @@ int main(int argc, char **argv)
                 bad++;
                 printf("FAIL %s: %s seed %u: %s\n  reproduce: "
                        "FIU_PRNG_SEED=%u fiu-run -x -c '%s' mfcolo-replay "
-                       "...\n", bb_names[r], c->cls, seed, why, seed,
+                       "...\n",
+                       bb_names[r], c->cls, seed, why, seed,
                        c->control ? c->control : "");
             } else if (bb.verbose) {
-                printf("  %s seed %u: %s %s\n", c->cls, seed, bb_names[r],
-                       why);
+                printf("  %s seed %u: %s %s\n", c->cls, seed, bb_names[r], why);
             }
             if (!c->control && r != BB_SUCCESS) {
                 fprintf(stderr, "fault-free replay failed: %s\n", why);

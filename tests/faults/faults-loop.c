@@ -44,12 +44,12 @@
 
 typedef enum Outcome {
     OUT_SUCCESS,
-    OUT_SPECIFIC,   /* ended with an error the fired point allows */
-    OUT_WRONG,      /* other error, unlocated, or wrong outcome */
-    OUT_CRASH,      /* signal, or an abnormal exit status */
-    OUT_HANG,       /* the watchdog fired */
-    OUT_LEAK,       /* heap grew, or valgrind/ASan reported */
-    OUT_MISMATCH,   /* memory (I4) or invariant (I1, phase, replies) */
+    OUT_SPECIFIC, /* ended with an error the fired point allows */
+    OUT_WRONG,    /* other error, unlocated, or wrong outcome */
+    OUT_CRASH,    /* signal, or an abnormal exit status */
+    OUT_HANG,     /* the watchdog fired */
+    OUT_LEAK,     /* heap grew, or valgrind/ASan reported */
+    OUT_MISMATCH, /* memory (I4) or invariant (I1, phase, replies) */
     OUT_COUNT,
 } Outcome;
 
@@ -71,8 +71,8 @@ typedef struct Options {
     bool full;
     bool fork;
     bool verbose;
-    unsigned deadline;   /* seconds per run */
-    uint64_t max_runs;   /* per loop: N advances by a stride above this */
+    unsigned deadline; /* seconds per run */
+    uint64_t max_runs; /* per loop: N advances by a stride above this */
 } Options;
 
 typedef struct Tally {
@@ -233,15 +233,15 @@ static void report_bad(const ScenarioDef *d, const char *filter,
     if (bad_printed++ >= 40) {
         return;
     }
-    printf("FAIL %s: scenario %s point %s mode %s n %" PRIu64,
-           outcome_names[o], d->name, filter, inject_mode_name(mode), n);
+    printf("FAIL %s: scenario %s point %s mode %s n %" PRIu64, outcome_names[o],
+           d->name, filter, inject_mode_name(mode), n);
     if (mode == INJECT_COMPOUND) {
         printf(" m %" PRIu64, m);
     }
     printf(" fired %s: %s\n  reproduce: faults-loop --scenario %s "
            "--point '%s' --mode %s --n %" PRIu64 " --m %" PRIu64 "\n",
-           sh->inj.nnames ? sh->inj.names[0] : "-", sh->detail, d->name,
-           filter, inject_mode_name(mode), n, m);
+           sh->inj.nnames ? sh->inj.names[0] : "-", sh->detail, d->name, filter,
+           inject_mode_name(mode), n, m);
 }
 
 /* Hits of @filter in a fault-free run (also checks that run succeeds). */
@@ -283,7 +283,7 @@ static void loop(const Scenario *s, const ScenarioDef *d, const char *filter,
     uint64_t cap = opt.max_runs;
 
     if (!cap && !strncmp(d->name, "short-", 6)) {
-        cap = 400;      /* byte-wise reads: tens of thousands of hits */
+        cap = 400; /* byte-wise reads: tens of thousands of hits */
     }
     if (cap && hits > cap) {
         stride = (hits + cap - 1) / cap;
@@ -307,7 +307,7 @@ static void loop(const Scenario *s, const ScenarioDef *d, const char *filter,
             break;
         }
         if (mode == INJECT_RETRY && n >= 2) {
-            break;      /* N = 1 and 2 cover every hit's parity */
+            break; /* N = 1 and 2 cover every hit's parity */
         }
     }
 }
@@ -445,7 +445,7 @@ static int run_single(const char *scen, const char *point, InjectMode mode,
     }
     s = scenario_new(d);
     inject_arm(&sh->inj, point, INJECT_TRANSIENT, 0, 0, 0);
-    scenario_run(s, &sh->res);      /* warm libfiu's name cache */
+    scenario_run(s, &sh->res); /* warm libfiu's name cache */
     inject_disarm(&sh->inj);
     o = run_one(s, d, point, mode, n, m);
     mf_error_format(&sh->res.err, line, sizeof(line));
@@ -453,10 +453,9 @@ static int run_single(const char *scen, const char *point, InjectMode mode,
            ": %s\n  hits %" PRIu64 " fired %" PRIu64 " first %s\n"
            "  receiver: %s%s\n  detail: %s\n",
            d->name, point, inject_mode_name(mode), n, m, outcome_names[o],
-           sh->inj.hits, sh->inj.fired,
-           sh->inj.nnames ? sh->inj.names[0] : "-",
-           sh->res.setup_failed ? "(setup) " : "",
-           sh->res.ok ? "ok" : line, sh->detail);
+           sh->inj.hits, sh->inj.fired, sh->inj.nnames ? sh->inj.names[0] : "-",
+           sh->res.setup_failed ? "(setup) " : "", sh->res.ok ? "ok" : line,
+           sh->detail);
     scenario_free(s);
     return o == OUT_SUCCESS || o == OUT_SPECIFIC ? 0 : 1;
 }
@@ -510,7 +509,8 @@ int main(int argc, char **argv)
             m = strtoull(v, NULL, 0);
             i++;
         } else {
-            fprintf(stderr, "usage: faults-loop [--suite default|full] | "
+            fprintf(stderr,
+                    "usage: faults-loop [--suite default|full] | "
                     "--scenario S [--point P] [--mode transient|persistent|"
                     "compound|eintr] --n N [--m M] [--no-fork] | --list\n");
             return 2;
@@ -547,7 +547,7 @@ int main(int argc, char **argv)
         }
     }
 #endif
-    signal(SIGPIPE, SIG_IGN);   /* pipe scenarios: writers see EPIPE */
+    signal(SIGPIPE, SIG_IGN); /* pipe scenarios: writers see EPIPE */
     sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (sh == MAP_FAILED) {

@@ -34,13 +34,13 @@ typedef struct Inject {
     /* Set before the run. */
     char filter[INJECT_NAME_LEN]; /* exact name, or prefix ending in '*' */
     InjectMode mode;
-    uint64_t n;        /* 1-based hit to fail; 0 = count only */
-    uint64_t m;        /* compound: distance of the second fault */
-    int errno_pin;     /* failinfo: errno for I/O points; 0 = default */
+    uint64_t n;    /* 1-based hit to fail; 0 = count only */
+    uint64_t m;    /* compound: distance of the second fault */
+    int errno_pin; /* failinfo: errno for I/O points; 0 = default */
     /* Filled during the run. */
     bool armed;
-    uint64_t hits;     /* matching hits */
-    uint64_t fired;    /* hits made to fail */
+    uint64_t hits;  /* matching hits */
+    uint64_t fired; /* hits made to fail */
     uint32_t nnames;
     char names[INJECT_MAX_FIRED][INJECT_NAME_LEN]; /* distinct, in order */
 } Inject;
@@ -48,8 +48,8 @@ typedef struct Inject {
 /* fiu_init + fiu_enable_external on every point, pointing at @state. */
 void inject_install(Inject *state);
 /* Reset the counters of @state and set what to fail. */
-void inject_arm(Inject *state, const char *filter, InjectMode mode,
-                uint64_t n, uint64_t m, int errno_pin);
+void inject_arm(Inject *state, const char *filter, InjectMode mode, uint64_t n,
+                uint64_t m, int errno_pin);
 /* Stop failing (counting stops too). */
 void inject_disarm(Inject *state);
 const char *inject_mode_name(InjectMode mode);

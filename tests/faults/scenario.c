@@ -117,7 +117,7 @@ Scenario *scenario_new(const ScenarioDef *def)
         for (i = (uint64_t)k; i < RAM_PAGES; i += 5) {
             touch(s->p, 0, i, (uint8_t)(0x40 + k + i));
         }
-        touch(s->p, 0, 2, 0);     /* a data page becomes zero */
+        touch(s->p, 0, 2, 0); /* a data page becomes zero */
         touch(s->p, 1, (uint64_t)k % BIOS_PAGES, (uint8_t)(0x90 + k));
         primary_checkpoint(s->p);
     }
@@ -147,9 +147,9 @@ typedef struct Run {
     Sender *sender;
     int pipes[16][2];
     size_t npipes;
-    int main_fd;        /* fd scenarios: the main socket (also replies) */
+    int main_fd; /* fd scenarios: the main socket (also replies) */
     bool precopy_done;
-    int requests;       /* CHECKPOINT_REQUESTs seen */
+    int requests; /* CHECKPOINT_REQUESTs seen */
     bool failover_sent;
 } Run;
 
@@ -178,8 +178,8 @@ static Chan *run_chan(Run *r, size_t i, const char *label, MfError *err)
     const PrimaryConn *c = primary_conn(r->s->p, i);
 
     if (!r->s->def->fd) {
-        return chan_mem_new(c->buf.data, c->buf.len, r->s->def->chunk,
-                            label, err);
+        return chan_mem_new(c->buf.data, c->buf.len, r->s->def->chunk, label,
+                            err);
     }
     return chan_fd_new(r->pipes[i][0], true, label, err);
 }
@@ -235,7 +235,7 @@ static bool run_setup(Run *r, MfError *err)
         Chan *ch = run_chan(r, i, "multifd", err);
 
         if (d->fd) {
-            r->pipes[i][0] = -1;      /* owned by the channel (or closed) */
+            r->pipes[i][0] = -1; /* owned by the channel (or closed) */
         }
         if (!ch || !recv_engine_add_channel(r->engine, ch, err)) {
             return false;
@@ -285,7 +285,7 @@ static void run_teardown(Run *r)
     }
     for (i = 0; i < r->npipes; i++) {
         if (r->pipes[i][0] >= 0) {
-            close(r->pipes[i][0]);  /* writers see EPIPE and stop */
+            close(r->pipes[i][0]); /* writers see EPIPE and stop */
         }
     }
     if (r->sender) {
@@ -324,8 +324,8 @@ static bool check_stage(const Run *r, size_t stage, ScenarioResult *res)
         sha256_digest(b->host, b->used_length, d);
         if (memcmp(d, ps->digest[i], sizeof(d))) {
             return fail(res, SCEN_MEMORY,
-                        "guest memory of %.64s is not stage %llu (I4)",
-                        b->name, (unsigned long long)stage);
+                        "guest memory of %.64s is not stage %llu (I4)", b->name,
+                        (unsigned long long)stage);
         }
     }
     return true;
@@ -358,9 +358,10 @@ static bool check_precopy_guest(const Run *r, ScenarioResult *res)
                         b->name, 0);
         }
         if (wi < 0 || want->blocks[wi].size != b->used_length) {
-            return fail(res, SCEN_MEMORY, "block %.64s: %llu bytes, unlike "
-                        "the primary's", b->name,
-                        (unsigned long long)b->used_length);
+            return fail(res, SCEN_MEMORY,
+                        "block %.64s: %llu bytes, unlike "
+                        "the primary's",
+                        b->name, (unsigned long long)b->used_length);
         }
         for (pg = 0; pg < b->npages; pg++) {
             const uint8_t *g = b->host + pg * b->page_size;
@@ -370,8 +371,8 @@ static bool check_precopy_guest(const Run *r, ScenarioResult *res)
                 memcmp(g, mem_image_page(want, (size_t)wi, pg), len)) {
                 return fail(res, SCEN_MEMORY,
                             "guest page of block %.64s at 0x%llx is neither "
-                            "zero nor the page sent", b->name,
-                            (unsigned long long)pg * b->page_size);
+                            "zero nor the page sent",
+                            b->name, (unsigned long long)pg * b->page_size);
             }
         }
     }
@@ -381,7 +382,7 @@ static bool check_precopy_guest(const Run *r, ScenarioResult *res)
 static bool check_replies(const Run *r, ScenarioResult *res, bool whole)
 {
     if (r->s->def->fd) {
-        return true;    /* replies went to the paced sender */
+        return true; /* replies went to the paced sender */
     }
     const SupBuf *want = primary_replies(r->s->p);
     size_t len = 0;
@@ -401,11 +402,10 @@ static void run_check(const Run *r, ScenarioResult *res)
     int want_cps = d->failover_at >= 0 ? d->failover_at : d->checkpoints;
 
     if (res->ok) {
-        IncomingOutcome want = d->checkpoints ? INCOMING_FAILED_OVER
-                                              : INCOMING_COMPLETED;
+        IncomingOutcome want =
+            d->checkpoints ? INCOMING_FAILED_OVER : INCOMING_COMPLETED;
 
-        if (res->outcome != want ||
-            res->st.checkpoints != (uint64_t)want_cps) {
+        if (res->outcome != want || res->st.checkpoints != (uint64_t)want_cps) {
             fail(res, SCEN_OUTCOME, "outcome %s, %llu checkpoints",
                  res->outcome == INCOMING_COMPLETED ? "completed"
                                                     : "failed-over",
@@ -417,8 +417,7 @@ static void run_check(const Run *r, ScenarioResult *res)
         }
         return;
     }
-    if (!res->setup_failed &&
-        (!res->err.located || !res->err.where[0])) {
+    if (!res->setup_failed && (!res->err.located || !res->err.where[0])) {
         fail(res, SCEN_UNLOCATED, "error %s names no channel%llu",
              res->err.code_name ? res->err.code_name : "?", 0);
         return;
@@ -477,7 +476,10 @@ void scenario_run(const Scenario *s, ScenarioResult *res)
 const char *scenario_check_name(ScenarioCheck c)
 {
     static const char *const names[] = {
-        "ok", "memory mismatch", "invariant", "unlocated error",
+        "ok",
+        "memory mismatch",
+        "invariant",
+        "unlocated error",
         "wrong outcome",
     };
 

@@ -32,11 +32,11 @@ typedef struct ScenarioDef {
     uint32_t channels;
     WireCompression comp;
     PrimaryStyle style;
-    int checkpoints;    /* 0: plain precopy (no ENABLE_COLO) */
-    int failover_at;    /* -1, or request failover when checkpoint k's
+    int checkpoints; /* 0: plain precopy (no ENABLE_COLO) */
+    int failover_at; /* -1, or request failover when checkpoint k's
                          * RAM state starts arriving */
     RecvDriver driver;
-    size_t chunk;       /* largest read of every channel (0: any) */
+    size_t chunk; /* largest read of every channel (0: any) */
     /*
      * Sender threads write a socket (main, replies read back) and pipes
      * (multifd), paced like QEMU's primary in COLO runs.  Threaded COLO
@@ -45,7 +45,7 @@ typedef struct ScenarioDef {
      * (a stream no primary sends), which then reach guest memory.
      */
     bool fd;
-    bool full_only;     /* only in the exhaustive suite */
+    bool full_only; /* only in the exhaustive suite */
 } ScenarioDef;
 
 size_t scenario_count(void);
@@ -59,21 +59,21 @@ Scenario *scenario_new(const ScenarioDef *def);
 void scenario_free(Scenario *s);
 
 typedef enum ScenarioCheck {
-    SCEN_OK,            /* every check passed */
-    SCEN_MEMORY,        /* guest memory not the expected stage (I4) */
-    SCEN_INVARIANT,     /* I1 end state, phase or replies wrong */
-    SCEN_UNLOCATED,     /* run error without a channel name */
-    SCEN_OUTCOME,       /* success but wrong outcome or stage count */
+    SCEN_OK,        /* every check passed */
+    SCEN_MEMORY,    /* guest memory not the expected stage (I4) */
+    SCEN_INVARIANT, /* I1 end state, phase or replies wrong */
+    SCEN_UNLOCATED, /* run error without a channel name */
+    SCEN_OUTCOME,   /* success but wrong outcome or stage count */
 } ScenarioCheck;
 
 typedef struct ScenarioResult {
-    bool setup_failed;  /* failed before incoming_run */
-    bool ok;            /* receiver succeeded */
-    MfError err;        /* the error when !ok */
+    bool setup_failed; /* failed before incoming_run */
+    bool ok;           /* receiver succeeded */
+    MfError err;       /* the error when !ok */
     IncomingOutcome outcome;
     IncomingStats st;
     ScenarioCheck check;
-    char why[300];      /* what a failed check found */
+    char why[300]; /* what a failed check found */
 } ScenarioResult;
 
 void scenario_run(const Scenario *s, ScenarioResult *res);

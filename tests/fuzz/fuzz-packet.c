@@ -27,9 +27,38 @@ static const WireCompression methods[4] = {
     WIRE_COMP_NONE, WIRE_COMP_ZSTD, WIRE_COMP_ZLIB, WIRE_COMP_NONE,
 };
 
-static void check_ram_packet(const uint8_t *buf, uint32_t page_size,
-                             WireCompression method)
+/*
+ * Guest memory of the 16-page block.  ram_block_check_offset() never
+ * reads or writes it, so one zero buffer serves every input (a fresh
+ * allocation of up to 1 MiB per input, mapped and poisoned anew under
+ * ASan, cost more than everything else the harness does).
+ */
+static uint8_t block_host[16 * 65536];
+
+/*
+ * One codec per (page size, method), created on first use and kept:
+ * codec_check_packet() and codec_payload_len() only read it (no
+ * decompression happens here), so a kept codec answers exactly as a new
+ * one would.  Creating a zstd decoder per input dominated the run time.
+ */
+static Codec *codec_cache[4][4];
+
+static Codec *get_codec(unsigned ps_idx, unsigned m_idx)
 {
+    MfError err;
+
+    if (!codec_cache[ps_idx][m_idx]) {
+        mf_error_clear(&err);
+        codec_cache[ps_idx][m_idx] = codec_new(methods[m_idx],
+                                               page_sizes[ps_idx], &err);
+    }
+    return codec_cache[ps_idx][m_idx];
+}
+
+static void check_ram_packet(const uint8_t *buf, unsigned ps_idx,
+                             unsigned m_idx)
+{
+    uint32_t page_size = page_sizes[ps_idx];
     uint32_t page_count = wire_page_count(page_size);
     size_t len = wire_packet_size(page_size);
     uint64_t offsets[WIRE_MULTIFD_PACKET_BYTES / 512];
@@ -90,7 +119,8 @@ static void check_ram_packet(const uint8_t *buf, uint32_t page_size,
         return;
     }
     /* Two blocks: one of 16 pages, one shorter than a page. */
-    if (ram_table_add(&table, "pc.ram", 16ULL * page_size, NULL, &err) &&
+    if (ram_table_add(&table, "pc.ram", 16ULL * page_size, block_host,
+                      &err) &&
         ram_table_add(&table, "tiny", page_size - 1, NULL, &err)) {
         block = ram_table_find(&table, pkt.ramblock);
         for (i = 0; block && i < wire_packet_pages(&pkt); i++) {
@@ -105,22 +135,19 @@ static void check_ram_packet(const uint8_t *buf, uint32_t page_size,
     }
     ram_table_destroy(&table);
 
-    mf_error_clear(&err);
-    codec = codec_new(method, page_size, &err);
+    codec = get_codec(ps_idx, m_idx);
     if (codec) {
         mf_error_clear(&err);
         if (codec_check_packet(codec, &pkt, &err)) {
             FUZZ_CHECK(codec_payload_len(codec, &pkt) <=
                        codec_max_payload(), "payload over the bound");
         }
-        codec_free(codec);
     }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint32_t page_size;
-    WireCompression method;
+    unsigned ps_idx, m_idx;
     WirePacketHdr hdr;
     WireDevStatePacket dev;
     uint8_t *buf;
@@ -130,8 +157,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1 + WIRE_PACKET_HDR_SIZE) {
         return 0;
     }
-    page_size = page_sizes[data[0] & 3];
-    method = methods[(data[0] >> 2) & 3];
+    ps_idx = data[0] & 3;
+    m_idx = (data[0] >> 2) & 3;
     data++;
     size--;
 
@@ -155,13 +182,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     /* A short input is zero-padded: the engine would wait for bytes. */
-    len = wire_packet_size(page_size);
+    len = wire_packet_size(page_sizes[ps_idx]);
     buf = calloc(1, len);
     if (!buf) {
         return 0;
     }
     memcpy(buf, data, size < len ? size : len);
-    check_ram_packet(buf, page_size, method);
+    check_ram_packet(buf, ps_idx, m_idx);
     free(buf);
     return 0;
 }

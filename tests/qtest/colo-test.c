@@ -43,9 +43,9 @@ static void test_qemu_case(const char *path, bool multifd,
     colo_pair_migrate(&p);
     if (mid_checkpoint) {
         /* Hold the 4th checkpoint after REPLY: the secondary is stopped. */
-        qtest_qmp_assert_success(p.from,
-            "{'execute': 'x-mfcolo-pause-at', 'arguments': "
-            "{'stage': 'after-reply', 'checkpoint': 4}}");
+        qtest_qmp_assert_success(
+            p.from, "{'execute': 'x-mfcolo-pause-at', 'arguments': "
+                    "{'stage': 'after-reply', 'checkpoint': 4}}");
     }
     colo_wait_checkpoints(&p, 3);
     if (mid_checkpoint) {
@@ -68,9 +68,9 @@ static void test_qemu_case(const char *path, bool multifd,
 }
 
 static const char *const kill_stages[] = {
-    "before-request", "after-reply", "ram-partial", "sync-partial",
-    "after-flush", "devstate-partial", "after-received", "in-flush",
-    "cut-channel",
+    "before-request", "after-reply", "ram-partial",
+    "sync-partial",   "after-flush", "devstate-partial",
+    "after-received", "in-flush",    "cut-channel",
 };
 
 static void test_kill(const char *path, const char *comp, int channels,
@@ -91,26 +91,31 @@ static void test_kill(const char *path, const char *comp, int channels,
     a.seed = colo_seed_for(path);
     qt_set_seed(a.seed, path);
     /* Half increment (check_guests_ram applies), then random, sequential. */
-    a.workload = (a.seed >> 8) % 4 < 2 ? "increment" :
-                 (a.seed >> 8) % 4 == 2 ? "random" : "sequential";
+    a.workload = (a.seed >> 8) % 4 < 2    ? "increment"
+                 : (a.seed >> 8) % 4 == 2 ? "random"
+                                          : "sequential";
 
     k = 2 + a.seed % 3;
     want = (!strcmp(stage, "after-received") || !strcmp(stage, "in-flush"))
-           ? k : k - 1;
-    qt_log("%s: stage %s at checkpoint %" PRIu64 ", expect checkpoint %"
-           PRIu64 " on the survivor", path, stage, k, want);
+               ? k
+               : k - 1;
+    qt_log("%s: stage %s at checkpoint %" PRIu64 ", expect checkpoint %" PRIu64
+           " on the survivor",
+           path, stage, k, want);
     colo_pair_start(&p, &a);
     if (!strcmp(stage, "in-flush")) {
-        qtest_qmp_assert_success(p.to,
+        qtest_qmp_assert_success(
+            p.to,
             "{'execute': 'x-mfcolo-pause-at', 'arguments': "
-            "{'stage': 'checkpoint-loading', 'checkpoint': %" PRIu64 "}}", k);
+            "{'stage': 'checkpoint-loading', 'checkpoint': %" PRIu64 "}}",
+            k);
     }
     colo_pair_migrate(&p);
     if (!strcmp(stage, "in-flush")) {
         ev = qtest_qmp_eventwait_ref(p.to, "X_MFCOLO_HOOK", qt_timeout_ms());
         if (!ev) {
-            qt_fail("secondary never reached the flush of checkpoint %"
-                    PRIu64, k);
+            qt_fail("secondary never reached the flush of checkpoint %" PRIu64,
+                    k);
         }
         json_decref(ev);
         qtest_kill(p.from, SIGKILL);
@@ -120,20 +125,23 @@ static void test_kill(const char *path, const char *comp, int channels,
         qtest_qmp_assert_success(p.to, "{'execute': 'x-mfcolo-continue'}");
     } else if (!strcmp(stage, "cut-channel")) {
         qtest_qmp_assert_success(p.from,
-            "{'execute': 'x-mfcolo-kill-at', 'arguments': "
-            "{'stage': '%s', 'checkpoint': %" PRIu64 "}}", stage, k);
+                                 "{'execute': 'x-mfcolo-kill-at', 'arguments': "
+                                 "{'stage': '%s', 'checkpoint': %" PRIu64 "}}",
+                                 stage, k);
     } else {
         qtest_expect_death(p.from);
         qtest_qmp_assert_success(p.from,
-            "{'execute': 'x-mfcolo-kill-at', 'arguments': "
-            "{'stage': '%s', 'checkpoint': %" PRIu64 "}}", stage, k);
+                                 "{'execute': 'x-mfcolo-kill-at', 'arguments': "
+                                 "{'stage': '%s', 'checkpoint': %" PRIu64 "}}",
+                                 stage, k);
         if (!qtest_wait_exit(p.from, qt_timeout_ms(), &status)) {
-            qt_fail("primary did not die at %s of checkpoint %" PRIu64,
-                    stage, k);
+            qt_fail("primary did not die at %s of checkpoint %" PRIu64, stage,
+                    k);
         }
         if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
             qt_fail("primary ended with status 0x%x, not by its SIGKILL "
-                    "hook", status);
+                    "hook",
+                    status);
         }
     }
     /* QEMU: the secondary reports COLO_EXIT (error) and waits. */
@@ -172,14 +180,15 @@ static void test_failover_in_flush(const char *path)
     qt_set_seed(a.seed, path);
     k = 2 + a.seed % 3;
     colo_pair_start(&p, &a);
-    qtest_qmp_assert_success(p.to,
+    qtest_qmp_assert_success(
+        p.to,
         "{'execute': 'x-mfcolo-pause-at', 'arguments': "
-        "{'stage': 'checkpoint-loading', 'checkpoint': %" PRIu64 "}}", k);
+        "{'stage': 'checkpoint-loading', 'checkpoint': %" PRIu64 "}}",
+        k);
     colo_pair_migrate(&p);
     ev = qtest_qmp_eventwait_ref(p.to, "X_MFCOLO_HOOK", qt_timeout_ms());
     if (!ev) {
-        qt_fail("secondary never reached the flush of checkpoint %" PRIu64,
-                k);
+        qt_fail("secondary never reached the flush of checkpoint %" PRIu64, k);
     }
     json_decref(ev);
     qtest_qmp_assert_success(p.to, "{'execute': 'x-colo-lost-heartbeat'}");
@@ -209,13 +218,13 @@ static void test_soak(const char *path, bool multifd, const char *comp,
     a.checkpoint_delay_ms = 50;
     a.seed = colo_seed_for(path);
     qt_set_seed(a.seed, path);
-    a.workload = (a.seed >> 8) % 3 == 0 ? "increment" :
-                 (a.seed >> 8) % 3 == 1 ? "random" : "sequential";
+    a.workload = (a.seed >> 8) % 3 == 0   ? "increment"
+                 : (a.seed >> 8) % 3 == 1 ? "random"
+                                          : "sequential";
     colo_pair_start(&p, &a);
     colo_pair_migrate(&p);
     for (i = 0; i < 10; i++) {
-        qtest_qmp_assert_success(p.from,
-                                 "{'execute': 'x-mfcolo-checkpoint'}");
+        qtest_qmp_assert_success(p.from, "{'execute': 'x-mfcolo-checkpoint'}");
         colo_wait_checkpoints(&p, 2);
     }
     colo_failover(&p, p.to);
@@ -271,8 +280,7 @@ static bool run_path(const char *path)
 
         if (sscanf(path + (old ? 22 : 18), "%15[a-z]/%d/%63s", comp, &ch,
                    stage) == 3) {
-            for (i = 0; i < sizeof(kill_stages) / sizeof(kill_stages[0]);
-                 i++) {
+            for (i = 0; i < sizeof(kill_stages) / sizeof(kill_stages[0]); i++) {
                 if (!strcmp(stage, kill_stages[i])) {
                     test_kill(path, comp, ch, stage, old);
                     return true;
@@ -300,7 +308,8 @@ int main(int argc, char **argv)
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (getenv("MFCOLO_EXPECT_ORACLE_FAIL")) {
-        fprintf(stderr, "FAIL: the VM misbehaved (MFCOLO_VM_SABOTAGE=%s) "
+        fprintf(stderr,
+                "FAIL: the VM misbehaved (MFCOLO_VM_SABOTAGE=%s) "
                 "and the oracle did not notice\n",
                 getenv("MFCOLO_VM_SABOTAGE"));
         return 1;

@@ -60,22 +60,22 @@ static void test_qmp(QTestState *s)
 
     /* Bad parameter value. */
     r = qtest_qmp(s, "{'execute': 'migrate-set-parameters', 'arguments': "
-                  "{'multifd-compression': 'lz4'}}");
+                     "{'multifd-compression': 'lz4'}}");
     qt_check(json_object_get(r, "error") != NULL, "lz4 accepted");
     json_decref(r);
 
     r = qtest_qmp_ok(s, "{'execute': 'query-status'}");
-    qt_check(!strcmp(json_string_value(json_object_get(r, "status")),
-                     "running") && json_is_true(json_object_get(r,
-                                                                "running")),
-             "query-status: not running at start");
+    qt_check(
+        !strcmp(json_string_value(json_object_get(r, "status")), "running") &&
+            json_is_true(json_object_get(r, "running")),
+        "query-status: not running at start");
     json_decref(r);
 
     qtest_qmp_assert_success(s, "{'execute': 'stop'}");
     qtest_qmp_eventwait(s, "STOP");
     r = qtest_qmp_ok(s, "{'execute': 'query-status'}");
-    qt_check(!strcmp(json_string_value(json_object_get(r, "status")),
-                     "paused"), "query-status after stop");
+    qt_check(!strcmp(json_string_value(json_object_get(r, "status")), "paused"),
+             "query-status after stop");
     json_decref(r);
 
     /* x-colo-lost-heartbeat outside COLO: an error. */
@@ -207,7 +207,7 @@ int main(void)
     test_cleanup(false);
     test_cleanup(true);
     s = qtest_start("vm", "-block pc.ram=1M -block vga.vram=256K "
-                    "-workload increment,delay-us=1000");
+                          "-workload increment,delay-us=1000");
     test_qmp(s);
     test_qtest(s);
     qtest_qmp_assert_success(s, "{'execute': 'cont'}");

@@ -17,7 +17,10 @@ typedef struct SupBuf {
     size_t cap;
 } SupBuf;
 
-#define SUP_BUF_INIT { NULL, 0, 0 }
+#define SUP_BUF_INIT \
+    { \
+        NULL, 0, 0 \
+    }
 
 /* Append @n zeroed bytes; returns a pointer to them (valid until next grow). */
 uint8_t *sup_buf_grow(SupBuf *b, size_t n);

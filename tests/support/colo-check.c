@@ -28,8 +28,7 @@ void colo_check_snap_take(ColoCheckSnap *snap, const RamTable *t)
     snap->guest = xmalloc(t->nblocks * sizeof(*snap->guest));
     for (i = 0; i < t->nblocks; i++) {
         snap->guest[i] = xmalloc(t->blocks[i]->used_length);
-        memcpy(snap->guest[i], t->blocks[i]->host,
-               t->blocks[i]->used_length);
+        memcpy(snap->guest[i], t->blocks[i]->host, t->blocks[i]->used_length);
     }
 }
 
@@ -74,28 +73,27 @@ static bool page_mirrored(const RamBlock *b, uint64_t off, int code,
     uint64_t d = first_diff(b->host + off, b->colo_cache + off, n);
 
     if (d < n) {
-        return mf_error_set_impl(err, code, code == CHECK_ERR_I1_MIRROR ?
-                                 "CHECK_ERR_I1_MIRROR" :
-                                 "CHECK_ERR_I3_MIRROR", off + d,
-                                 "%s: block \"%.64s\" offset %" PRIu64
-                                 ": guest 0x%02x != cache 0x%02x", inv,
-                                 b->name, off + d, b->host[off + d],
-                                 b->colo_cache[off + d]);
+        return mf_error_set_impl(
+            err, code,
+            code == CHECK_ERR_I1_MIRROR ? "CHECK_ERR_I1_MIRROR"
+                                        : "CHECK_ERR_I3_MIRROR",
+            off + d,
+            "%s: block \"%.64s\" offset %" PRIu64
+            ": guest 0x%02x != cache 0x%02x",
+            inv, b->name, off + d, b->host[off + d], b->colo_cache[off + d]);
     }
     return true;
 }
 
-static bool bitmap_empty(const RamBlock *b, const unsigned long *map,
-                         int code, const char *code_name, const char *what,
-                         MfError *err)
+static bool bitmap_empty(const RamBlock *b, const unsigned long *map, int code,
+                         const char *code_name, const char *what, MfError *err)
 {
     uint64_t bit = mf_bitmap_find_next(map, b->npages, 0);
 
     if (bit < b->npages) {
         return mf_error_set_impl(err, code, code_name, bit * b->page_size,
-                                 "%s bit set: block \"%.64s\" offset %"
-                                 PRIu64, what, b->name,
-                                 bit * b->page_size);
+                                 "%s bit set: block \"%.64s\" offset %" PRIu64,
+                                 what, b->name, bit * b->page_size);
     }
     return true;
 }
@@ -141,8 +139,7 @@ bool colo_check_i1(const ColoState *s, const RamBlock *b,
                 return mf_error_set(err, CHECK_ERR_I1_ZERO, off + j,
                                     "I1: block \"%.64s\" zero page %" PRIu64
                                     ": byte %" PRIu64 " is 0x%02x",
-                                    b->name, off, off + j,
-                                    b->host[off + j]);
+                                    b->name, off, off + j, b->host[off + j]);
             }
         }
     }
@@ -150,8 +147,8 @@ bool colo_check_i1(const ColoState *s, const RamBlock *b,
         const RamBlock *o = s->ram->blocks[k];
 
         if (!has_cache(o, err) ||
-            !bitmap_empty(o, o->dirty, CHECK_ERR_I1_DIRTY,
-                          "CHECK_ERR_I1_DIRTY", "I1: dirty", err)) {
+            !bitmap_empty(o, o->dirty, CHECK_ERR_I1_DIRTY, "CHECK_ERR_I1_DIRTY",
+                          "I1: dirty", err)) {
             return false;
         }
     }
@@ -163,15 +160,14 @@ static bool page_recorded(const RamBlock *b, uint64_t off, MfError *err)
     if (!mf_bitmap_test(b->dirty, ram_block_page_index(b, off))) {
         return mf_error_set(err, CHECK_ERR_I2_NOT_RECORDED, off,
                             "I2: block \"%.64s\" offset %" PRIu64
-                            " received without its dirty bit", b->name,
-                            off);
+                            " received without its dirty bit",
+                            b->name, off);
     }
     return true;
 }
 
 bool colo_check_i2(const ColoState *s, const ColoCheckSnap *before,
-                   const RamBlock *b,
-                   const uint64_t *normal, uint32_t nnormal,
+                   const RamBlock *b, const uint64_t *normal, uint32_t nnormal,
                    const uint64_t *zero, uint32_t nzero, MfError *err)
 {
     uint32_t i;
@@ -188,8 +184,8 @@ bool colo_check_i2(const ColoState *s, const ColoCheckSnap *before,
             return mf_error_set(err, CHECK_ERR_I2_GUEST_WRITTEN, d,
                                 "I2: block \"%.64s\" offset %" PRIu64
                                 ": guest changed 0x%02x -> 0x%02x while "
-                                "receiving in COLO", o->name, d,
-                                before->guest[k][d], o->host[d]);
+                                "receiving in COLO",
+                                o->name, d, before->guest[k][d], o->host[d]);
         }
     }
     for (i = 0; i < nnormal; i++) {
@@ -221,11 +217,10 @@ bool colo_check_i3(const ColoState *s, MfError *err)
                 return false;
             }
         }
-        if (!bitmap_empty(b, b->dirty, CHECK_ERR_I3_DIRTY,
-                          "CHECK_ERR_I3_DIRTY", "I3: dirty", err) ||
+        if (!bitmap_empty(b, b->dirty, CHECK_ERR_I3_DIRTY, "CHECK_ERR_I3_DIRTY",
+                          "I3: dirty", err) ||
             !bitmap_empty(b, b->guest_dirty, CHECK_ERR_I3_GUEST_DIRTY,
-                          "CHECK_ERR_I3_GUEST_DIRTY", "I3: guest-dirty",
-                          err)) {
+                          "CHECK_ERR_I3_GUEST_DIRTY", "I3: guest-dirty", err)) {
             return false;
         }
     }

@@ -63,8 +63,7 @@ bool colo_check_i1(const ColoState *s, const RamBlock *b,
  * has its dirty bit.
  */
 bool colo_check_i2(const ColoState *s, const ColoCheckSnap *before,
-                   const RamBlock *b,
-                   const uint64_t *normal, uint32_t nnormal,
+                   const RamBlock *b, const uint64_t *normal, uint32_t nnormal,
                    const uint64_t *zero, uint32_t nzero, MfError *err);
 
 /*

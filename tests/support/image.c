@@ -11,8 +11,8 @@
 
 static void image_die(const char *msg, const char *name)
 {
-    fprintf(stderr, "mfcolo test support: %s%s%s\n", msg,
-            name ? ": " : "", name ? name : "");
+    fprintf(stderr, "mfcolo test support: %s%s%s\n", msg, name ? ": " : "",
+            name ? name : "");
     abort();
 }
 
@@ -39,9 +39,9 @@ MemBlock *mem_image_add(MemImage *img, const char *name, uint64_t size)
     if (mem_image_find(img, name) >= 0) {
         image_die("duplicate block", name);
     }
-    img->blocks = sup_check_alloc(realloc(img->blocks,
-                                          (img->nblocks + 1) *
-                                          sizeof(*img->blocks)), "blocks");
+    img->blocks = sup_check_alloc(
+        realloc(img->blocks, (img->nblocks + 1) * sizeof(*img->blocks)),
+        "blocks");
     b = &img->blocks[img->nblocks++];
     memset(b, 0, sizeof(*b));
     memcpy(b->name, name, len + 1);
@@ -66,8 +66,8 @@ MemImage *mem_image_clone(const MemImage *img)
     MemImage *c = mem_image_new(img->page_size);
 
     for (size_t i = 0; i < img->nblocks; i++) {
-        MemBlock *b = mem_image_add(c, img->blocks[i].name,
-                                    img->blocks[i].size);
+        MemBlock *b =
+            mem_image_add(c, img->blocks[i].name, img->blocks[i].size);
 
         memcpy(b->data, img->blocks[i].data, b->size);
     }
@@ -103,8 +103,7 @@ uint8_t *mem_image_page(const MemImage *img, size_t block, uint64_t page)
     return img->blocks[block].data + page * img->page_size;
 }
 
-uint32_t mem_image_page_len(const MemImage *img, size_t block,
-                            uint64_t page)
+uint32_t mem_image_page_len(const MemImage *img, size_t block, uint64_t page)
 {
     uint64_t left = img->blocks[block].size - page * img->page_size;
 
@@ -153,15 +152,14 @@ PageSet *page_set_new(const MemImage *img)
     PageSet *s = sup_check_alloc(calloc(1, sizeof(*s)), "page set");
 
     s->nblocks = img->nblocks;
-    s->npages = sup_check_alloc(calloc(img->nblocks + 1, sizeof(uint64_t)),
-                                "page set");
-    s->bits = sup_check_alloc(calloc(img->nblocks + 1, sizeof(*s->bits)),
-                              "page set");
+    s->npages =
+        sup_check_alloc(calloc(img->nblocks + 1, sizeof(uint64_t)), "page set");
+    s->bits =
+        sup_check_alloc(calloc(img->nblocks + 1, sizeof(*s->bits)), "page set");
     for (size_t i = 0; i < img->nblocks; i++) {
         s->npages[i] = img->blocks[i].npages;
-        s->bits[i] = sup_check_alloc(mf_bitmap_new("support/page-set",
-                                                   s->npages[i]),
-                                     "page set bits");
+        s->bits[i] = sup_check_alloc(
+            mf_bitmap_new("support/page-set", s->npages[i]), "page set bits");
     }
     return s;
 }
@@ -191,8 +189,7 @@ bool page_set_test(const PageSet *s, size_t block, uint64_t page)
     return mf_bitmap_test(s->bits[block], page);
 }
 
-void page_set_add_range(PageSet *s, size_t block, uint64_t first,
-                        uint64_t n)
+void page_set_add_range(PageSet *s, size_t block, uint64_t first, uint64_t n)
 {
     for (uint64_t p = first; p < first + n && p < s->npages[block]; p++) {
         mf_bitmap_set(s->bits[block], p);
@@ -245,8 +242,8 @@ uint64_t page_set_count(const PageSet *s)
 bool page_set_next(const PageSet *s, size_t *block, uint64_t *page)
 {
     for (; *block < s->nblocks; (*block)++, *page = 0) {
-        uint64_t p = mf_bitmap_find_next(s->bits[*block], s->npages[*block],
-                                         *page);
+        uint64_t p =
+            mf_bitmap_find_next(s->bits[*block], s->npages[*block], *page);
 
         if (p < s->npages[*block]) {
             *page = p;

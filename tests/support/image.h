@@ -47,8 +47,7 @@ bool mem_image_same_layout(const MemImage *a, const MemImage *b);
 /* Pointer to page @page of block @block (caller checks the range). */
 uint8_t *mem_image_page(const MemImage *img, size_t block, uint64_t page);
 /* Bytes of page @page (page_size, or less for a partial last page). */
-uint32_t mem_image_page_len(const MemImage *img, size_t block,
-                            uint64_t page);
+uint32_t mem_image_page_len(const MemImage *img, size_t block, uint64_t page);
 /* Sum of block sizes. */
 uint64_t mem_image_total(const MemImage *img);
 void mem_image_free(MemImage *img);
@@ -70,8 +69,7 @@ bool page_set_test(const PageSet *s, size_t block, uint64_t page);
 /* Add every page of every block. */
 void page_set_add_all(PageSet *s);
 /* Add pages [first, first + n) of @block (clipped to the block). */
-void page_set_add_range(PageSet *s, size_t block, uint64_t first,
-                        uint64_t n);
+void page_set_add_range(PageSet *s, size_t block, uint64_t first, uint64_t n);
 /* @dst |= @src (same shape, else abort). */
 void page_set_union(PageSet *dst, const PageSet *src);
 void page_set_clear(PageSet *s);

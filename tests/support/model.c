@@ -72,7 +72,7 @@ void model_destroy(Model *m)
 static uint64_t page_len(const Model *m, const ModelBlock *b, uint64_t off)
 {
     return b->used_length - off < m->page_size ? b->used_length - off
-                                                : m->page_size;
+                                               : m->page_size;
 }
 
 int model_offset_error(const Model *m, size_t bi, uint64_t offset)
@@ -142,8 +142,8 @@ int model_recv_packet(Model *m, size_t bi, const uint64_t *normal,
     return MF_OK;
 }
 
-int model_main_page(Model *m, size_t bi, uint64_t offset,
-                    const uint8_t *data, uint8_t fill)
+int model_main_page(Model *m, size_t bi, uint64_t offset, const uint8_t *data,
+                    uint8_t fill)
 {
     int code;
 
@@ -267,10 +267,11 @@ static bool diff_at(ModelDiff *diff, MfError *err, int code,
         diff->block = bi;
         diff->offset = off;
     }
-    return mf_error_set_impl(err, code, code_name, off,
-                             "model differs: block %zu \"%.64s\" offset %"
-                             PRIu64 ": %s model 0x%02x real 0x%02x", bi,
-                             name, off, what, model, real);
+    return mf_error_set_impl(
+        err, code, code_name, off,
+        "model differs: block %zu \"%.64s\" offset %" PRIu64
+        ": %s model 0x%02x real 0x%02x",
+        bi, name, off, what, model, real);
 }
 
 static bool compare_bytes(const ModelBlock *mb, const uint8_t *real,
@@ -285,8 +286,8 @@ static bool compare_bytes(const ModelBlock *mb, const uint8_t *real,
     }
     for (i = 0; i < mb->used_length; i++) {
         if (real[i] != model[i]) {
-            return diff_at(diff, err, code, code_name, bi, mb->name, i,
-                           what, model[i], real[i]);
+            return diff_at(diff, err, code, code_name, bi, mb->name, i, what,
+                           model[i], real[i]);
         }
     }
     return true;
@@ -324,22 +325,20 @@ bool model_compare(const Model *m, const ColoState *s, ModelDiff *diff,
     if (t->nblocks != m->nblocks || t->page_size != m->page_size) {
         return mf_error_set(err, MODEL_ERR_LAYOUT, 0,
                             "model differs: %zu blocks of page %" PRIu32
-                            ", real %zu of page %" PRIu32, m->nblocks,
-                            m->page_size, t->nblocks, t->page_size);
+                            ", real %zu of page %" PRIu32,
+                            m->nblocks, m->page_size, t->nblocks, t->page_size);
     }
     if (colo_phase(s) != m->phase) {
-        return mf_error_set(err, MODEL_ERR_PHASE, 0,
-                            "model differs: phase model %s real %s",
-                            colo_phase_name(m->phase),
-                            colo_phase_name(colo_phase(s)));
+        return mf_error_set(
+            err, MODEL_ERR_PHASE, 0, "model differs: phase model %s real %s",
+            colo_phase_name(m->phase), colo_phase_name(colo_phase(s)));
     }
-    if (s->dirty_pages != model_dirty_count(m) ||
-        s->flushes != m->flushes) {
-        return mf_error_set(err, MODEL_ERR_COUNTER, 0,
-                            "model differs: dirty_pages model %" PRIu64
-                            " real %" PRIu64 ", flushes model %" PRIu64
-                            " real %" PRIu64, model_dirty_count(m),
-                            s->dirty_pages, m->flushes, s->flushes);
+    if (s->dirty_pages != model_dirty_count(m) || s->flushes != m->flushes) {
+        return mf_error_set(
+            err, MODEL_ERR_COUNTER, 0,
+            "model differs: dirty_pages model %" PRIu64 " real %" PRIu64
+            ", flushes model %" PRIu64 " real %" PRIu64,
+            model_dirty_count(m), s->dirty_pages, m->flushes, s->flushes);
     }
     for (i = 0; i < m->nblocks; i++) {
         const ModelBlock *mb = &m->blocks[i];
@@ -347,12 +346,11 @@ bool model_compare(const Model *m, const ColoState *s, ModelDiff *diff,
 
         if (strcmp(rb->name, mb->name) != 0 ||
             rb->used_length != mb->used_length) {
-            return mf_error_set(err, MODEL_ERR_LAYOUT, 0,
-                                "model differs: block %zu is \"%.64s\" "
-                                "(%" PRIu64 " bytes), real \"%.64s\" (%"
-                                PRIu64 " bytes)", i, mb->name,
-                                mb->used_length, rb->name,
-                                rb->used_length);
+            return mf_error_set(
+                err, MODEL_ERR_LAYOUT, 0,
+                "model differs: block %zu is \"%.64s\" "
+                "(%" PRIu64 " bytes), real \"%.64s\" (%" PRIu64 " bytes)",
+                i, mb->name, mb->used_length, rb->name, rb->used_length);
         }
         if (!CMP_BYTES(MODEL_ERR_GUEST, "guest", rb->host, mb->guest) ||
             !CMP_BITS(MODEL_ERR_RECEIVED, "received", rb->received,
@@ -362,11 +360,10 @@ bool model_compare(const Model *m, const ColoState *s, ModelDiff *diff,
         if (!rb->colo_cache) {
             continue;
         }
-        if (!CMP_BYTES(MODEL_ERR_CACHE, "cache", rb->colo_cache,
-                       mb->cache) ||
+        if (!CMP_BYTES(MODEL_ERR_CACHE, "cache", rb->colo_cache, mb->cache) ||
             !CMP_BITS(MODEL_ERR_DIRTY, "dirty", rb->dirty, mb->dirty) ||
-            !CMP_BITS(MODEL_ERR_GUEST_DIRTY, "guest-dirty",
-                      rb->guest_dirty, mb->guest_dirty)) {
+            !CMP_BITS(MODEL_ERR_GUEST_DIRTY, "guest-dirty", rb->guest_dirty,
+                      mb->guest_dirty)) {
             return false;
         }
     }
@@ -410,8 +407,7 @@ bool model_real_packet(ColoState *s, RamBlock *b, const uint64_t *normal,
     }
     for (i = 0; i < nnormal; i++) {
         ram_block_set_received(b, normal[i]);
-        memcpy(base + normal[i], data + (size_t)i * b->page_size,
-               b->page_size);
+        memcpy(base + normal[i], data + (size_t)i * b->page_size, b->page_size);
     }
     colo_process_recv(s, b, phase, normal, nnormal, zero, nzero);
     return true;
@@ -466,17 +462,17 @@ void model_op_format(const ModelOp *op, char *buf, size_t size)
         snprintf(buf, size, "op %u", (unsigned)op->kind);
         return;
     }
-    used = (size_t)snprintf(buf, size, "%s block %" PRIu32,
-                            op_names[op->kind], op->block);
+    used = (size_t)snprintf(buf, size, "%s block %" PRIu32, op_names[op->kind],
+                            op->block);
     switch (op->kind) {
     case MODEL_OP_PACKET:
         for (i = 0; i < op->nnormal && used < size; i++) {
-            used += (size_t)snprintf(buf + used, size - used,
-                                     " n:0x%" PRIx64, op->normal[i]);
+            used += (size_t)snprintf(buf + used, size - used, " n:0x%" PRIx64,
+                                     op->normal[i]);
         }
         for (i = 0; i < op->nzero && used < size; i++) {
-            used += (size_t)snprintf(buf + used, size - used,
-                                     " z:0x%" PRIx64, op->zero[i]);
+            used += (size_t)snprintf(buf + used, size - used, " z:0x%" PRIx64,
+                                     op->zero[i]);
         }
         break;
     case MODEL_OP_MAIN_PAGE:
@@ -488,8 +484,8 @@ void model_op_format(const ModelOp *op, char *buf, size_t size)
         break;
     case MODEL_OP_GUEST_WRITE:
         if (used < size) {
-            snprintf(buf + used, size - used, " byte 0x%" PRIx64
-                     " = 0x%02x", op->offset, op->fill);
+            snprintf(buf + used, size - used, " byte 0x%" PRIx64 " = 0x%02x",
+                     op->offset, op->fill);
         }
         break;
     default:
@@ -508,12 +504,11 @@ static bool result_matches(int want, bool ok, const MfError *real,
     }
     model_op_format(op, desc, sizeof(desc));
     return mf_error_set(err, MODEL_ERR_RESULT, 0,
-                        "%s: model expects code %d, real gave %d (%s)",
-                        desc, want, got, ok ? "success" : real->msg);
+                        "%s: model expects code %d, real gave %d (%s)", desc,
+                        want, got, ok ? "success" : real->msg);
 }
 
-static bool step_packet(Model *m, ColoState *s, const ModelOp *op,
-                        MfError *err)
+static bool step_packet(Model *m, ColoState *s, const ModelOp *op, MfError *err)
 {
     RamBlock *b = s->ram->blocks[op->block];
     uint8_t *data = xcalloc((size_t)op->nnormal * m->page_size);
@@ -541,8 +536,8 @@ static bool step_packet(Model *m, ColoState *s, const ModelOp *op,
         return false;
     }
     if (ok && phase == COLO_PHASE_PRECOPY) {
-        ok = colo_check_i1(s, b, op->normal, op->nnormal, op->zero,
-                           op->nzero, err);
+        ok = colo_check_i1(s, b, op->normal, op->nnormal, op->zero, op->nzero,
+                           err);
     } else if (ok && phase == COLO_PHASE_COLO) {
         ok = colo_check_i2(s, &snap, b, op->normal, op->nnormal, op->zero,
                            op->nzero, err);
@@ -611,8 +606,7 @@ bool model_step(Model *m, ColoState *s, const ModelOp *op, ModelDiff *diff,
         break;
     case MODEL_OP_FLUSH:
         want = model_flush(m);
-        ok = result_matches(want, colo_flush(s, NULL, &real), &real, op,
-                            err);
+        ok = result_matches(want, colo_flush(s, NULL, &real), &real, op, err);
         if (ok && want == MF_OK) {
             ok = colo_check_i3(s, err);
         }
@@ -647,8 +641,7 @@ uint64_t model_seed_from_env(const char *env_name, uint64_t dflt)
 }
 
 /* A page offset: mostly valid, sometimes at or past the limits. */
-static uint64_t random_offset(const Model *m, const ModelBlock *b,
-                              SupRng *r)
+static uint64_t random_offset(const Model *m, const ModelBlock *b, SupRng *r)
 {
     uint64_t npages = b->used_length / m->page_size; /* whole pages */
 
@@ -667,8 +660,7 @@ static uint64_t random_offset(const Model *m, const ModelBlock *b,
         }
         /* half of the time one of a few hot pages, to hit pages again */
         if (sup_rng_below(r, 2)) {
-            return sup_rng_below(r, npages < 4 ? npages : 4) *
-                   m->page_size;
+            return sup_rng_below(r, npages < 4 ? npages : 4) * m->page_size;
         }
         return sup_rng_below(r, npages) * m->page_size;
     }

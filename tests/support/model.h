@@ -49,16 +49,16 @@
 
 /* Codes of model_compare() / model_step() (outside core's ranges). */
 typedef enum ModelError {
-    MODEL_ERR_LAYOUT = 951,   /* block count, name, length, page size */
-    MODEL_ERR_PHASE,          /* phases differ */
-    MODEL_ERR_GUEST,          /* guest bytes differ */
-    MODEL_ERR_CACHE,          /* cache bytes differ */
-    MODEL_ERR_DIRTY,          /* dirty bit differs */
-    MODEL_ERR_GUEST_DIRTY,    /* guest-dirty bit differs */
-    MODEL_ERR_RECEIVED,       /* received bit differs */
-    MODEL_ERR_COUNTER,        /* dirty_pages or flushes differ */
-    MODEL_ERR_RESULT,         /* real call succeeded/failed unlike model */
-    MODEL_ERR_OP,             /* malformed op (block index, page count) */
+    MODEL_ERR_LAYOUT = 951, /* block count, name, length, page size */
+    MODEL_ERR_PHASE,        /* phases differ */
+    MODEL_ERR_GUEST,        /* guest bytes differ */
+    MODEL_ERR_CACHE,        /* cache bytes differ */
+    MODEL_ERR_DIRTY,        /* dirty bit differs */
+    MODEL_ERR_GUEST_DIRTY,  /* guest-dirty bit differs */
+    MODEL_ERR_RECEIVED,     /* received bit differs */
+    MODEL_ERR_COUNTER,      /* dirty_pages or flushes differ */
+    MODEL_ERR_RESULT,       /* real call succeeded/failed unlike model */
+    MODEL_ERR_OP,           /* malformed op (block index, page count) */
 } ModelError;
 
 typedef struct ModelBlock {
@@ -67,7 +67,7 @@ typedef struct ModelBlock {
     uint64_t npages;
     uint8_t *guest;
     uint8_t *cache;
-    uint8_t *dirty;        /* one byte per page, 0 or 1 */
+    uint8_t *dirty; /* one byte per page, 0 or 1 */
     uint8_t *guest_dirty;
     uint8_t *received;
 } ModelBlock;
@@ -82,8 +82,8 @@ typedef struct Model {
 
 /* Where the first difference is (filled by model_compare on failure). */
 typedef struct ModelDiff {
-    size_t block;          /* index in the table */
-    uint64_t offset;       /* byte offset inside the block */
+    size_t block;    /* index in the table */
+    uint64_t offset; /* byte offset inside the block */
 } ModelDiff;
 
 void model_init(Model *m, uint32_t page_size);
@@ -105,8 +105,8 @@ int model_offset_error(const Model *m, size_t bi, uint64_t offset);
 int model_recv_packet(Model *m, size_t bi, const uint64_t *normal,
                       const uint8_t *data, uint32_t nnormal,
                       const uint64_t *zero, uint32_t nzero);
-int model_main_page(Model *m, size_t bi, uint64_t offset,
-                    const uint8_t *data, uint8_t fill);
+int model_main_page(Model *m, size_t bi, uint64_t offset, const uint8_t *data,
+                    uint8_t fill);
 int model_enter_colo(Model *m);
 void model_guest_write(Model *m, size_t bi, uint64_t byte, uint8_t value);
 int model_flush(Model *m);
@@ -158,15 +158,15 @@ typedef enum ModelOpKind {
 
 typedef struct ModelOp {
     ModelOpKind kind;
-    uint32_t block;                     /* index */
-    uint32_t nnormal;                   /* PACKET */
-    uint32_t nzero;                     /* PACKET */
+    uint32_t block;   /* index */
+    uint32_t nnormal; /* PACKET */
+    uint32_t nzero;   /* PACKET */
     uint64_t normal[MODEL_OP_MAX_PAGES];
     uint64_t zero[MODEL_OP_MAX_PAGES];
-    uint64_t offset;                    /* MAIN_PAGE page, GUEST_WRITE byte */
-    bool use_fill;                      /* MAIN_PAGE: fill instead of data */
-    uint8_t fill;                       /* MAIN_PAGE fill, GUEST_WRITE value */
-    uint8_t pattern;                    /* page contents, model_page_data */
+    uint64_t offset; /* MAIN_PAGE page, GUEST_WRITE byte */
+    bool use_fill;   /* MAIN_PAGE: fill instead of data */
+    uint8_t fill;    /* MAIN_PAGE fill, GUEST_WRITE value */
+    uint8_t pattern; /* page contents, model_page_data */
 } ModelOp;
 
 /* Contents of the @index-th page of an op with @pattern (not all zero). */

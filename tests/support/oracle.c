@@ -8,10 +8,9 @@
 
 #include "sha256.h"
 
-bool oracle_check_guests_ram(const uint8_t *mem, uint64_t start,
-                             uint64_t end, uint32_t page_size,
-                             uint64_t *bad_offset, char *why,
-                             size_t why_len)
+bool oracle_check_guests_ram(const uint8_t *mem, uint64_t start, uint64_t end,
+                             uint32_t page_size, uint64_t *bad_offset,
+                             char *why, size_t why_len)
 {
     uint8_t last;
     bool hit_edge = false;
@@ -35,9 +34,11 @@ bool oracle_check_guests_ram(const uint8_t *mem, uint64_t start,
             *bad_offset = off;
         }
         if (why && why_len) {
-            snprintf(why, why_len, "memory content inconsistency at 0x%"
-                     PRIx64 ": first byte 0x%02x, previous 0x%02x, "
-                     "second step %s", off, b, last,
+            snprintf(why, why_len,
+                     "memory content inconsistency at 0x%" PRIx64
+                     ": first byte 0x%02x, previous 0x%02x, "
+                     "second step %s",
+                     off, b, last,
                      hit_edge ? "(already had one)" : "(not one lower)");
         }
         return false;
@@ -53,14 +54,16 @@ bool oracle_image_equal(const MemImage *want, const MemImage *got,
     memset(&d, 0, sizeof(d));
     if (!mem_image_same_layout(want, got)) {
         d.layout = true;
-        snprintf(d.msg, sizeof(d.msg), "layouts differ (%zu vs %zu blocks, "
-                 "page %u vs %u)", want->nblocks, got->nblocks,
-                 want->page_size, got->page_size);
+        snprintf(d.msg, sizeof(d.msg),
+                 "layouts differ (%zu vs %zu blocks, "
+                 "page %u vs %u)",
+                 want->nblocks, got->nblocks, want->page_size, got->page_size);
         for (size_t i = 0; i < want->nblocks && i < got->nblocks; i++) {
             if (strcmp(want->blocks[i].name, got->blocks[i].name) ||
                 want->blocks[i].size != got->blocks[i].size) {
                 d.block = i;
-                snprintf(d.msg, sizeof(d.msg), "layouts differ at block %zu: "
+                snprintf(d.msg, sizeof(d.msg),
+                         "layouts differ at block %zu: "
                          "%.60s (%" PRIu64 " bytes) vs %.60s (%" PRIu64
                          " bytes)",
                          i, want->blocks[i].name, want->blocks[i].size,
@@ -86,9 +89,10 @@ bool oracle_image_equal(const MemImage *want, const MemImage *got,
                 d.offset = off;
                 d.want = a->data[off];
                 d.got = b->data[off];
-                snprintf(d.msg, sizeof(d.msg), "block %.100s offset 0x%" PRIx64
-                         ": want 0x%02x got 0x%02x", a->name, off, d.want,
-                         d.got);
+                snprintf(d.msg, sizeof(d.msg),
+                         "block %.100s offset 0x%" PRIx64
+                         ": want 0x%02x got 0x%02x",
+                         a->name, off, d.want, d.got);
                 break;
             }
         }

@@ -19,17 +19,16 @@
  * (may be NULL) with the offset of the first bad page and @why (may be
  * NULL) with a message naming the offset and the bytes.
  */
-bool oracle_check_guests_ram(const uint8_t *mem, uint64_t start,
-                             uint64_t end, uint32_t page_size,
-                             uint64_t *bad_offset, char *why,
-                             size_t why_len);
+bool oracle_check_guests_ram(const uint8_t *mem, uint64_t start, uint64_t end,
+                             uint32_t page_size, uint64_t *bad_offset,
+                             char *why, size_t why_len);
 
 typedef struct OracleDiff {
-    bool layout;       /* layouts differ (count, names, sizes, page) */
-    size_t block;      /* first differing block */
-    uint64_t offset;   /* first differing byte in it */
+    bool layout;     /* layouts differ (count, names, sizes, page) */
+    size_t block;    /* first differing block */
+    uint64_t offset; /* first differing byte in it */
     uint8_t want, got;
-    char msg[200];     /* "block pc.ram offset 0x1000: want 0x01 got 0x00" */
+    char msg[200]; /* "block pc.ram offset 0x1000: want 0x01 got 0x00" */
 } OracleDiff;
 
 /* @got equals @want byte for byte?  Else @diff (may be NULL) says where. */
@@ -39,8 +38,7 @@ bool oracle_image_equal(const MemImage *want, const MemImage *got,
 /* Compare the blocks of @got with per-block SHA-256 digests (in block
  * order, as PrimaryStage.digest); -1 if all match, else the first
  * mismatching block index. */
-long oracle_image_digests(const MemImage *got,
-                          const uint8_t (*digest)[32]);
+long oracle_image_digests(const MemImage *got, const uint8_t (*digest)[32]);
 
 /* SHA-256 hex of @len bytes (compare with expected-ramblocks.json). */
 void oracle_sha256_hex(const void *data, size_t len, char hex[65]);

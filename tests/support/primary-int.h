@@ -11,9 +11,9 @@
 
 /* Sender state of one multifd channel. */
 typedef struct PrimaryChan {
-    size_t conn;             /* index in Primary.conns */
-    uint64_t npackets;       /* packets written (fault index) */
-    QemuCompressor *comp;    /* NULL for none */
+    size_t conn;          /* index in Primary.conns */
+    uint64_t npackets;    /* packets written (fault index) */
+    QemuCompressor *comp; /* NULL for none */
     /* QEMU 7.2: bytes QEMU leaves in its reused packet buffer. */
     char stale_block[WIRE_RAMBLOCK_NAME_SIZE];
     uint32_t stale_next_size;
@@ -30,10 +30,10 @@ typedef struct PrimaryChan {
 typedef struct PrimaryQueue {
     bool active;
     size_t block;
-    uint32_t limit;          /* pages in this packet at most */
+    uint32_t limit; /* pages in this packet at most */
     uint32_t normal;
     uint32_t zero;
-    uint64_t *normal_off;    /* page_count entries */
+    uint64_t *normal_off; /* page_count entries */
     uint64_t *zero_off;
 } PrimaryQueue;
 
@@ -50,7 +50,7 @@ struct Primary {
     char machine[128];
     uint32_t page_count;
     size_t pkt_size;
-    PrimaryZeroPages zero_mode;   /* resolved */
+    PrimaryZeroPages zero_mode; /* resolved */
     MemImage *mem;
     PageSet *dirty;
     SupRng rng;
@@ -60,18 +60,18 @@ struct Primary {
     size_t nconns;
     SupBuf replies;
 
-    PrimaryChan *chans;           /* cfg.channels */
+    PrimaryChan *chans; /* cfg.channels */
     PrimaryQueue queue;
-    uint8_t *pkt_buf;             /* pkt_size scratch */
-    struct PmfScratch *pmf;       /* primary-multifd.c scratch */
+    uint8_t *pkt_buf;       /* pkt_size scratch */
+    struct PmfScratch *pmf; /* primary-multifd.c scratch */
     uint64_t packet_num;
 
-    long last_block;              /* main channel's current block, -1 */
-    uint64_t ram_records;         /* PAGE/ZERO records written on main */
+    long last_block;      /* main channel's current block, -1 */
+    uint64_t ram_records; /* PAGE/ZERO records written on main */
 
     bool begun;
     bool precopy_done;
-    uint32_t stage;               /* stage being generated */
+    uint32_t stage; /* stage being generated */
     bool in_stage;
     uint64_t stage_pages;
     uint64_t stage_zero;

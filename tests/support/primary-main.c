@@ -72,8 +72,8 @@ void pm_put_mem_size(Primary *p)
 {
     SupBuf *b = primary_main_buf(p);
 
-    sup_buf_put_be64(b, wire_ram_record_encode(mem_image_total(p->mem),
-                                               WIRE_RAM_MEM_SIZE));
+    sup_buf_put_be64(
+        b, wire_ram_record_encode(mem_image_total(p->mem), WIRE_RAM_MEM_SIZE));
     for (size_t i = 0; i < p->mem->nblocks; i++) {
         const MemBlock *blk = &p->mem->blocks[i];
         size_t len = strlen(blk->name);
@@ -101,12 +101,12 @@ void pm_put_ram_page(Primary *p, size_t block, uint64_t page, bool zero)
     uint64_t offset = page * p->cfg.page_size;
     uint32_t flags = zero ? WIRE_RAM_ZERO : WIRE_RAM_PAGE;
     uint64_t nth = p->ram_records++;
-    PrimaryFaultSlot *f_flags = primary_fault_find(p, PF_RAM_RECORD_FLAGS,
-                                                   0, nth);
-    PrimaryFaultSlot *f_name = primary_fault_find(p, PF_RAM_RECORD_NAME,
-                                                  0, nth);
-    PrimaryFaultSlot *f_off = primary_fault_find(p, PF_RAM_RECORD_OFFSET,
-                                                 0, nth);
+    PrimaryFaultSlot *f_flags =
+        primary_fault_find(p, PF_RAM_RECORD_FLAGS, 0, nth);
+    PrimaryFaultSlot *f_name =
+        primary_fault_find(p, PF_RAM_RECORD_NAME, 0, nth);
+    PrimaryFaultSlot *f_off =
+        primary_fault_find(p, PF_RAM_RECORD_OFFSET, 0, nth);
     const char *name = blk->name;
     bool cont = p->last_block == (long)block;
     uint64_t word;
@@ -148,8 +148,8 @@ void pm_put_device_section(Primary *p)
 {
     SupBuf *b = primary_main_buf(p);
     static const uint8_t timer_state[24] = {
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0f, 0x42, 0x40,
-        0, 0, 0, 0, 0, 0, 0, 1,
+        0, 0,    0,    0,    0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0x0f, 0x42, 0x40, 0, 0, 0, 0, 0, 0, 0, 1,
     };
 
     sup_buf_put_u8(b, WIRE_VM_SECTION_FULL);
@@ -174,7 +174,8 @@ void pm_put_vmdesc(Primary *p)
     int len = snprintf(json, sizeof(json),
                        "{\"page_size\": %u, \"devices\": [{\"name\": "
                        "\"timer\", \"instance_id\": 0, \"vmsd_name\": "
-                       "\"timer\", \"version\": 2}]}", p->cfg.page_size);
+                       "\"timer\", \"version\": 2}]}",
+                       p->cfg.page_size);
 
     sup_buf_put_u8(b, WIRE_VM_VMDESCRIPTION);
     sup_buf_put_be32(b, (uint32_t)len);

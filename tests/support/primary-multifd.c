@@ -24,8 +24,8 @@ enum {
 };
 
 typedef struct PktSpec {
-    uint32_t sync;          /* WIRE_FLAG_SYNC or 0 */
-    long block;             /* -1: no pages (SYNC or empty packet) */
+    uint32_t sync; /* WIRE_FLAG_SYNC or 0 */
+    long block;    /* -1: no pages (SYNC or empty packet) */
     const uint64_t *normal;
     uint32_t nnormal;
     const uint64_t *zero;
@@ -35,11 +35,11 @@ typedef struct PktSpec {
 
 /* Scratch owned by the multifd part (one per Primary). */
 struct PmfScratch {
-    uint64_t *offsets;      /* page_count */
-    const uint8_t **pages;  /* page_count */
-    uint8_t *padded;        /* page_count pages, for partial last pages */
+    uint64_t *offsets;     /* page_count */
+    const uint8_t **pages; /* page_count */
+    uint8_t *padded;       /* page_count pages, for partial last pages */
     SupBuf payload;
-    bool dup_pending;       /* 7.2: repeat dup_offset in the next packet */
+    bool dup_pending; /* 7.2: repeat dup_offset in the next packet */
     size_t dup_block;
     uint64_t dup_offset;
 };
@@ -61,8 +61,8 @@ void pmf_init(Primary *p)
     p->queue.zero_off = sup_check_alloc(calloc(n, 8), "queue");
     s->offsets = sup_check_alloc(calloc(n, 8), "scratch");
     s->pages = sup_check_alloc(calloc(n, sizeof(*s->pages)), "scratch");
-    p->chans = sup_check_alloc(calloc(p->cfg.channels + 1,
-                                      sizeof(*p->chans)), "channels");
+    p->chans = sup_check_alloc(calloc(p->cfg.channels + 1, sizeof(*p->chans)),
+                               "channels");
     for (uint32_t i = 0; i < p->cfg.channels; i++) {
         PrimaryChan *c = &p->chans[i];
 
@@ -70,10 +70,11 @@ void pmf_init(Primary *p)
         c->stale_offsets = sup_check_alloc(calloc(n, 8), "channel");
         c->held_offsets = sup_check_alloc(calloc(n, 8), "channel");
         if (p->cfg.compression != WIRE_COMP_NONE) {
-            c->comp = qemu_compressor_new(p->cfg.compression,
-                                          p->cfg.page_size, p->cfg.level);
+            c->comp = qemu_compressor_new(p->cfg.compression, p->cfg.page_size,
+                                          p->cfg.level);
             if (!c->comp) {
-                fprintf(stderr, "mfcolo fake primary: compression %s not "
+                fprintf(stderr,
+                        "mfcolo fake primary: compression %s not "
                         "available\n",
                         wire_compression_name(p->cfg.compression));
                 abort();
@@ -174,8 +175,8 @@ static const uint8_t *const *packet_pages(Primary *p, size_t block,
             uint32_t len = mem_image_page_len(p->mem, block, page);
 
             if (!s->padded) {
-                s->padded = sup_check_alloc(calloc(p->page_count, ps),
-                                            "padded pages");
+                s->padded =
+                    sup_check_alloc(calloc(p->page_count, ps), "padded pages");
             }
             memset(s->padded + (size_t)i * ps, 0, ps);
             memcpy(s->padded + (size_t)i * ps, s->pages[i], len);
@@ -213,8 +214,7 @@ static void packet_payload(Primary *p, PrimaryChan *c, size_t block,
     }
 }
 
-static void devstate_packet(Primary *p, size_t conn,
-                            const PrimaryFaultSlot *f)
+static void devstate_packet(Primary *p, size_t conn, const PrimaryFaultSlot *f)
 {
     WireDevStatePacket d;
     uint8_t hdr[WIRE_DEVSTATE_HDR_SIZE];
@@ -295,8 +295,7 @@ static void write_packet(Primary *p, uint32_t chan, const PktSpec *spec)
         devstate_packet(p, c->conn, f);
     }
     if (pages) {
-        packet_payload(p, c, (size_t)spec->block, spec->normal,
-                       spec->nnormal);
+        packet_payload(p, c, (size_t)spec->block, spec->normal, spec->nnormal);
     } else {
         s->payload.len = 0;
     }
@@ -307,8 +306,7 @@ static void write_packet(Primary *p, uint32_t chan, const PktSpec *spec)
         memcpy(s->offsets, spec->normal, 8 * (size_t)spec->nnormal);
     }
     if (spec->nzero) {
-        memcpy(s->offsets + spec->nnormal, spec->zero,
-               8 * (size_t)spec->nzero);
+        memcpy(s->offsets + spec->nnormal, spec->zero, 8 * (size_t)spec->nzero);
     }
     if (qemu9) {
         pkt.flags = (pages ? p->cfg.compression : 0) | spec->sync;
@@ -317,8 +315,8 @@ static void write_packet(Primary *p, uint32_t chan, const PktSpec *spec)
     } else {
         pkt.flags = (spec->nnormal ? p->cfg.compression : 0) | spec->sync;
         pkt.pages_alloc = p->page_count;
-        pkt.next_packet_size = spec->nnormal ? (uint32_t)s->payload.len
-                                             : c->stale_next_size;
+        pkt.next_packet_size =
+            spec->nnormal ? (uint32_t)s->payload.len : c->stale_next_size;
     }
     pkt.normal_pages = pages ? spec->nnormal : 0;
     pkt.zero_pages = pages ? spec->nzero : 0;
@@ -328,8 +326,8 @@ static void write_packet(Primary *p, uint32_t chan, const PktSpec *spec)
     } else if (!qemu9) {
         memcpy(pkt.ramblock, c->stale_block, sizeof(pkt.ramblock));
     }
-    wire_packet_encode(&pkt, p->cfg.page_size,
-                       qemu9 ? NULL : c->stale_offsets, p->pkt_buf);
+    wire_packet_encode(&pkt, p->cfg.page_size, qemu9 ? NULL : c->stale_offsets,
+                       p->pkt_buf);
     if (!qemu9) {
         /* What QEMU 7.2's reused packet buffer holds from now on. */
         memcpy(c->stale_block, pkt.ramblock, sizeof(c->stale_block));
@@ -347,8 +345,7 @@ static void write_packet(Primary *p, uint32_t chan, const PktSpec *spec)
 }
 
 /* QEMU 7.2: write the packet a channel still holds, as plain data. */
-static void write_held(Primary *p, uint32_t chan, uint32_t sync,
-                       uint64_t num)
+static void write_held(Primary *p, uint32_t chan, uint32_t sync, uint64_t num)
 {
     PrimaryChan *c = &p->chans[chan];
     PktSpec spec = {
@@ -403,8 +400,7 @@ static void flush_queue(Primary *p, bool full)
     p->chans[chan].held_block = q->block;
     p->chans[chan].held_normal = q->normal;
     p->chans[chan].held_num = p->packet_num++;
-    memcpy(p->chans[chan].held_offsets, q->normal_off,
-           8 * (size_t)q->normal);
+    memcpy(p->chans[chan].held_offsets, q->normal_off, 8 * (size_t)q->normal);
 }
 
 void pmf_queue_page(Primary *p, size_t block, uint64_t page, bool zero)

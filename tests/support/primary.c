@@ -136,8 +136,8 @@ void primary_add_fault(Primary *p, const PrimaryFault *f)
 {
     PrimaryFaultSlot *s;
 
-    p->faults = sup_check_alloc(realloc(p->faults, (p->nfaults + 1) *
-                                        sizeof(*p->faults)), "faults");
+    p->faults = sup_check_alloc(
+        realloc(p->faults, (p->nfaults + 1) * sizeof(*p->faults)), "faults");
     s = &p->faults[p->nfaults++];
     memset(s, 0, sizeof(*s));
     s->f = *f;
@@ -146,8 +146,9 @@ void primary_add_fault(Primary *p, const PrimaryFault *f)
     }
     s->f.name = NULL;
     if (f->kind == PF_EXTRA_CONN) {
-        p->conns = sup_check_alloc(realloc(p->conns, (p->nconns + 1) *
-                                           sizeof(*p->conns)), "connections");
+        p->conns = sup_check_alloc(
+            realloc(p->conns, (p->nconns + 1) * sizeof(*p->conns)),
+            "connections");
         memset(&p->conns[p->nconns], 0, sizeof(p->conns[0]));
         p->conns[p->nconns].kind = PRIMARY_CONN_MULTIFD;
         p->conns[p->nconns].id = (uint32_t)f->value;
@@ -182,8 +183,8 @@ void primary_mark_add(Primary *p, PrimaryMarkKind kind, size_t conn)
 
     if (p->nmarks == p->marks_cap) {
         p->marks_cap = p->marks_cap ? 2 * p->marks_cap : 64;
-        p->marks = sup_check_alloc(realloc(p->marks, p->marks_cap *
-                                           sizeof(*p->marks)), "marks");
+        p->marks = sup_check_alloc(
+            realloc(p->marks, p->marks_cap * sizeof(*p->marks)), "marks");
     }
     m = &p->marks[p->nmarks++];
     m->kind = kind;
@@ -212,8 +213,8 @@ static void stage_begin(Primary *p)
 {
     PrimaryStage *s;
 
-    p->stages = sup_check_alloc(realloc(p->stages, (p->nstages + 1) *
-                                        sizeof(*p->stages)), "stages");
+    p->stages = sup_check_alloc(
+        realloc(p->stages, (p->nstages + 1) * sizeof(*p->stages)), "stages");
     s = &p->stages[p->nstages];
     memset(s, 0, sizeof(*s));
     s->index = (uint32_t)p->nstages;
@@ -240,8 +241,8 @@ static void stage_end(Primary *p)
     s->replies_end = p->replies.len;
     s->pages = p->stage_pages;
     s->zero_pages = p->stage_zero;
-    s->digest = sup_check_alloc(calloc(p->mem->nblocks + 1,
-                                       sizeof(*s->digest)), "digests");
+    s->digest = sup_check_alloc(calloc(p->mem->nblocks + 1, sizeof(*s->digest)),
+                                "digests");
     primary_digest_image(p->mem, s->digest);
     if (p->cfg.keep_images) {
         s->image = mem_image_clone(p->mem);

@@ -112,10 +112,10 @@ typedef enum PrimaryZeroPages {
 
 typedef struct PrimaryConfig {
     PrimaryStyle style;
-    uint32_t channels;            /* multifd channels; 0: plain migration */
-    uint32_t page_size;           /* target page size (4096) */
-    WireCompression compression;  /* NONE, ZLIB or ZSTD */
-    int level;                    /* compression level; 0: 1 (QEMU's) */
+    uint32_t channels;           /* multifd channels; 0: plain migration */
+    uint32_t page_size;          /* target page size (4096) */
+    WireCompression compression; /* NONE, ZLIB or ZSTD */
+    int level;                   /* compression level; 0: 1 (QEMU's) */
     PrimaryZeroPages zero_pages;
     uint8_t uuid[WIRE_UUID_SIZE]; /* sent in every handshake */
     bool colo;                    /* ENABLE_COLO + checkpoints allowed */
@@ -151,46 +151,46 @@ void primary_config_init(PrimaryConfig *cfg, PrimaryStyle style,
  * stream (MEM_SIZE, EOS and MULTIFD_FLUSH are not counted).
  */
 typedef enum PrimaryFaultKind {
-    PF_HS_MAGIC = 1,        /* handshake of @chan: magic = @value */
-    PF_HS_VERSION,          /* handshake of @chan: version = @value */
-    PF_HS_ID,               /* handshake of @chan: id = @value (== channels,
+    PF_HS_MAGIC = 1,           /* handshake of @chan: magic = @value */
+    PF_HS_VERSION,             /* handshake of @chan: version = @value */
+    PF_HS_ID,                  /* handshake of @chan: id = @value (== channels,
                              * or another channel's id: duplicate) */
-    PF_HS_UUID,             /* handshake of @chan: uuid[0] ^= 0xff */
-    PF_EXTRA_CONN,          /* one more multifd connection: handshake with
+    PF_HS_UUID,                /* handshake of @chan: uuid[0] ^= 0xff */
+    PF_EXTRA_CONN,             /* one more multifd connection: handshake with
                              * id @value, then a pure SYNC packet */
-    PF_PKT_MAGIC,           /* packet magic = @value */
-    PF_PKT_VERSION,         /* packet version = @value */
-    PF_PKT_FLAGS,           /* packet flags = @value (payload unchanged) */
-    PF_PKT_PAGES_ALLOC,     /* pages_alloc = @value */
-    PF_PKT_NORMAL_PAGES,    /* normal_pages = @value (payload unchanged) */
-    PF_PKT_ZERO_PAGES,      /* zero_pages = @value */
+    PF_PKT_MAGIC,              /* packet magic = @value */
+    PF_PKT_VERSION,            /* packet version = @value */
+    PF_PKT_FLAGS,              /* packet flags = @value (payload unchanged) */
+    PF_PKT_PAGES_ALLOC,        /* pages_alloc = @value */
+    PF_PKT_NORMAL_PAGES,       /* normal_pages = @value (payload unchanged) */
+    PF_PKT_ZERO_PAGES,         /* zero_pages = @value */
     PF_PKT_BLOCK_UNTERMINATED, /* idstr: 256 bytes 'A', no NUL */
-    PF_PKT_BLOCK_NAME,      /* idstr = @name (unknown block) */
-    PF_PKT_OFFSET,          /* offsets[@index] = @value (range/alignment) */
-    PF_PKT_NEXT_SIZE,       /* next_packet_size = @value, payload as is */
-    PF_PKT_PAYLOAD_TRUNCATE,/* compressed payload cut to @value bytes and
+    PF_PKT_BLOCK_NAME,         /* idstr = @name (unknown block) */
+    PF_PKT_OFFSET,             /* offsets[@index] = @value (range/alignment) */
+    PF_PKT_NEXT_SIZE,          /* next_packet_size = @value, payload as is */
+    PF_PKT_PAYLOAD_TRUNCATE,   /* compressed payload cut to @value bytes and
                              * next_packet_size = @value */
-    PF_PKT_PAYLOAD_GARBAGE, /* payload bytes replaced by seeded garbage */
-    PF_DEVSTATE_PACKET,     /* before the @nth packet: a device-state packet
+    PF_PKT_PAYLOAD_GARBAGE,    /* payload bytes replaced by seeded garbage */
+    PF_DEVSTATE_PACKET,        /* before the @nth packet: a device-state packet
                              * (idstr @name or "vfio", @value payload bytes) */
-    PF_COLO_MESSAGE,        /* stage @stage: the COLO message @index
+    PF_COLO_MESSAGE,           /* stage @stage: the COLO message @index
                              * (1 REQUEST, 3 SEND, 4 SIZE) is sent as @value
                              * (>= 7: unknown, else out of order) */
-    PF_VMSTATE_SIZE_LIE,    /* stage @stage: VMSTATE_SIZE announces
+    PF_VMSTATE_SIZE_LIE,       /* stage @stage: VMSTATE_SIZE announces
                              * N + @value bytes, N follow */
-    PF_RAM_RECORD_FLAGS,    /* the @nth RAM PAGE/ZERO record on main: its
+    PF_RAM_RECORD_FLAGS,       /* the @nth RAM PAGE/ZERO record on main: its
                              * flag bits = @value (e.g. ZERO|PAGE, 0x40);
                              * the body stays that of the real record */
-    PF_RAM_RECORD_NAME,     /* the @nth RAM record names block @name */
-    PF_RAM_RECORD_OFFSET,   /* the @nth RAM record has offset @value */
+    PF_RAM_RECORD_NAME,        /* the @nth RAM record names block @name */
+    PF_RAM_RECORD_OFFSET,      /* the @nth RAM record has offset @value */
 } PrimaryFaultKind;
 
 typedef struct PrimaryFault {
     PrimaryFaultKind kind;
-    uint32_t chan;    /* multifd channel id (packet/handshake faults) */
-    uint64_t nth;     /* packet index on @chan, or RAM record index */
-    uint32_t stage;   /* PF_COLO_MESSAGE, PF_VMSTATE_SIZE_LIE */
-    uint32_t index;   /* PF_PKT_OFFSET slot, PF_COLO_MESSAGE message */
+    uint32_t chan;  /* multifd channel id (packet/handshake faults) */
+    uint64_t nth;   /* packet index on @chan, or RAM record index */
+    uint32_t stage; /* PF_COLO_MESSAGE, PF_VMSTATE_SIZE_LIE */
+    uint32_t index; /* PF_PKT_OFFSET slot, PF_COLO_MESSAGE message */
     uint64_t value;
     const char *name; /* copied */
 } PrimaryFault;
@@ -202,27 +202,27 @@ typedef enum PrimaryConnKind {
 
 typedef struct PrimaryConn {
     PrimaryConnKind kind;
-    uint32_t id;  /* multifd: id as sent in the handshake */
-    SupBuf buf;   /* every byte generated so far */
+    uint32_t id; /* multifd: id as sent in the handshake */
+    SupBuf buf;  /* every byte generated so far */
 } PrimaryConn;
 
 /* Places in the streams, recorded as they are generated. */
 typedef enum PrimaryMarkKind {
-    PM_STAGE_START,     /* first byte of a stage, on every connection */
-    PM_STAGE_END,       /* byte after a stage, on every connection */
-    PM_HANDSHAKE,       /* multifd: after the 64-byte handshake */
-    PM_ENABLE_COLO,     /* main: at the ENABLE_COLO command */
-    PM_RAM_SECTION,     /* main: at a "ram" section header */
-    PM_SYNC,            /* multifd: at a packet with SYNC; main: at a
+    PM_STAGE_START,        /* first byte of a stage, on every connection */
+    PM_STAGE_END,          /* byte after a stage, on every connection */
+    PM_HANDSHAKE,          /* multifd: after the 64-byte handshake */
+    PM_ENABLE_COLO,        /* main: at the ENABLE_COLO command */
+    PM_RAM_SECTION,        /* main: at a "ram" section header */
+    PM_SYNC,               /* multifd: at a packet with SYNC; main: at a
                          * MULTIFD_FLUSH or, 7.2, at the EOS that syncs */
-    PM_EOS,             /* main: at a RAM_SAVE_FLAG_EOS */
-    PM_DEVICE_SECTION,  /* main: at the unmodelled SECTION_FULL */
-    PM_VM_EOF,          /* main: at QEMU_VM_EOF */
+    PM_EOS,                /* main: at a RAM_SAVE_FLAG_EOS */
+    PM_DEVICE_SECTION,     /* main: at the unmodelled SECTION_FULL */
+    PM_VM_EOF,             /* main: at QEMU_VM_EOF */
     PM_CHECKPOINT_REQUEST, /* main: at the be32 message */
     PM_VMSTATE_SEND,
     PM_VMSTATE_SIZE,
-    PM_DEVICE_STATE,    /* main: first byte of the opaque blob */
-    PM_PACKET,          /* multifd: at every packet header (also an
+    PM_DEVICE_STATE, /* main: first byte of the opaque blob */
+    PM_PACKET,       /* multifd: at every packet header (also an
                          * inserted device-state packet) */
 } PrimaryMarkKind;
 
@@ -235,14 +235,14 @@ typedef struct PrimaryMark {
 
 /* What a correct secondary holds after a stage. */
 typedef struct PrimaryStage {
-    uint32_t index;         /* 0 precopy, k + 1 checkpoint k */
-    uint64_t *start;        /* per connection: first byte of the stage */
-    uint64_t *end;          /* per connection: byte after the stage */
-    uint64_t replies_end;   /* expected reply bytes through this stage */
-    uint64_t pages;         /* pages sent in this stage (normal + zero) */
-    uint64_t zero_pages;    /* of which zero pages */
-    uint8_t (*digest)[32];  /* per block: SHA-256 of the expected memory */
-    MemImage *image;        /* cfg.keep_images: the expected memory */
+    uint32_t index;        /* 0 precopy, k + 1 checkpoint k */
+    uint64_t *start;       /* per connection: first byte of the stage */
+    uint64_t *end;         /* per connection: byte after the stage */
+    uint64_t replies_end;  /* expected reply bytes through this stage */
+    uint64_t pages;        /* pages sent in this stage (normal + zero) */
+    uint64_t zero_pages;   /* of which zero pages */
+    uint8_t (*digest)[32]; /* per block: SHA-256 of the expected memory */
+    MemImage *image;       /* cfg.keep_images: the expected memory */
 } PrimaryStage;
 
 typedef struct Primary Primary;

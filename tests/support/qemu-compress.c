@@ -66,8 +66,8 @@ static bool qc_reserve(QemuCompressor *qc, size_t room)
     return true;
 }
 
-QemuCompressor *qemu_compressor_new(WireCompression method,
-                                    uint32_t page_size, int level)
+QemuCompressor *qemu_compressor_new(WireCompression method, uint32_t page_size,
+                                    int level)
 {
     QemuCompressor *qc;
 
@@ -83,10 +83,8 @@ QemuCompressor *qemu_compressor_new(WireCompression method,
 #ifdef MFCOLO_HAVE_ZSTD
     if (method == WIRE_COMP_ZSTD) {
         qc->zcs = ZSTD_createCStream();
-        if (!qc->zcs ||
-            ZSTD_isError(ZSTD_CCtx_setParameter(qc->zcs,
-                                                ZSTD_c_compressionLevel,
-                                                level))) {
+        if (!qc->zcs || ZSTD_isError(ZSTD_CCtx_setParameter(
+                            qc->zcs, ZSTD_c_compressionLevel, level))) {
             qemu_compressor_free(qc);
             return NULL;
         }

@@ -35,8 +35,8 @@ bool qemu_compress_supported(WireCompression method);
  * multifd-zstd-level / multifd-zlib-level (ignored for none).  NULL when
  * the method is not built in or the library fails.
  */
-QemuCompressor *qemu_compressor_new(WireCompression method,
-                                    uint32_t page_size, int level);
+QemuCompressor *qemu_compressor_new(WireCompression method, uint32_t page_size,
+                                    int level);
 
 /*
  * Compress one packet's @npages pages (page_size bytes each) and return

@@ -8,9 +8,8 @@
 
 #include "workload.h"
 
-void scenario_spec_init(ScenarioSpec *s, PrimaryStyle style,
-                        uint32_t channels, WireCompression comp,
-                        uint64_t seed)
+void scenario_spec_init(ScenarioSpec *s, PrimaryStyle style, uint32_t channels,
+                        WireCompression comp, uint64_t seed)
 {
     memset(s, 0, sizeof(*s));
     primary_config_init(&s->cfg, style, channels, comp);

@@ -16,11 +16,11 @@
 
 typedef struct ScenarioSpec {
     PrimaryConfig cfg;
-    const MemImage *image;        /* NULL: scenario_default_image(seed) */
-    uint32_t precopy_rounds;      /* PART sections before the END */
+    const MemImage *image;   /* NULL: scenario_default_image(seed) */
+    uint32_t precopy_rounds; /* PART sections before the END */
     uint32_t checkpoints;
-    uint64_t incr_steps;          /* increment steps before every stage */
-    uint64_t incr_start;          /* byte range in block 0, page aligned */
+    uint64_t incr_steps; /* increment steps before every stage */
+    uint64_t incr_start; /* byte range in block 0, page aligned */
     uint64_t incr_end;
     uint64_t random_pages;        /* random pages before every stage */
     unsigned random_zero_percent; /* of which rewritten as zero pages */
@@ -33,9 +33,8 @@ typedef struct ScenarioSpec {
  * 1 precopy round, 3 checkpoints, 300 increment steps over pages
  * 16..80 of block 0, 40 random pages per stage, 25% of them zero.
  */
-void scenario_spec_init(ScenarioSpec *s, PrimaryStyle style,
-                        uint32_t channels, WireCompression comp,
-                        uint64_t seed);
+void scenario_spec_init(ScenarioSpec *s, PrimaryStyle style, uint32_t channels,
+                        WireCompression comp, uint64_t seed);
 
 /*
  * "pc.ram" 1 MiB, "pc.bios" 64 KiB, "/rom@etc/acpi/rsdp" 4 KiB; 200

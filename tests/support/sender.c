@@ -18,7 +18,7 @@ typedef struct SenderThread {
     SenderConn c;
     pthread_t tid;
     bool started;
-    bool closed;       /* under Sender.lock */
+    bool closed; /* under Sender.lock */
     SenderResult res;
 } SenderThread;
 
@@ -29,7 +29,7 @@ struct Sender {
     SenderThread *th;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    uint32_t gate;     /* multifd data of stages <= gate may be sent */
+    uint32_t gate; /* multifd data of stages <= gate may be sent */
     bool main_done;
     bool aborting;
 };
@@ -85,8 +85,8 @@ static bool write_range(SenderThread *t, uint64_t from, uint64_t to)
 static bool read_replies(SenderThread *t, uint64_t n)
 {
     const SupBuf *want = primary_replies(t->s->p);
-    int timeout = t->s->opts.reply_timeout_ms ? t->s->opts.reply_timeout_ms
-                                              : 10000;
+    int timeout =
+        t->s->opts.reply_timeout_ms ? t->s->opts.reply_timeout_ms : 10000;
 
     while (n > 0) {
         uint8_t buf[64];
@@ -175,8 +175,7 @@ static void run_main_paced(SenderThread *t)
 
         /* READY (first time) or the previous checkpoint's replies. */
         if (!read_replies(t, before - t->res.replies_read) ||
-            !write_range(t, pos, req) ||
-            !read_replies(t, 4) ||
+            !write_range(t, pos, req) || !read_replies(t, 4) ||
             !write_range(t, req, ram)) {
             return;
         }
@@ -258,8 +257,7 @@ Sender *sender_start(const Primary *p, const SenderConn *conns,
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     for (size_t i = 0; i < s->n; i++) {
-        if (conns[i].fd >= 0 &&
-            primary_conn(p, i)->kind == PRIMARY_CONN_MAIN) {
+        if (conns[i].fd >= 0 && primary_conn(p, i)->kind == PRIMARY_CONN_MAIN) {
             has_main = true;
         }
     }

@@ -37,21 +37,21 @@ typedef enum SenderAtEnd {
 } SenderAtEnd;
 
 typedef struct SenderConn {
-    int fd;             /* -1: this connection is not sent */
-    uint64_t stop_at;   /* UINT64_MAX: send every byte */
+    int fd;           /* -1: this connection is not sent */
+    uint64_t stop_at; /* UINT64_MAX: send every byte */
     SenderAtEnd at_end;
 } SenderConn;
 
 typedef struct SenderOptions {
-    bool pace;          /* follow the COLO message exchange (above) */
-    size_t chunk;       /* bytes per write(2), 0: as much as possible */
+    bool pace;            /* follow the COLO message exchange (above) */
+    size_t chunk;         /* bytes per write(2), 0: as much as possible */
     int reply_timeout_ms; /* pace: give up waiting for a reply (0: 10 s) */
 } SenderOptions;
 
 typedef struct SenderResult {
-    uint64_t written;   /* bytes written */
-    int err;            /* errno of a failed write/read, 0 if none */
-    bool replies_ok;    /* main + pace: every expected reply matched */
+    uint64_t written; /* bytes written */
+    int err;          /* errno of a failed write/read, 0 if none */
+    bool replies_ok;  /* main + pace: every expected reply matched */
     uint64_t replies_read;
 } SenderResult;
 

@@ -34,10 +34,10 @@ static void sha256_compress(Sha256 *c, const uint8_t *blk)
         w[i] = mf_be32_load(blk + 4 * i);
     }
     for (int i = 16; i < 64; i++) {
-        uint32_t s0 = ror32(w[i - 15], 7) ^ ror32(w[i - 15], 18) ^
-                      (w[i - 15] >> 3);
-        uint32_t s1 = ror32(w[i - 2], 17) ^ ror32(w[i - 2], 19) ^
-                      (w[i - 2] >> 10);
+        uint32_t s0 =
+            ror32(w[i - 15], 7) ^ ror32(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 =
+            ror32(w[i - 2], 17) ^ ror32(w[i - 2], 19) ^ (w[i - 2] >> 10);
 
         w[i] = w[i - 16] + s0 + w[i - 7] + s1;
     }

@@ -11,8 +11,8 @@ static void mark(PageSet *dirtied, size_t block, uint64_t page)
     }
 }
 
-void workload_increment_init(WorkloadIncrement *w, size_t block,
-                             uint64_t start, uint64_t end)
+void workload_increment_init(WorkloadIncrement *w, size_t block, uint64_t start,
+                             uint64_t end)
 {
     w->block = block;
     w->start = start;
@@ -20,8 +20,8 @@ void workload_increment_init(WorkloadIncrement *w, size_t block,
     w->cursor = start;
 }
 
-void workload_increment_run(WorkloadIncrement *w, MemImage *img,
-                            uint64_t steps, PageSet *dirtied)
+void workload_increment_run(WorkloadIncrement *w, MemImage *img, uint64_t steps,
+                            PageSet *dirtied)
 {
     MemBlock *b = &img->blocks[w->block];
 

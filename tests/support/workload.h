@@ -25,11 +25,11 @@ typedef struct WorkloadIncrement {
     uint64_t cursor; /* next page offset to increment */
 } WorkloadIncrement;
 
-void workload_increment_init(WorkloadIncrement *w, size_t block,
-                             uint64_t start, uint64_t end);
+void workload_increment_init(WorkloadIncrement *w, size_t block, uint64_t start,
+                             uint64_t end);
 /* Increment @steps pages, continuing from the cursor and wrapping. */
-void workload_increment_run(WorkloadIncrement *w, MemImage *img,
-                            uint64_t steps, PageSet *dirtied);
+void workload_increment_run(WorkloadIncrement *w, MemImage *img, uint64_t steps,
+                            PageSet *dirtied);
 
 /*
  * Random dirtying: @pages times pick a page (uniform over every block

@@ -97,8 +97,8 @@ static int usage_error(Replay *r, const char *what, const char *arg)
 {
     char msg[256];
 
-    snprintf(msg, sizeof(msg), "%s%s%s (see --help)", what,
-             arg ? ": " : "", arg ? arg : "");
+    snprintf(msg, sizeof(msg), "%s%s%s (see --help)", what, arg ? ": " : "",
+             arg ? arg : "");
     replay_error_line(r, msg);
     return REPLAY_EXIT_USAGE;
 }
@@ -212,8 +212,10 @@ static int parse_args(Replay *r, int argc, char **argv)
         } else if (!strcmp(name, "--page-size")) {
             if (!parse_u64(val, &v) || v > UINT32_MAX ||
                 wire_page_count((uint32_t)v) == 0 || v < 1024) {
-                return usage_error(r, "bad --page-size (a power of two, "
-                                   "1024..524288)", val);
+                return usage_error(r,
+                                   "bad --page-size (a power of two, "
+                                   "1024..524288)",
+                                   val);
             }
             o->page_size = (uint32_t)v;
         } else if (!strcmp(name, "--uuid")) {
@@ -307,8 +309,7 @@ void replay_dump_name(const char *block, char *buf, size_t size)
     for (i = 0; block[i] && n + 5 < size; i++) {
         char c = block[i];
         bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                  (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                  c == '-';
+                  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 
         buf[n++] = ok ? c : '_';
     }
@@ -422,8 +423,10 @@ static int dump_blocks(Replay *r)
         for (j = 0; j < i; j++) {
             replay_dump_name(r->ram.blocks[j]->name, other, sizeof(other));
             if (!strcmp(name, other)) {
-                snprintf(msg, sizeof(msg), "--dump: blocks %zu and %zu "
-                         "both map to the file name %s", j, i, name);
+                snprintf(msg, sizeof(msg),
+                         "--dump: blocks %zu and %zu "
+                         "both map to the file name %s",
+                         j, i, name);
                 replay_error_line(r, msg);
                 return REPLAY_EXIT_IO;
             }

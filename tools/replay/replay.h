@@ -16,11 +16,11 @@
 
 /* Exit statuses (docs/replay.md). */
 enum {
-    REPLAY_EXIT_OK = 0,       /* valid, complete stream */
-    REPLAY_EXIT_STREAM = 1,   /* the stream is invalid or incomplete */
-    REPLAY_EXIT_USAGE = 2,    /* bad command line */
-    REPLAY_EXIT_IO = 3,       /* an input/output file could not be used */
-    REPLAY_EXIT_NOMEM = 4,    /* out of memory */
+    REPLAY_EXIT_OK = 0,     /* valid, complete stream */
+    REPLAY_EXIT_STREAM = 1, /* the stream is invalid or incomplete */
+    REPLAY_EXIT_USAGE = 2,  /* bad command line */
+    REPLAY_EXIT_IO = 3,     /* an input/output file could not be used */
+    REPLAY_EXIT_NOMEM = 4,  /* out of memory */
 };
 
 /* Optional observers (tests); every member may be NULL. */

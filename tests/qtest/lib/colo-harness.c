@@ -53,8 +53,7 @@ uint64_t colo_seed_for(const char *scenario)
         if (strcmp(env, "random") == 0) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            return ((uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32)) |
-                   1;
+            return ((uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32)) | 1;
         }
         return strtoull(env, NULL, 0);
     }
@@ -83,14 +82,16 @@ static int64_t now_ms(void)
 
 static void set_caps(QTestState *s, const ColoArgs *a)
 {
-    qtest_qmp_assert_success(s,
+    qtest_qmp_assert_success(
+        s,
         "{'execute': 'migrate-set-capabilities', 'arguments': "
         "{'capabilities': [{'capability': 'x-colo', 'state': true}, "
         "{'capability': 'return-path', 'state': true}, "
         "{'capability': 'multifd', 'state': %s}]}}",
         a->multifd ? "true" : "false");
     if (a->multifd) {
-        qtest_qmp_assert_success(s,
+        qtest_qmp_assert_success(
+            s,
             "{'execute': 'migrate-set-parameters', 'arguments': "
             "{'multifd-channels': %d, 'multifd-compression': '%s'}}",
             a->channels, a->compression);
@@ -127,32 +128,32 @@ void colo_pair_start(ColoPair *p, const ColoArgs *a)
         qt_fail("mkdir %s: %s", p->ckpt_dir, strerror(errno));
     }
     snprintf(p->layout, sizeof(p->layout),
-             "-block pc.ram=%" PRIu64 "K -block vga.vram=%" PRIu64 "K",
-             ram_kb, vram_kb);
+             "-block pc.ram=%" PRIu64 "K -block vga.vram=%" PRIu64 "K", ram_kb,
+             vram_kb);
     p->ram_size = (ram_kb << 10) + (vram_kb << 10);
-    qt_log("layout: %s, workload %s,delay-us=%u, seed %" PRIu64,
-           p->layout, p->a.workload, delay, a->seed);
+    qt_log("layout: %s, workload %s,delay-us=%u, seed %" PRIu64, p->layout,
+           p->a.workload, delay, a->seed);
 
-    snprintf(p->spec, sizeof(p->spec), "%s,delay-us=%u", p->a.workload,
-             delay);
-    snprintf(args, sizeof(args), "%s -workload %s -seed %" PRIu64
-             " -uuid %s -ckpt-dir %s", p->layout, p->spec, a->seed,
-             colo_uuid, p->ckpt_dir);
+    snprintf(p->spec, sizeof(p->spec), "%s,delay-us=%u", p->a.workload, delay);
+    snprintf(args, sizeof(args),
+             "%s -workload %s -seed %" PRIu64 " -uuid %s -ckpt-dir %s",
+             p->layout, p->spec, a->seed, colo_uuid, p->ckpt_dir);
     p->from = qtest_start("primary", args);
-    snprintf(args, sizeof(args), "%s -workload %s -seed %" PRIu64
-             " -uuid %s -incoming defer", p->layout, p->spec, a->seed,
-             colo_uuid);
+    snprintf(args, sizeof(args),
+             "%s -workload %s -seed %" PRIu64 " -uuid %s -incoming defer",
+             p->layout, p->spec, a->seed, colo_uuid);
     p->to = qtest_start("secondary", args);
 
     set_caps(p->from, &p->a);
     set_caps(p->to, &p->a);
-    qtest_qmp_assert_success(p->from,
+    qtest_qmp_assert_success(
+        p->from,
         "{'execute': 'migrate-set-parameters', 'arguments': "
         "{'x-checkpoint-delay': %d, 'x-mfcolo-sender': '%s'}}",
         p->a.checkpoint_delay_ms, p->a.sender_72 ? "qemu-7.2" : "qemu-9");
     qtest_qmp_assert_success(p->to,
-        "{'execute': 'migrate-incoming', 'arguments': "
-        "{'uri': 'tcp:127.0.0.1:0'}}");
+                             "{'execute': 'migrate-incoming', 'arguments': "
+                             "{'uri': 'tcp:127.0.0.1:0'}}");
     colo_stats.scenarios++;
 }
 
@@ -195,8 +196,9 @@ void colo_pair_migrate(ColoPair *p)
     }
     wait_guest_progress(p->from);
     qtest_qmp_assert_success(p->from,
-        "{'execute': 'migrate', 'arguments': "
-        "{'uri': 'tcp:127.0.0.1:%s'}}", port);
+                             "{'execute': 'migrate', 'arguments': "
+                             "{'uri': 'tcp:127.0.0.1:%s'}}",
+                             port);
     json_decref(r);
     qtest_wait_migration_status(p->from, "colo");
     qtest_qmp_eventwait(p->to, "RESUME");
@@ -215,11 +217,10 @@ void colo_wait_checkpoints(ColoPair *p, unsigned n)
 
 void colo_failover(ColoPair *p, QTestState *survivor)
 {
-    qtest_qmp_assert_success(survivor,
-        "{'exec-oob': 'yank', 'id': 'yank-cmd', "
-        "'arguments': {'instances': [{'type': 'migration'}]}}");
-    qtest_qmp_assert_success(survivor,
-        "{'execute': 'x-colo-lost-heartbeat'}");
+    qtest_qmp_assert_success(
+        survivor, "{'exec-oob': 'yank', 'id': 'yank-cmd', "
+                  "'arguments': {'instances': [{'type': 'migration'}]}}");
+    qtest_qmp_assert_success(survivor, "{'execute': 'x-colo-lost-heartbeat'}");
     colo_wait_failed_over(p, survivor);
 }
 
@@ -240,8 +241,7 @@ void colo_wait_failed_over(ColoPair *p, QTestState *survivor)
             break;
         }
         if (now_ms() > end) {
-            qt_fail("%s: status '%s' after failover", qtest_name(survivor),
-                    st);
+            qt_fail("%s: status '%s' after failover", qtest_name(survivor), st);
         }
         usleep(2000);
     }
@@ -264,7 +264,7 @@ static uint8_t *running_then_stopped(ColoPair *p, QTestState *s)
     qtest_memread(s, 0, b, p->ram_size);
     if (memcmp(a, b, p->ram_size) == 0) {
         oracle_fail("%s: memory did not change while the guest ran",
-                qtest_name(s));
+                    qtest_name(s));
     }
     free(a);
     return b;
@@ -284,16 +284,14 @@ static void check_increment(ColoPair *p, QTestState *s, const uint8_t *mem)
     }
 }
 
-static uint8_t *read_file(ColoPair *p, uint64_t n, const char *ext,
-                          size_t size)
+static uint8_t *read_file(ColoPair *p, uint64_t n, const char *ext, size_t size)
 {
     char path[4400];
     FILE *f;
     uint8_t *buf = malloc(size);
     size_t got;
 
-    snprintf(path, sizeof(path), "%s/ckpt-%" PRIu64 ".%s", p->ckpt_dir, n,
-             ext);
+    snprintf(path, sizeof(path), "%s/ckpt-%" PRIu64 ".%s", p->ckpt_dir, n, ext);
     f = fopen(path, "rb");
     if (!f || !buf) {
         qt_fail("no record of checkpoint %" PRIu64 " (%s)", n, path);
@@ -342,16 +340,17 @@ static uint64_t check_replay(ColoPair *p, QTestState *s, uint64_t n,
     vm_state(s, &now);
     if (now.steps < st.steps) {
         qt_fail("%s: %" PRIu64 " guest steps, fewer than the %" PRIu64
-                " of checkpoint %" PRIu64, what, now.steps, st.steps, n);
+                " of checkpoint %" PRIu64,
+                what, now.steps, st.steps, n);
     }
     steps = now.steps - st.steps;
     guest_replay(&spec, &st, want, steps);
     if (st.pos != now.pos || st.pass != now.pass ||
         (spec.kind == GUEST_RANDOM && st.prng != now.prng)) {
         oracle_fail("%s: vCPU state after replaying %" PRIu64 " steps from "
-                "checkpoint %" PRIu64 " is pos %" PRIu64 " pass %" PRIu64
-                ", the VM has pos %" PRIu64 " pass %" PRIu64, what, steps, n,
-                st.pos, st.pass, now.pos, now.pass);
+                    "checkpoint %" PRIu64 " is pos %" PRIu64 " pass %" PRIu64
+                    ", the VM has pos %" PRIu64 " pass %" PRIu64,
+                    what, steps, n, st.pos, st.pass, now.pos, now.pass);
     }
     for (pg = 0; pg < p->ram_size / PAGE; pg++) {
         const uint8_t *w = want + pg * PAGE;
@@ -363,9 +362,9 @@ static uint64_t check_replay(ColoPair *p, QTestState *s, uint64_t n,
                 off++;
             }
             oracle_fail("%s: page %" PRIu64 " (addr 0x%" PRIx64 ") byte %u: "
-                    "want 0x%02x got 0x%02x (checkpoint %" PRIu64 " + %"
-                    PRIu64 " own guest steps)", what, pg, pg * PAGE, off,
-                    w[off], g[off], n, steps);
+                        "want 0x%02x got 0x%02x (checkpoint %" PRIu64
+                        " + %" PRIu64 " own guest steps)",
+                        what, pg, pg * PAGE, off, w[off], g[off], n, steps);
         }
     }
     colo_stats.pages_compared += p->ram_size / PAGE;
@@ -379,20 +378,21 @@ void colo_check_secondary(ColoPair *p, uint64_t f_min, uint64_t f_max)
     QTestState *s = p->to;
     uint8_t *mem = running_then_stopped(p, s);
     json_t *q = qtest_qmp_ok(s, "{'execute': 'x-mfcolo-query-colo'}");
-    uint64_t f = (uint64_t)json_integer_value(json_object_get(q,
-                                                              "checkpoint"));
-    uint64_t done = (uint64_t)json_integer_value(json_object_get(q,
-                                                 "checkpoints"));
+    uint64_t f = (uint64_t)json_integer_value(json_object_get(q, "checkpoint"));
+    uint64_t done =
+        (uint64_t)json_integer_value(json_object_get(q, "checkpoints"));
     size_t own = json_array_size(json_object_get(q, "own-dirty"));
     uint64_t steps;
 
     if (f != done) {
         oracle_fail("secondary: device state of checkpoint %" PRIu64
-                " but %" PRIu64 " checkpoints completed", f, done);
+                    " but %" PRIu64 " checkpoints completed",
+                    f, done);
     }
     if (f < f_min || f > f_max) {
         oracle_fail("secondary holds checkpoint %" PRIu64 ", expected %" PRIu64
-                "..%" PRIu64, f, f_min, f_max);
+                    "..%" PRIu64,
+                    f, f_min, f_max);
     }
     steps = check_replay(p, s, f, mem, "secondary");
     qt_log("secondary == checkpoint %" PRIu64 " + %" PRIu64 " own steps "
@@ -417,8 +417,8 @@ void colo_check_primary(ColoPair *p)
 
     colo_primary_counts(p, &sent, &done);
     steps = check_replay(p, s, sent, mem, "primary");
-    qt_log("primary == its checkpoint %" PRIu64 " + %" PRIu64 " steps",
-           sent, steps);
+    qt_log("primary == its checkpoint %" PRIu64 " + %" PRIu64 " steps", sent,
+           steps);
     check_increment(p, s, mem);
     free(mem);
     qtest_qmp_assert_success(s, "{'execute': 'cont'}");
@@ -431,10 +431,10 @@ void colo_primary_counts(ColoPair *p, uint64_t *sent, uint64_t *done)
     json_t *r = qtest_qmp_ok(p->from, "{'execute': 'x-mfcolo-query-colo'}");
     json_t *x = json_object_get(r, "x-mfcolo");
 
-    *sent = (uint64_t)json_integer_value(json_object_get(x,
-                                                         "checkpoints-sent"));
-    *done = (uint64_t)json_integer_value(json_object_get(x,
-                                                         "checkpoints-done"));
+    *sent =
+        (uint64_t)json_integer_value(json_object_get(x, "checkpoints-sent"));
+    *done =
+        (uint64_t)json_integer_value(json_object_get(x, "checkpoints-done"));
     json_decref(r);
 }
 

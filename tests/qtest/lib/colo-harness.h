@@ -14,23 +14,23 @@
 
 typedef struct ColoArgs {
     bool multifd;
-    const char *compression;   /* "none", "zstd", "zlib" */
-    int channels;              /* multifd-channels (both sides) */
-    int checkpoint_delay_ms;   /* x-checkpoint-delay */
+    const char *compression; /* "none", "zstd", "zlib" */
+    int channels;            /* multifd-channels (both sides) */
+    int checkpoint_delay_ms; /* x-checkpoint-delay */
     uint64_t seed;
-    const char *workload;      /* vCPU workload spec (increment) */
-    bool sender_72;            /* the primary sends like QEMU 7.2 */
+    const char *workload; /* vCPU workload spec (increment) */
+    bool sender_72;       /* the primary sends like QEMU 7.2 */
 } ColoArgs;
 
 typedef struct ColoPair {
     ColoArgs a;
-    QTestState *from;          /* primary */
-    QTestState *to;            /* secondary */
+    QTestState *from; /* primary */
+    QTestState *to;   /* secondary */
     char ckpt_dir[4200];
-    char layout[256];          /* -block arguments */
-    char spec[128];            /* -workload argument */
+    char layout[256]; /* -block arguments */
+    char spec[128];   /* -workload argument */
     uint64_t ram_size;
-    uint64_t resumes;          /* RESUME events seen on the secondary */
+    uint64_t resumes; /* RESUME events seen on the secondary */
 } ColoPair;
 
 /* Totals printed at the end of a test program. */

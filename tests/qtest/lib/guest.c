@@ -142,8 +142,7 @@ void guest_step(const GuestSpec *g, VcpuState *st, const GuestMem *m)
         unsigned i;
 
         for (i = 0; i < sizeof(rec); i += 8) {
-            mf_be64_store(rec + i, (st->pass << 40) ^ (st->pos + i) ^
-                          g->seed);
+            mf_be64_store(rec + i, (st->pass << 40) ^ (st->pos + i) ^ g->seed);
         }
         m->write(m->opaque, addr, rec, sizeof(rec));
         st->pos += sizeof(rec);
@@ -164,14 +163,12 @@ static void flat_read(void *opaque, uint64_t addr, void *buf, size_t len)
     memcpy(buf, (uint8_t *)opaque + addr, len);
 }
 
-static void flat_write(void *opaque, uint64_t addr, const void *buf,
-                       size_t len)
+static void flat_write(void *opaque, uint64_t addr, const void *buf, size_t len)
 {
     memcpy((uint8_t *)opaque + addr, buf, len);
 }
 
-void guest_replay(const GuestSpec *g, VcpuState *st, uint8_t *mem,
-                  uint64_t n)
+void guest_replay(const GuestSpec *g, VcpuState *st, uint8_t *mem, uint64_t n)
 {
     GuestMem m = { mem, flat_read, flat_write };
 

@@ -34,8 +34,8 @@ typedef enum GuestKind {
 /* The workload's range and constants (same on every VM of a test). */
 typedef struct GuestSpec {
     uint32_t kind;
-    uint64_t start;    /* guest address, page aligned */
-    uint64_t len;      /* bytes, page multiple */
+    uint64_t start; /* guest address, page aligned */
+    uint64_t len;   /* bytes, page multiple */
     uint64_t seed;
     uint32_t delay_us; /* vCPU pause every 64 steps (not state) */
 } GuestSpec;
@@ -64,8 +64,7 @@ void guest_state_init(const GuestSpec *g, VcpuState *st);
 /* One step. */
 void guest_step(const GuestSpec *g, VcpuState *st, const GuestMem *m);
 /* Replay @n steps over a flat memory image of the whole guest. */
-void guest_replay(const GuestSpec *g, VcpuState *st, uint8_t *mem,
-                  uint64_t n);
+void guest_replay(const GuestSpec *g, VcpuState *st, uint8_t *mem, uint64_t n);
 const char *guest_kind_name(uint32_t kind);
 
 /* State blob: the checkpoint's device state, ckpt-<n>.vcpu files. */

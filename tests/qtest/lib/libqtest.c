@@ -27,14 +27,14 @@ struct QTestState {
     char name[32];
     pid_t pid;
     bool reaped;
-    bool may_die;        /* killed on purpose: any exit status is fine */
+    bool may_die; /* killed on purpose: any exit status is fine */
     int status;
     int qmp_fd;
     int qtest_fd;
     char log[4096];
-    char rbuf[1 << 16];  /* QMP input not yet parsed */
+    char rbuf[1 << 16]; /* QMP input not yet parsed */
     size_t rlen;
-    char *qbuf;          /* qtest input not yet parsed */
+    char *qbuf; /* qtest input not yet parsed */
     size_t qlen;
     size_t qcap;
     json_t *events[QT_MAX_EVENTS];
@@ -208,8 +208,8 @@ const char *qt_tmpdir(void)
         qt_install_handlers();
         base = base && *base ? base : "/tmp";
         qt_remove_stale(base);
-        snprintf(qt_dir, sizeof(qt_dir), "%s/mfcolo-qtest-%ld-XXXXXX",
-                 base, (long)getpid());
+        snprintf(qt_dir, sizeof(qt_dir), "%s/mfcolo-qtest-%ld-XXXXXX", base,
+                 (long)getpid());
         if (!mkdtemp(qt_dir)) {
             qt_dir[0] = '\0';
             fprintf(stderr, "mkdtemp: %s\n", strerror(errno));
@@ -254,8 +254,10 @@ void qt_fail(const char *fmt, ...)
             qtest_dump_log(qt_vms[i]);
         }
     }
-    fprintf(stderr, "# scenario %s, seed %" PRIu64 "\n# replay: MFCOLO_SEED=%"
-            PRIu64 " %s -p %s\n", qt_scenario, qt_seed_val, qt_seed_val,
+    fprintf(stderr,
+            "# scenario %s, seed %" PRIu64 "\n# replay: MFCOLO_SEED=%" PRIu64
+            " %s -p %s\n",
+            qt_scenario, qt_seed_val, qt_seed_val,
             program_invocation_short_name, qt_scenario);
     exit(1);
 }
@@ -273,8 +275,7 @@ static int listen_unix(const char *path)
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
     strcpy(sa.sun_path, path);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        listen(fd, 1) < 0) {
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
         qt_fail("listen on %s: %s", path, strerror(errno));
     }
     return fd;
@@ -621,8 +622,8 @@ static json_t *event_pop(QTestState *s, const char *name)
     int i;
 
     for (i = 0; i < s->nevents; i++) {
-        const char *n = json_string_value(json_object_get(s->events[i],
-                                                          "event"));
+        const char *n =
+            json_string_value(json_object_get(s->events[i], "event"));
         if (n && strcmp(n, name) == 0) {
             json_t *ev = s->events[i];
             json_t *data = json_object_get(ev, "data");
@@ -638,8 +639,7 @@ static json_t *event_pop(QTestState *s, const char *name)
     return NULL;
 }
 
-json_t *qtest_qmp_eventwait_ref(QTestState *s, const char *name,
-                                int timeout_ms)
+json_t *qtest_qmp_eventwait_ref(QTestState *s, const char *name, int timeout_ms)
 {
     int64_t end = now_ms() + timeout_ms;
 
@@ -737,8 +737,7 @@ void qtest_wait_migration_status(QTestState *s, const char *want)
         }
         usleep(5000);
     }
-    qt_fail("%s: migration status '%s', waited for '%s'", s->name, st,
-            want);
+    qt_fail("%s: migration status '%s', waited for '%s'", s->name, st, want);
 }
 
 /* ---- qtest ---- */
@@ -797,8 +796,7 @@ char *qtest_raw(QTestState *s, const char *line)
     }
 }
 
-static uint64_t qtest_read_sized(QTestState *s, const char *op,
-                                 uint64_t addr)
+static uint64_t qtest_read_sized(QTestState *s, const char *op, uint64_t addr)
 {
     char line[80];
     char *r;
@@ -889,8 +887,7 @@ void qtest_memread(QTestState *s, uint64_t addr, void *buf, size_t len)
             qt_fail("%s: '%s' answered '%.60s'", s->name, line, r);
         }
         for (i = 0; i < n; i++) {
-            out[i] = (uint8_t)(hexv(r[5 + 2 * i]) << 4 |
-                               hexv(r[6 + 2 * i]));
+            out[i] = (uint8_t)(hexv(r[5 + 2 * i]) << 4 | hexv(r[6 + 2 * i]));
         }
         free(r);
         out += n;
@@ -899,8 +896,7 @@ void qtest_memread(QTestState *s, uint64_t addr, void *buf, size_t len)
     }
 }
 
-void qtest_memwrite(QTestState *s, uint64_t addr, const void *buf,
-                    size_t len)
+void qtest_memwrite(QTestState *s, uint64_t addr, const void *buf, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const uint8_t *in = buf;
@@ -928,8 +924,8 @@ void qtest_memset(QTestState *s, uint64_t addr, uint8_t v, size_t len)
     char line[96];
     char *r;
 
-    snprintf(line, sizeof(line), "memset 0x%" PRIx64 " %zu 0x%02x", addr,
-             len, v);
+    snprintf(line, sizeof(line), "memset 0x%" PRIx64 " %zu 0x%02x", addr, len,
+             v);
     r = qtest_raw(s, line);
     if (strcmp(r, "OK") != 0) {
         qt_fail("%s: '%s' answered '%s'", s->name, line, r);
@@ -943,9 +939,9 @@ void qtest_memset(QTestState *s, uint64_t addr, uint8_t v, size_t len)
 static void qt_scan_log(QTestState *s)
 {
     static const char *const bad[] = {
-        "runtime error:", "AddressSanitizer", "LeakSanitizer",
-        "ThreadSanitizer", "ERROR SUMMARY: 1", "Invalid read",
-        "Invalid write", "definitely lost in",
+        "runtime error:",  "AddressSanitizer",   "LeakSanitizer",
+        "ThreadSanitizer", "ERROR SUMMARY: 1",   "Invalid read",
+        "Invalid write",   "definitely lost in",
     };
     FILE *f = fopen(s->log, "r");
     char line[1024];
@@ -1024,12 +1020,11 @@ void qtest_quit(QTestState *s)
         }
     }
     qt_scan_log(s);
-    if (!s->may_die && (!WIFEXITED(s->status) ||
-                        WEXITSTATUS(s->status) != 0)) {
+    if (!s->may_die && (!WIFEXITED(s->status) || WEXITSTATUS(s->status) != 0)) {
         qt_fail("%s ended badly: %s %d", s->name,
                 WIFSIGNALED(s->status) ? "signal" : "exit status",
-                WIFSIGNALED(s->status) ? WTERMSIG(s->status) :
-                WEXITSTATUS(s->status));
+                WIFSIGNALED(s->status) ? WTERMSIG(s->status)
+                                       : WEXITSTATUS(s->status));
     }
     if (s->qmp_fd >= 0) {
         close(s->qmp_fd);

@@ -32,8 +32,8 @@ void qt_set_seed(uint64_t seed, const char *scenario);
 uint64_t qt_seed(void);
 
 /* Print, clean up everything and exit(1). */
-void qt_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2),
-                                                   noreturn));
+void qt_fail(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 #define qt_assert(cond) \
     do { \
         if (!(cond)) { \
@@ -97,8 +97,7 @@ void qtest_writew(QTestState *s, uint64_t addr, uint16_t v);
 void qtest_writel(QTestState *s, uint64_t addr, uint32_t v);
 void qtest_writeq(QTestState *s, uint64_t addr, uint64_t v);
 void qtest_memread(QTestState *s, uint64_t addr, void *buf, size_t len);
-void qtest_memwrite(QTestState *s, uint64_t addr, const void *buf,
-                    size_t len);
+void qtest_memwrite(QTestState *s, uint64_t addr, const void *buf, size_t len);
 void qtest_memset(QTestState *s, uint64_t addr, uint8_t v, size_t len);
 /* Raw line exchange: send @line (no newline), return the reply line
  * (malloc'd, no newline). */

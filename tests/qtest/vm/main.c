@@ -148,8 +148,7 @@ void vm_set_mig_status(Vm *vm, const char *status)
     pthread_mutex_unlock(&vm->lock);
     if (changed) {
         vm_log(vm, "migration status %s", status);
-        qmp_event(vm->qmp, "MIGRATION", json_pack("{s:s}", "status",
-                                                  status));
+        qmp_event(vm->qmp, "MIGRATION", json_pack("{s:s}", "status", status));
     }
 }
 
@@ -236,8 +235,8 @@ static int unix_connect(const char *spec)
     struct sockaddr_un sa;
     int fd;
 
-    if (strncmp(spec, "unix:", 5) != 0 || strlen(spec + 5) >=
-        sizeof(sa.sun_path)) {
+    if (strncmp(spec, "unix:", 5) != 0 ||
+        strlen(spec + 5) >= sizeof(sa.sun_path)) {
         return -1;
     }
     memset(&sa, 0, sizeof(sa));
@@ -273,9 +272,9 @@ static bool add_block(Vm *vm, const char *name, uint64_t size)
 static void usage(void)
 {
     fprintf(stderr, "usage: mfcolo-vm -qmp unix:PATH [-qtest unix:PATH] "
-            "[-name N] [-m SIZE | -block NAME=SIZE ...] "
-            "[-incoming URI|defer] [-workload SPEC] [-seed N] "
-            "[-uuid HEX] [-ckpt-dir DIR] [-S]\n");
+                    "[-name N] [-m SIZE | -block NAME=SIZE ...] "
+                    "[-incoming URI|defer] [-workload SPEC] [-seed N] "
+                    "[-uuid HEX] [-ckpt-dir DIR] [-S]\n");
     exit(2);
 }
 

@@ -21,14 +21,14 @@
  */
 typedef enum SrcStage {
     SRC_STAGE_NONE,
-    SRC_STAGE_BEFORE_REQUEST,  /* vCPU stopped, nothing sent yet */
-    SRC_STAGE_AFTER_REPLY,     /* CHECKPOINT_REPLY read */
-    SRC_STAGE_RAM_PARTIAL,     /* half a RAM packet on one channel */
-    SRC_STAGE_SYNC_PARTIAL,    /* SYNC sent on some channels, not all */
-    SRC_STAGE_AFTER_FLUSH,     /* MULTIFD_FLUSH (or EOS) written */
+    SRC_STAGE_BEFORE_REQUEST,   /* vCPU stopped, nothing sent yet */
+    SRC_STAGE_AFTER_REPLY,      /* CHECKPOINT_REPLY read */
+    SRC_STAGE_RAM_PARTIAL,      /* half a RAM packet on one channel */
+    SRC_STAGE_SYNC_PARTIAL,     /* SYNC sent on some channels, not all */
+    SRC_STAGE_AFTER_FLUSH,      /* MULTIFD_FLUSH (or EOS) written */
     SRC_STAGE_DEVSTATE_PARTIAL, /* half the device-state blob */
-    SRC_STAGE_AFTER_RECEIVED,  /* VMSTATE_RECEIVED read */
-    SRC_STAGE_CUT_CHANNEL,     /* shut one multifd socket mid-packet */
+    SRC_STAGE_AFTER_RECEIVED,   /* VMSTATE_RECEIVED read */
+    SRC_STAGE_CUT_CHANNEL,      /* shut one multifd socket mid-packet */
     SRC_STAGE__MAX,
 } SrcStage;
 
@@ -63,8 +63,7 @@ void dst_query_colo(Vm *vm, json_t *ret);
  * ("checkpoint-loading", ...) for the @checkpoint-th time (0: the next
  * time); released by x-mfcolo-continue.
  */
-bool dst_set_pause(Vm *vm, const char *stage, uint64_t checkpoint,
-                   MigErr *e);
+bool dst_set_pause(Vm *vm, const char *stage, uint64_t checkpoint, MigErr *e);
 void dst_continue(Vm *vm);
 void dst_free(Vm *vm);
 

@@ -42,8 +42,8 @@ struct MigDst {
     bool yanked;
     bool failover;
     bool quit;
-    bool running;           /* incoming_run in progress */
-    bool done;              /* thread finished its work */
+    bool running; /* incoming_run in progress */
+    bool done;    /* thread finished its work */
     RamTable ram;
     bool ram_init;
     ColoState colo;
@@ -55,14 +55,14 @@ struct MigDst {
     Incoming *in;
     /* what the oracle asks */
     bool have_vcpu;
-    uint64_t checkpoint;    /* id of the last applied device state */
-    uint64_t checkpoints;   /* completed checkpoints */
+    uint64_t checkpoint;  /* id of the last applied device state */
+    uint64_t checkpoints; /* completed checkpoints */
     uint64_t flushed_pages;
     char stage[32];
     char error[320];
     bool colo_exit;
     /* test-side pause hook */
-    int pause_stage;        /* IncomingStage, -1: none */
+    int pause_stage; /* IncomingStage, -1: none */
     uint64_t pause_cp;
     uint64_t stage_count[INCOMING_STAGE_DONE + 1];
     bool continue_req;
@@ -113,8 +113,7 @@ static void h_start_guest(void *opaque)
 }
 
 static bool h_load_device_state(void *opaque, IncomingDeviceStateKind kind,
-                                const uint8_t *data, size_t len,
-                                MfError *err)
+                                const uint8_t *data, size_t len, MfError *err)
 {
     MigDst *d = opaque;
     VcpuState st;
@@ -128,8 +127,8 @@ static bool h_load_device_state(void *opaque, IncomingDeviceStateKind kind,
         ok = len >= hdr + VM_DEVSTATE_SIZE &&
              guest_state_decode(data + hdr, VM_DEVSTATE_SIZE, &st, &cp);
     } else {
-        ok = guest_state_decode(data, len < VM_DEVSTATE_SIZE ? len :
-                                VM_DEVSTATE_SIZE, &st, &cp);
+        ok = guest_state_decode(
+            data, len < VM_DEVSTATE_SIZE ? len : VM_DEVSTATE_SIZE, &st, &cp);
     }
     if (!ok) {
         vm_log(d->vm, "device state (%zu bytes) without vCPU state", len);
@@ -156,11 +155,12 @@ static void h_checkpoint_done(void *opaque, const IncomingCheckpoint *cp)
 
     /* Guest stopped: what it wrote before was restored by the flush. */
     mf_bitmap_zero(d->vm->own_dirty, d->vm->npages);
-    vm_log(d->vm, "checkpoint %" PRIu64 ": main %" PRIu64 " pages %" PRIu64
+    vm_log(d->vm,
+           "checkpoint %" PRIu64 ": main %" PRIu64 " pages %" PRIu64
            " zero, %" PRIu64 " syncs, flushed %" PRIu64 " pages (%" PRIu64
-           " own) in %" PRIu64 " runs", cp->index + 1, cp->pages,
-           cp->zero_pages, cp->syncs, cp->flush.pages, cp->flush.guest_pages,
-           cp->flush.runs);
+           " own) in %" PRIu64 " runs",
+           cp->index + 1, cp->pages, cp->zero_pages, cp->syncs, cp->flush.pages,
+           cp->flush.guest_pages, cp->flush.runs);
     pthread_mutex_lock(&d->lock);
     d->checkpoints = cp->index + 1;
     d->flushed_pages += cp->flush.pages;
@@ -181,9 +181,9 @@ static void h_stage(void *opaque, IncomingStage stage)
         pthread_mutex_unlock(&d->lock);
         vm_log(d->vm, "hook: paused at %s #%" PRIu64,
                incoming_stage_name(stage), n);
-        qmp_event(d->vm->qmp, "X_MFCOLO_HOOK", json_pack("{s:s,s:I}",
-                  "stage", incoming_stage_name(stage),
-                  "checkpoint", (json_int_t)n));
+        qmp_event(d->vm->qmp, "X_MFCOLO_HOOK",
+                  json_pack("{s:s,s:I}", "stage", incoming_stage_name(stage),
+                            "checkpoint", (json_int_t)n));
         pthread_mutex_lock(&d->lock);
         while (!d->continue_req && !d->quit) {
             pthread_cond_wait(&d->cond, &d->lock);
@@ -193,14 +193,14 @@ static void h_stage(void *opaque, IncomingStage stage)
     pthread_mutex_unlock(&d->lock);
 }
 
-bool dst_set_pause(Vm *vm, const char *stage, uint64_t checkpoint,
-                   MigErr *e)
+bool dst_set_pause(Vm *vm, const char *stage, uint64_t checkpoint, MigErr *e)
 {
     MigDst *d = vm->dst;
     int i;
 
     if (!d) {
-        snprintf(e->desc, sizeof(e->desc), "set hooks after "
+        snprintf(e->desc, sizeof(e->desc),
+                 "set hooks after "
                  "'migrate-incoming'");
         return false;
     }
@@ -213,8 +213,10 @@ bool dst_set_pause(Vm *vm, const char *stage, uint64_t checkpoint,
             return true;
         }
     }
-    snprintf(e->desc, sizeof(e->desc), "Parameter 'stage' does not accept "
-             "value '%s'", stage);
+    snprintf(e->desc, sizeof(e->desc),
+             "Parameter 'stage' does not accept "
+             "value '%s'",
+             stage);
     return false;
 }
 
@@ -276,8 +278,8 @@ static bool dst_accept_all(MigDst *d)
         memcpy(rc.uuid, vm->uuid, sizeof(rc.uuid));
         rc.driver = RECV_DRIVER_THREADED;
         rc.seed = vm->seed;
-        d->engine = recv_engine_new(&rc, &d->ram,
-                                    d->colo_init ? &d->colo : NULL, &err);
+        d->engine =
+            recv_engine_new(&rc, &d->ram, d->colo_init ? &d->colo : NULL, &err);
         if (!d->engine) {
             return dst_set_error(d, &err, "multifd setup");
         }
@@ -295,8 +297,7 @@ static bool dst_accept_all(MigDst *d)
             if (errno == EINTR) {
                 continue;
             }
-            snprintf(d->error, sizeof(d->error), "accept: %s",
-                     strerror(errno));
+            snprintf(d->error, sizeof(d->error), "accept: %s", strerror(errno));
             return false;
         }
         pthread_mutex_lock(&d->lock);
@@ -311,7 +312,8 @@ static bool dst_accept_all(MigDst *d)
             r = recv(fd, first4, 4, MSG_PEEK | MSG_WAITALL);
         } while (r < 0 && errno == EINTR);
         if (r != 4) {
-            snprintf(d->error, sizeof(d->error), "connection closed before "
+            snprintf(d->error, sizeof(d->error),
+                     "connection closed before "
                      "its magic");
             dst_drop_last(d, fd);
             return false;
@@ -328,8 +330,8 @@ static bool dst_accept_all(MigDst *d)
             }
             d->main_fd = fd;
             d->main = chan_fd_new(fd, true, "main", &err);
-            d->reply = d->main ? chan_fd_new(fd, false, "main-reply", &err)
-                               : NULL;
+            d->reply =
+                d->main ? chan_fd_new(fd, false, "main-reply", &err) : NULL;
             if (!d->main || !d->reply) {
                 return dst_set_error(d, &err, "main channel");
             }
@@ -338,7 +340,8 @@ static bool dst_accept_all(MigDst *d)
         }
         if (!d->engine) {
             dst_drop_last(d, fd);
-            snprintf(d->error, sizeof(d->error), "multifd connection "
+            snprintf(d->error, sizeof(d->error),
+                     "multifd connection "
                      "without the multifd capability");
             return false;
         }
@@ -402,10 +405,12 @@ static void *dst_thread(void *opaque)
                 dst_set_error(d, &err, "incoming");
             }
             incoming_get_stats(d->in, &stats);
-            vm_log(vm, "incoming ended: sync mode %s, %" PRIu64
+            vm_log(vm,
+                   "incoming ended: sync mode %s, %" PRIu64
                    " checkpoints, %" PRIu64 " syncs, %" PRIu64 " main "
-                   "bytes", incoming_sync_mode_name(stats.sync_mode),
-                   stats.checkpoints, stats.syncs, stats.main_bytes);
+                   "bytes",
+                   incoming_sync_mode_name(stats.sync_mode), stats.checkpoints,
+                   stats.syncs, stats.main_bytes);
             pthread_mutex_lock(&d->lock);
             d->running = false;
             pthread_mutex_unlock(&d->lock);
@@ -456,8 +461,9 @@ static void *dst_thread(void *opaque)
     if (!requested) {
         /* QEMU: COLO_EXIT(error), stay in colo until lost-heartbeat. */
         d->colo_exit = true;
-        qmp_event(vm->qmp, "COLO_EXIT", json_pack("{s:s,s:s}", "mode",
-                  "secondary", "reason", "error"));
+        qmp_event(
+            vm->qmp, "COLO_EXIT",
+            json_pack("{s:s,s:s}", "mode", "secondary", "reason", "error"));
     }
     pthread_mutex_lock(&d->lock);
     while (!d->failover && !d->quit) {
@@ -468,8 +474,9 @@ static void *dst_thread(void *opaque)
     if (requested) {
         if (!d->colo_exit) {
             d->colo_exit = true;
-            qmp_event(vm->qmp, "COLO_EXIT", json_pack("{s:s,s:s}", "mode",
-                      "secondary", "reason", "request"));
+            qmp_event(vm->qmp, "COLO_EXIT",
+                      json_pack("{s:s,s:s}", "mode", "secondary", "reason",
+                                "request"));
         }
         vm_set_mig_status(vm, "completed");
         vm_start(vm);
@@ -518,8 +525,8 @@ bool dst_incoming(Vm *vm, const char *uri, MigErr *e)
         bind(d->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
         listen(d->listen_fd, 16) < 0 ||
         getsockname(d->listen_fd, (struct sockaddr *)&sa, &slen) < 0) {
-        snprintf(e->desc, sizeof(e->desc), "Failed to listen on '%s': %s",
-                 uri, strerror(errno));
+        snprintf(e->desc, sizeof(e->desc), "Failed to listen on '%s': %s", uri,
+                 strerror(errno));
         if (d->listen_fd >= 0) {
             close(d->listen_fd);
         }
@@ -535,8 +542,7 @@ bool dst_incoming(Vm *vm, const char *uri, MigErr *e)
     d->ram_init = true;
     for (i = 0; i < vm->nblocks; i++) {
         d->rb[i] = ram_table_add(&d->ram, vm->blocks[i].name,
-                                 vm->blocks[i].size, vm->blocks[i].host,
-                                 &err);
+                                 vm->blocks[i].size, vm->blocks[i].host, &err);
         if (!d->rb[i]) {
             goto fail_core;
         }
@@ -613,8 +619,8 @@ void dst_query(Vm *vm, json_t *ret)
         return;
     }
     json_object_set_new(ret, "socket-address",
-                        json_pack("[{s:s,s:s,s:o}]", "type", "inet",
-                                  "host", "127.0.0.1", "port",
+                        json_pack("[{s:s,s:s,s:o}]", "type", "inet", "host",
+                                  "127.0.0.1", "port",
                                   json_sprintf("%d", d->port)));
 }
 
@@ -635,12 +641,15 @@ void dst_query_colo(Vm *vm, json_t *ret)
         p++;
     }
     pthread_mutex_lock(&d->lock);
-    json_object_set_new(ret, "phase", json_string(d->colo_init ?
-                        colo_phase_name(colo_phase(&d->colo)) : "none"));
+    json_object_set_new(ret, "phase",
+                        json_string(d->colo_init
+                                        ? colo_phase_name(colo_phase(&d->colo))
+                                        : "none"));
     json_object_set_new(ret, "checkpoint", json_integer(d->checkpoint));
     json_object_set_new(ret, "checkpoints", json_integer(d->checkpoints));
-    json_object_set_new(ret, "flushes", json_integer(d->colo_init ?
-                        (json_int_t)d->colo.flushes : 0));
+    json_object_set_new(
+        ret, "flushes",
+        json_integer(d->colo_init ? (json_int_t)d->colo.flushes : 0));
     json_object_set_new(ret, "flushed-pages",
                         json_integer((json_int_t)d->flushed_pages));
     json_object_set_new(ret, "stage", json_string(d->stage));

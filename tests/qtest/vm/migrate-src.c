@@ -36,7 +36,7 @@ typedef struct SrcWriter {
     /* job, under s->lock */
     uint8_t *data;
     size_t len;
-    bool cut;     /* shutdown(fd) once len bytes are written */
+    bool cut; /* shutdown(fd) once len bytes are written */
     bool busy;
     int err;
 } SrcWriter;
@@ -55,15 +55,15 @@ struct MigSrc {
     /* hook */
     SrcStage hook_stage;
     bool hook_kill;
-    uint64_t hook_cp;       /* 0: the next checkpoint */
+    uint64_t hook_cp; /* 0: the next checkpoint */
     bool continue_req;
     /* connections */
     int main_fd;
     uint32_t nchan;
     SrcWriter *w;
     Primary *p;
-    uint64_t sent;          /* checkpoints started */
-    uint64_t done;          /* checkpoints acknowledged with LOADED */
+    uint64_t sent; /* checkpoints started */
+    uint64_t done; /* checkpoints acknowledged with LOADED */
     bool colo_exit;
 };
 
@@ -292,8 +292,7 @@ static void write_image(MigSrc *s, uint64_t n)
         vm_log(vm, "cannot write %s", path);
     }
     /* The vCPU state at the same instant (the harness replays from it). */
-    snprintf(path, sizeof(path), "%s/ckpt-%" PRIu64 ".vcpu", vm->ckpt_dir,
-             n);
+    snprintf(path, sizeof(path), "%s/ckpt-%" PRIu64 ".vcpu", vm->ckpt_dir, n);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     f = fopen(tmp, "wb");
     if (f) {
@@ -329,13 +328,14 @@ static void hook_fire(MigSrc *s, SrcStage st, uint64_t cp)
     if (!hook_armed(s, st, cp)) {
         return;
     }
-    vm_log(vm, "hook %s at checkpoint %" PRIu64 ": %s", src_stage_name(st),
-           cp, s->hook_kill ? "SIGKILL" : "pause");
+    vm_log(vm, "hook %s at checkpoint %" PRIu64 ": %s", src_stage_name(st), cp,
+           s->hook_kill ? "SIGKILL" : "pause");
     if (s->hook_kill) {
         raise(SIGKILL);
     }
-    qmp_event(vm->qmp, "X_MFCOLO_HOOK", json_pack("{s:s,s:I}", "stage",
-              src_stage_name(st), "checkpoint", (json_int_t)cp));
+    qmp_event(vm->qmp, "X_MFCOLO_HOOK",
+              json_pack("{s:s,s:I}", "stage", src_stage_name(st), "checkpoint",
+                        (json_int_t)cp));
     pthread_mutex_lock(&s->lock);
     s->hook_stage = SRC_STAGE_NONE;
     while (!s->continue_req && !s->yanked && !s->failover && !s->quit) {
@@ -376,8 +376,7 @@ static bool main_send_p(MigSrc *s, uint64_t from, uint64_t to,
         return send_all(s->main_fd, patched + (from - pfrom),
                         (size_t)(to - from), &err);
     }
-    return send_all(s->main_fd, c->buf.data + from, (size_t)(to - from),
-                    &err);
+    return send_all(s->main_fd, c->buf.data + from, (size_t)(to - from), &err);
 }
 
 static bool main_send(MigSrc *s, uint64_t from, uint64_t to)
@@ -407,8 +406,7 @@ static bool read_msg(MigSrc *s, uint32_t want)
  * state: the checkpoint blob, and in precopy the payload of the
  * unmodelled device section.
  */
-static void patch_devstate(MigSrc *s, uint8_t *blob, size_t len,
-                           uint64_t cp)
+static void patch_devstate(MigSrc *s, uint8_t *blob, size_t len, uint64_t cp)
 {
     uint8_t st[VM_DEVSTATE_SIZE];
     VcpuState vs;
@@ -612,8 +610,8 @@ static void take_dirty(MigSrc *s)
         size_t b = 0;
         uint64_t pg = 0;
         if (page_set_next(ps, &b, &pg)) {
-            vm_log(vm, "SABOTAGE: page %" PRIu64 " of block %zu not sent",
-                   pg, b);
+            vm_log(vm, "SABOTAGE: page %" PRIu64 " of block %zu not sent", pg,
+                   b);
             page_set_remove(ps, b, pg);
         }
     }
@@ -647,8 +645,8 @@ static void src_colo_exit(MigSrc *s, const char *reason)
 {
     if (!s->colo_exit) {
         s->colo_exit = true;
-        qmp_event(s->vm->qmp, "COLO_EXIT", json_pack("{s:s,s:s}", "mode",
-                  "primary", "reason", reason));
+        qmp_event(s->vm->qmp, "COLO_EXIT",
+                  json_pack("{s:s,s:s}", "mode", "primary", "reason", reason));
     }
 }
 
@@ -658,8 +656,8 @@ static MemImage *vm_image(Vm *vm)
     size_t i;
 
     for (i = 0; i < vm->nblocks; i++) {
-        MemBlock *b = mem_image_add(img, vm->blocks[i].name,
-                                    vm->blocks[i].size);
+        MemBlock *b =
+            mem_image_add(img, vm->blocks[i].name, vm->blocks[i].size);
         memcpy(b->data, vm->blocks[i].host, vm->blocks[i].size);
     }
     return img;
@@ -684,8 +682,8 @@ static void *src_thread(void *opaque)
         }
         s->w[i].s = s;
         s->w[i].id = i;
-        s->w[i].started = pthread_create(&s->w[i].thread, NULL,
-                                         writer_thread, &s->w[i]) == 0;
+        s->w[i].started =
+            pthread_create(&s->w[i].thread, NULL, writer_thread, &s->w[i]) == 0;
     }
     if (s->main_fd < 0 || i < s->nchan) {
         vm_log(vm, "migrate: %s", why);
@@ -694,8 +692,8 @@ static void *src_thread(void *opaque)
     }
     vm_set_mig_status(vm, "active");
 
-    primary_config_init(&cfg, vm->sender_72 ? PRIMARY_QEMU_7_2 :
-                        PRIMARY_QEMU_9, s->nchan, vm->compression);
+    primary_config_init(&cfg, vm->sender_72 ? PRIMARY_QEMU_7_2 : PRIMARY_QEMU_9,
+                        s->nchan, vm->compression);
     memcpy(cfg.uuid, vm->uuid, sizeof(cfg.uuid));
     cfg.colo = vm->cap_colo;
     cfg.seed = vm->seed;
@@ -747,8 +745,10 @@ static void *src_thread(void *opaque)
                page_set_count(primary_dirty(s->p)));
         primary_checkpoint(s->p);
         n = primary_nstages(s->p) - 1;
-        vm_log(vm, "checkpoint %" PRIu64 " generated: %" PRIu64 " pages, %"
-               PRIu64 " of them zero", n, primary_stage(s->p, n)->pages,
+        vm_log(vm,
+               "checkpoint %" PRIu64 " generated: %" PRIu64 " pages, %" PRIu64
+               " of them zero",
+               n, primary_stage(s->p, n)->pages,
                primary_stage(s->p, n)->zero_pages);
         pthread_mutex_lock(&s->lock);
         s->sent = n;
@@ -791,7 +791,8 @@ bool src_migrate(Vm *vm, const char *uri, MigErr *e)
     const char *env = getenv("MFCOLO_KILL_AT");
 
     if (vm->src) {
-        snprintf(e->desc, sizeof(e->desc), "There's a migration process in "
+        snprintf(e->desc, sizeof(e->desc),
+                 "There's a migration process in "
                  "progress");
         return false;
     }
@@ -949,10 +950,10 @@ void src_query(Vm *vm, json_t *ret)
         done = s->done;
         pthread_mutex_unlock(&s->lock);
     }
-    json_object_set_new(ret, "x-mfcolo", json_pack("{s:s,s:I,s:I}",
-                        "mode", "primary",
-                        "checkpoints-sent", (json_int_t)sent,
-                        "checkpoints-done", (json_int_t)done));
+    json_object_set_new(ret, "x-mfcolo",
+                        json_pack("{s:s,s:I,s:I}", "mode", "primary",
+                                  "checkpoints-sent", (json_int_t)sent,
+                                  "checkpoints-done", (json_int_t)done));
 }
 
 void src_free(Vm *vm)

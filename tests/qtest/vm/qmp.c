@@ -71,10 +71,9 @@ void qmp_event(Qmp *q, const char *name, json_t *data)
         return;
     }
     gettimeofday(&tv, NULL);
-    ev = json_pack("{s:{s:I,s:I},s:s}", "timestamp",
-                   "seconds", (json_int_t)tv.tv_sec,
-                   "microseconds", (json_int_t)tv.tv_usec,
-                   "event", name);
+    ev = json_pack("{s:{s:I,s:I},s:s}", "timestamp", "seconds",
+                   (json_int_t)tv.tv_sec, "microseconds",
+                   (json_int_t)tv.tv_usec, "event", name);
     if (data) {
         json_object_set_new(ev, "data", data);
     }
@@ -87,12 +86,12 @@ static const char *arg_str(json_t *args, const char *key)
     return json_string_value(json_object_get(args, key));
 }
 
-static json_t *cmd_capabilities(Qmp *q, json_t *args, char *desc,
-                                size_t dsize)
+static json_t *cmd_capabilities(Qmp *q, json_t *args, char *desc, size_t dsize)
 {
     (void)args;
     if (q->negotiated) {
-        snprintf(desc, dsize, "Capabilities negotiation is already "
+        snprintf(desc, dsize,
+                 "Capabilities negotiation is already "
                  "complete, command ignored");
         return NULL;
     }
@@ -100,8 +99,7 @@ static json_t *cmd_capabilities(Qmp *q, json_t *args, char *desc,
     return json_object();
 }
 
-static json_t *cmd_query_status(Qmp *q, json_t *args, char *desc,
-                                size_t dsize)
+static json_t *cmd_query_status(Qmp *q, json_t *args, char *desc, size_t dsize)
 {
     char st[32];
 
@@ -109,8 +107,8 @@ static json_t *cmd_query_status(Qmp *q, json_t *args, char *desc,
     (void)desc;
     (void)dsize;
     vm_get_runstate(q->vm, st, sizeof(st));
-    return json_pack("{s:s,s:b}", "status", st,
-                     "running", strcmp(st, "running") == 0);
+    return json_pack("{s:s,s:b}", "status", st, "running",
+                     strcmp(st, "running") == 0);
 }
 
 static json_t *cmd_stop(Qmp *q, json_t *args, char *desc, size_t dsize)
@@ -152,14 +150,17 @@ static json_t *cmd_set_caps(Qmp *q, json_t *args, char *desc, size_t dsize)
         snprintf(desc, dsize, "Parameter 'capabilities' is missing");
         return NULL;
     }
-    json_array_foreach(caps, i, c) {
+    json_array_foreach(caps, i, c)
+    {
         const char *name = arg_str(c, "capability");
         json_t *st_v = json_object_get(c, "state");
         bool on = json_is_true(st_v);
 
         if (!name || !json_is_boolean(st_v)) {
-            snprintf(desc, dsize, "Invalid parameter type for "
-                     "'capabilities[%zu]'", i);
+            snprintf(desc, dsize,
+                     "Invalid parameter type for "
+                     "'capabilities[%zu]'",
+                     i);
             return NULL;
         }
         if (strcmp(name, "multifd") == 0) {
@@ -171,25 +172,28 @@ static json_t *cmd_set_caps(Qmp *q, json_t *args, char *desc, size_t dsize)
         } else if (strcmp(name, "events") == 0) {
             /* always on */
         } else {
-            snprintf(desc, dsize, "Parameter 'capability' does not accept "
-                     "value '%s'", name);
+            snprintf(desc, dsize,
+                     "Parameter 'capability' does not accept "
+                     "value '%s'",
+                     name);
             return NULL;
         }
     }
     return json_object();
 }
 
-static json_t *cmd_set_params(Qmp *q, json_t *args, char *desc,
-                              size_t dsize)
+static json_t *cmd_set_params(Qmp *q, json_t *args, char *desc, size_t dsize)
 {
     const char *key;
     json_t *v;
 
-    json_object_foreach(args, key, v) {
+    json_object_foreach(args, key, v)
+    {
         if (strcmp(key, "multifd-channels") == 0 && json_is_integer(v)) {
             json_int_t n = json_integer_value(v);
             if (n < 1 || n > 255) {
-                snprintf(desc, dsize, "Parameter 'multifd-channels' expects "
+                snprintf(desc, dsize,
+                         "Parameter 'multifd-channels' expects "
                          "a value between 1 and 255");
                 return NULL;
             }
@@ -204,16 +208,19 @@ static json_t *cmd_set_params(Qmp *q, json_t *args, char *desc,
             } else if (strcmp(m, "zlib") == 0) {
                 q->vm->compression = WIRE_COMP_ZLIB;
             } else {
-                snprintf(desc, dsize, "Parameter 'multifd-compression' does "
-                         "not accept value '%s'", m);
+                snprintf(desc, dsize,
+                         "Parameter 'multifd-compression' does "
+                         "not accept value '%s'",
+                         m);
                 return NULL;
             }
-        } else if (strcmp(key, "x-mfcolo-sender") == 0 &&
-                   json_is_string(v)) {
+        } else if (strcmp(key, "x-mfcolo-sender") == 0 && json_is_string(v)) {
             const char *m = json_string_value(v);
             if (strcmp(m, "qemu-9") != 0 && strcmp(m, "qemu-7.2") != 0) {
-                snprintf(desc, dsize, "Parameter 'x-mfcolo-sender' does "
-                         "not accept value '%s'", m);
+                snprintf(desc, dsize,
+                         "Parameter 'x-mfcolo-sender' does "
+                         "not accept value '%s'",
+                         m);
                 return NULL;
             }
             q->vm->sender_72 = strcmp(m, "qemu-7.2") == 0;
@@ -221,7 +228,8 @@ static json_t *cmd_set_params(Qmp *q, json_t *args, char *desc,
                    json_is_integer(v)) {
             json_int_t n = json_integer_value(v);
             if (n < 0 || n > UINT32_MAX) {
-                snprintf(desc, dsize, "Parameter 'x-checkpoint-delay' "
+                snprintf(desc, dsize,
+                         "Parameter 'x-checkpoint-delay' "
                          "expects uint32");
                 return NULL;
             }
@@ -265,7 +273,8 @@ static json_t *cmd_migrate_incoming(Qmp *q, json_t *args, char *desc,
         return NULL;
     }
     if (!q->vm->incoming || strcmp(q->vm->incoming, "defer") != 0) {
-        snprintf(desc, dsize, "The incoming migration has already been "
+        snprintf(desc, dsize,
+                 "The incoming migration has already been "
                  "started");
         return NULL;
     }
@@ -277,8 +286,7 @@ static json_t *cmd_migrate_incoming(Qmp *q, json_t *args, char *desc,
     return json_object();
 }
 
-static json_t *cmd_query_migrate(Qmp *q, json_t *args, char *desc,
-                                 size_t dsize)
+static json_t *cmd_query_migrate(Qmp *q, json_t *args, char *desc, size_t dsize)
 {
     json_t *ret = json_object();
     char st[32];
@@ -308,11 +316,11 @@ static json_t *cmd_yank(Qmp *q, json_t *args, char *desc, size_t dsize)
         snprintf(desc, dsize, "Parameter 'instances' is missing");
         return NULL;
     }
-    json_array_foreach(inst, n, i) {
+    json_array_foreach(inst, n, i)
+    {
         const char *type = arg_str(i, "type");
         if (!type || strcmp(type, "migration") != 0) {
-            snprintf(desc, dsize, "Instance '%s' not found",
-                     type ? type : "?");
+            snprintf(desc, dsize, "Instance '%s' not found", type ? type : "?");
             return NULL;
         }
     }
@@ -357,7 +365,8 @@ static json_t *cmd_hook(Qmp *q, json_t *args, char *desc, size_t dsize,
     MigErr e = { "" };
 
     if (cp && (!json_is_integer(cp) || json_integer_value(cp) < 1)) {
-        snprintf(desc, dsize, "Parameter 'checkpoint' expects an integer "
+        snprintf(desc, dsize,
+                 "Parameter 'checkpoint' expects an integer "
                  ">= 1");
         return NULL;
     }
@@ -366,20 +375,20 @@ static json_t *cmd_hook(Qmp *q, json_t *args, char *desc, size_t dsize,
             snprintf(desc, dsize, "the secondary has pause hooks only");
             return NULL;
         }
-        if (!dst_set_pause(q->vm, stage, cp ? json_integer_value(cp) : 0,
-                           &e)) {
+        if (!dst_set_pause(q->vm, stage, cp ? json_integer_value(cp) : 0, &e)) {
             snprintf(desc, dsize, "%s", e.desc);
             return NULL;
         }
         return json_object();
     }
     if (!stage || !src_stage_parse(stage, &s)) {
-        snprintf(desc, dsize, "Parameter 'stage' does not accept value "
-                 "'%s'", stage ? stage : "");
+        snprintf(desc, dsize,
+                 "Parameter 'stage' does not accept value "
+                 "'%s'",
+                 stage ? stage : "");
         return NULL;
     }
-    if (!src_set_hook(q->vm, s, kill, cp ? json_integer_value(cp) : 0,
-                      &e)) {
+    if (!src_set_hook(q->vm, s, kill, cp ? json_integer_value(cp) : 0, &e)) {
         snprintf(desc, dsize, "%s", e.desc);
         return NULL;
     }
@@ -409,8 +418,7 @@ static json_t *cmd_continue(Qmp *q, json_t *args, char *desc, size_t dsize)
     return json_object();
 }
 
-static json_t *cmd_checkpoint(Qmp *q, json_t *args, char *desc,
-                              size_t dsize)
+static json_t *cmd_checkpoint(Qmp *q, json_t *args, char *desc, size_t dsize)
 {
     MigErr e = { "" };
 
@@ -426,8 +434,7 @@ static json_t *cmd_checkpoint(Qmp *q, json_t *args, char *desc,
     return json_object();
 }
 
-static json_t *cmd_query_colo(Qmp *q, json_t *args, char *desc,
-                              size_t dsize)
+static json_t *cmd_query_colo(Qmp *q, json_t *args, char *desc, size_t dsize)
 {
     json_t *ret = json_object();
 
@@ -442,8 +449,7 @@ static json_t *cmd_query_colo(Qmp *q, json_t *args, char *desc,
     return ret;
 }
 
-static json_t *cmd_query_vcpu(Qmp *q, json_t *args, char *desc,
-                              size_t dsize)
+static json_t *cmd_query_vcpu(Qmp *q, json_t *args, char *desc, size_t dsize)
 {
     VcpuState st;
 
@@ -451,13 +457,11 @@ static json_t *cmd_query_vcpu(Qmp *q, json_t *args, char *desc,
     (void)desc;
     (void)dsize;
     vcpu_get_state(q->vm, &st);
-    return json_pack("{s:s,s:I,s:I,s:I,s:I,s:b}",
-                     "workload", guest_kind_name(st.kind),
-                     "pos", (json_int_t)st.pos,
-                     "pass", (json_int_t)st.pass,
-                     "prng", (json_int_t)st.prng,
-                     "steps", (json_int_t)st.steps,
-                     "running", vcpu_is_running(q->vm));
+    return json_pack("{s:s,s:I,s:I,s:I,s:I,s:b}", "workload",
+                     guest_kind_name(st.kind), "pos", (json_int_t)st.pos,
+                     "pass", (json_int_t)st.pass, "prng", (json_int_t)st.prng,
+                     "steps", (json_int_t)st.steps, "running",
+                     vcpu_is_running(q->vm));
 }
 
 static const QmpCmd qmp_cmds[] = {
@@ -483,8 +487,7 @@ static const QmpCmd qmp_cmds[] = {
 
 static void qmp_error(Qmp *q, json_t *id, const char *cls, const char *desc)
 {
-    json_t *r = json_pack("{s:{s:s,s:s}}", "error", "class", cls,
-                          "desc", desc);
+    json_t *r = json_pack("{s:{s:s,s:s}}", "error", "class", cls, "desc", desc);
 
     if (id) {
         json_object_set(r, "id", id);
@@ -505,25 +508,28 @@ static void qmp_dispatch(Qmp *q, json_t *req)
         name = arg_str(req, "exec-oob");
     }
     if (!json_is_object(req) || !name) {
-        qmp_error(q, id, "GenericError", "QMP input must be a JSON object "
+        qmp_error(q, id, "GenericError",
+                  "QMP input must be a JSON object "
                   "with member 'execute'");
         return;
     }
     if (args && !json_is_object(args)) {
-        qmp_error(q, id, "GenericError", "QMP input member 'arguments' "
+        qmp_error(q, id, "GenericError",
+                  "QMP input member 'arguments' "
                   "must be an object");
         return;
     }
     if (!q->negotiated && strcmp(name, "qmp_capabilities") != 0) {
-        qmp_error(q, id, "CommandNotFound", "Expecting capabilities "
+        qmp_error(q, id, "CommandNotFound",
+                  "Expecting capabilities "
                   "negotiation with 'qmp_capabilities'");
         return;
     }
     for (i = 0; i < sizeof(qmp_cmds) / sizeof(qmp_cmds[0]); i++) {
         if (strcmp(qmp_cmds[i].name, name) == 0) {
             json_t *empty = args ? NULL : json_object();
-            json_t *ret = qmp_cmds[i].fn(q, args ? args : empty, desc,
-                                         sizeof(desc));
+            json_t *ret =
+                qmp_cmds[i].fn(q, args ? args : empty, desc, sizeof(desc));
             json_decref(empty);
             if (!ret) {
                 qmp_error(q, id, "GenericError", desc);
@@ -554,10 +560,9 @@ Qmp *qmp_new(Vm *vm, int fd)
     q->vm = vm;
     q->fd = fd;
     pthread_mutex_init(&q->out_lock, NULL);
-    greet = json_pack("{s:{s:{s:{s:i,s:i,s:i},s:s},s:[s]}}", "QMP",
-                      "version", "qemu", "micro", 0, "minor", 1,
-                      "major", 0, "package", "mfcolo-vm",
-                      "capabilities", "oob");
+    greet = json_pack("{s:{s:{s:{s:i,s:i,s:i},s:s},s:[s]}}", "QMP", "version",
+                      "qemu", "micro", 0, "minor", 1, "major", 0, "package",
+                      "mfcolo-vm", "capabilities", "oob");
     qmp_send(q, greet);
     json_decref(greet);
     return q;

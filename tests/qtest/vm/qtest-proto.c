@@ -55,8 +55,8 @@ static void qt_replyf(QtestConn *c, const char *fmt, ...)
     n = vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
     if (n > 0) {
-        qt_reply(c, line, (size_t)n < sizeof(line) ? (size_t)n :
-                 sizeof(line) - 1);
+        qt_reply(c, line,
+                 (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
     }
 }
 
@@ -93,8 +93,7 @@ static void qt_read_sized(QtestConn *c, uint64_t addr, unsigned size)
     unsigned i;
 
     if (!vm_mem_read(c->vm, addr, b, size)) {
-        qt_replyf(c, "FAIL address 0x%" PRIx64 " outside guest memory\n",
-                  addr);
+        qt_replyf(c, "FAIL address 0x%" PRIx64 " outside guest memory\n", addr);
         return;
     }
     for (i = 0; i < size; i++) {
@@ -113,8 +112,7 @@ static void qt_write_sized(QtestConn *c, uint64_t addr, unsigned size,
         b[i] = (uint8_t)(v >> (8 * i));
     }
     if (!vm_mem_write(c->vm, addr, b, size)) {
-        qt_replyf(c, "FAIL address 0x%" PRIx64 " outside guest memory\n",
-                  addr);
+        qt_replyf(c, "FAIL address 0x%" PRIx64 " outside guest memory\n", addr);
         return;
     }
     qt_replyf(c, "OK\n");
@@ -140,8 +138,9 @@ static void qt_read(QtestConn *c, uint64_t addr, uint64_t size)
         return;
     }
     if (!vm_mem_read(c->vm, addr, data, size)) {
-        qt_replyf(c, "FAIL range 0x%" PRIx64 "+%" PRIu64
-                  " outside guest memory\n", addr, size);
+        qt_replyf(c,
+                  "FAIL range 0x%" PRIx64 "+%" PRIu64 " outside guest memory\n",
+                  addr, size);
     } else {
         memcpy(out, "OK 0x", 5);
         for (i = 0; i < size; i++) {
@@ -196,8 +195,7 @@ static void qt_write(QtestConn *c, uint64_t addr, uint64_t size,
     free(data);
 }
 
-static void qt_memset(QtestConn *c, uint64_t addr, uint64_t size,
-                      uint64_t val)
+static void qt_memset(QtestConn *c, uint64_t addr, uint64_t size, uint64_t val)
 {
     uint8_t *data;
 

@@ -18,8 +18,7 @@ static void vcpu_read(void *opaque, uint64_t addr, void *buf, size_t len)
     vm_mem_read(opaque, addr, buf, len);
 }
 
-static void vcpu_write(void *opaque, uint64_t addr, const void *buf,
-                       size_t len)
+static void vcpu_write(void *opaque, uint64_t addr, const void *buf, size_t len)
 {
     vm_mem_write(opaque, addr, buf, len); /* marks the pages dirty */
 }
@@ -45,8 +44,9 @@ static void *vcpu_thread(void *opaque)
         v->running = true;
         pthread_mutex_unlock(&v->lock);
         /* The state is only touched here while running (pause waits). */
-        for (i = 0; i < VCPU_BATCH &&
-             __atomic_load_n(&v->run, __ATOMIC_ACQUIRE); i++) {
+        for (i = 0;
+             i < VCPU_BATCH && __atomic_load_n(&v->run, __ATOMIC_ACQUIRE);
+             i++) {
             guest_step(&v->spec, &v->st, &m);
         }
         if (v->spec.delay_us) {

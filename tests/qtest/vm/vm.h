@@ -23,9 +23,9 @@
 
 typedef struct VmBlock {
     char name[256];
-    uint64_t base;  /* guest address of the block's first byte */
-    uint64_t size;  /* used_length */
-    uint8_t *host;  /* points into Vm.mem */
+    uint64_t base; /* guest address of the block's first byte */
+    uint64_t size; /* used_length */
+    uint8_t *host; /* points into Vm.mem */
 } VmBlock;
 
 typedef struct Vcpu {
@@ -33,8 +33,8 @@ typedef struct Vcpu {
     bool started;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    bool run;         /* requested */
-    bool running;     /* acknowledged by the thread */
+    bool run;     /* requested */
+    bool running; /* acknowledged by the thread */
     bool quit;
     VcpuState st;
     GuestSpec spec;
@@ -49,8 +49,8 @@ typedef void (*VmDirtyHook)(void *opaque, const VmBlock *b, uint64_t off);
 
 typedef struct Vm {
     const char *name;
-    const char *incoming;   /* -incoming URI or NULL (primary) */
-    const char *ckpt_dir;   /* primary: checkpoint images go here */
+    const char *incoming; /* -incoming URI or NULL (primary) */
+    const char *ckpt_dir; /* primary: checkpoint images go here */
     uint64_t seed;
     uint8_t uuid[WIRE_UUID_SIZE];
 
@@ -70,19 +70,19 @@ typedef struct Vm {
     Vcpu vcpu;
     Qmp *qmp;
 
-    pthread_mutex_t lock;   /* run state and migration settings */
+    pthread_mutex_t lock; /* run state and migration settings */
     char runstate[32];
     bool cap_multifd, cap_colo, cap_return_path;
     uint32_t channels;
     WireCompression compression;
     uint32_t checkpoint_delay_ms;
-    bool sender_72;         /* x-mfcolo-sender "qemu-7.2" (primary) */
+    bool sender_72; /* x-mfcolo-sender "qemu-7.2" (primary) */
     char mig_status[32];
 
     MigSrc *src;
     MigDst *dst;
     bool quit;
-    int wake_fd[2];         /* main loop wake-up (quit) */
+    int wake_fd[2]; /* main loop wake-up (quit) */
 } Vm;
 
 /* main.c */
@@ -102,15 +102,14 @@ void vm_get_mig_status(Vm *vm, char *buf, size_t size);
 void vm_stop(Vm *vm, const char *state);
 void vm_start(Vm *vm);
 void vm_request_quit(Vm *vm);
-void vm_log(Vm *vm, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void vm_log(Vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* vcpu.c */
 bool vcpu_init(Vm *vm, const char *spec);
-void vcpu_pause(Vm *vm);   /* returns once the thread stopped writing */
+void vcpu_pause(Vm *vm); /* returns once the thread stopped writing */
 void vcpu_resume(Vm *vm);
 bool vcpu_is_running(Vm *vm);
-void vcpu_get_state(Vm *vm, VcpuState *st);  /* vCPU paused */
+void vcpu_get_state(Vm *vm, VcpuState *st); /* vCPU paused */
 void vcpu_set_state(Vm *vm, const VcpuState *st);
 void vcpu_destroy(Vm *vm);
 

@@ -30,9 +30,10 @@ static const uint8_t data[] = "0123456789";
 static int reset(void **state)
 {
     static const char *points[] = {
-        "mfcolo/chan/read", "mfcolo/chan/write", "mfcolo/chan/poll",
-        "mfcolo/chan/wakeup-pipe", "mfcolo/chan/alloc",
-        "mfcolo/chan/alloc-peek", "mfcolo/chan/alloc-sink",
+        "mfcolo/chan/read",       "mfcolo/chan/write",
+        "mfcolo/chan/poll",       "mfcolo/chan/wakeup-pipe",
+        "mfcolo/chan/alloc",      "mfcolo/chan/alloc-peek",
+        "mfcolo/chan/alloc-sink",
     };
     size_t i;
 
@@ -68,9 +69,8 @@ static void fail_once(const char *name, int errnum)
 {
     reset(NULL); /* re-enabling an armed point leaks its name in libfiu */
     once_left = 1;
-    assert_int_equal(fiu_enable_external(name, 1,
-                                         (void *)(intptr_t)errnum, 0,
-                                         once_cb), 0);
+    assert_int_equal(
+        fiu_enable_external(name, 1, (void *)(intptr_t)errnum, 0, once_cb), 0);
 }
 
 static void fail_always(const char *name, int errnum)
@@ -108,7 +108,7 @@ static void test_mem_read_fault(void **state)
     assert_int_equal(chan_peek(c, buf, 4, &err), -1);
     assert_int_equal(err.code, CHAN_ERR_IO);
     assert_string_equal(err.msg, "recv (peek) failed: ECONNRESET "
-                        "(Connection reset by peer)");
+                                 "(Connection reset by peer)");
     fail_once("mfcolo/chan/read", EINTR);
     mf_error_clear(&err);
     assert_int_equal(chan_peek(c, buf, 4, &err), 1);
@@ -137,7 +137,7 @@ static void test_fd_read_and_poll_faults(void **state)
     assert_int_equal(err.code, CHAN_ERR_IO);
     assert_int_equal(err.offset, 4);
     assert_string_equal(err.msg, "poll failed: ENOMEM (Cannot allocate "
-                        "memory)");
+                                 "memory)");
     fail_once("mfcolo/chan/read", EIO);
     mf_error_clear(&err);
     assert_int_equal(chan_read_full(c, buf, 2, "d", &err), -1);
@@ -173,7 +173,7 @@ static void test_socket_peek_fault(void **state)
     assert_int_equal(chan_peek(c, buf, 4, &err), -1);
     assert_int_equal(err.code, CHAN_ERR_IO);
     assert_string_equal(err.msg, "recv (peek) failed: EIO (Input/output "
-                        "error)");
+                                 "error)");
     fiu_disable("mfcolo/chan/read");
     close(sv[1]);
     chan_free(c);
@@ -213,7 +213,7 @@ static void test_write_faults(void **state)
     assert_false(chan_write_full(sink, "cd", 2, &err));
     assert_int_equal(err.code, CHAN_ERR_IO);
     assert_string_equal(err.msg, "write failed: ENOSPC (No space left on "
-                        "device)");
+                                 "device)");
     /* room left in the buffer: no allocation, the point is not hit */
     fail_once("mfcolo/chan/alloc-sink", 0);
     mf_error_clear(&err);
@@ -268,7 +268,7 @@ static void test_alloc_faults(void **state)
     assert_int_equal(err.code, CHAN_ERR_IO);
     assert_string_equal(err.where, "pipe");
     assert_string_equal(err.msg, "pipe2 (wake-up pipe) failed: EMFILE (Too "
-                        "many open files)");
+                                 "many open files)");
     assert_int_equal(fcntl(p[0], F_GETFD), -1);
     close(p[1]);
 

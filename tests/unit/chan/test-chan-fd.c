@@ -55,7 +55,11 @@ typedef struct Job {
     pthread_t thread;
     atomic_int tid;
     Chan *c;
-    enum { JOB_READ, JOB_PEEK, JOB_WRITE } op;
+    enum {
+        JOB_READ,
+        JOB_PEEK,
+        JOB_WRITE
+    } op;
     uint8_t *buf;
     size_t len;
     int ret;
@@ -204,7 +208,7 @@ static void test_pipe_eof_positions(void **state)
     assert_string_equal(err.where, "main");
     assert_int_equal(err.offset, 6);
     assert_string_equal(err.msg, "end of stream in version after 2 of 4 "
-                        "bytes");
+                                 "bytes");
     mf_error_clear(&err);
     assert_int_equal(chan_read_full(c, buf, 4, "next", &err), 0);
     assert_false(mf_error_is_set(&err));
@@ -316,12 +320,11 @@ static void test_socket_eof_inside_read(void **state)
     close(sv[1]);
     mf_error_clear(&err);
     assert_int_equal(chan_read_full(c, buf, 64, "handshake", &err), 1);
-    assert_int_equal(chan_read_full(c, buf, 1344, "packet header", &err),
-                     -1);
+    assert_int_equal(chan_read_full(c, buf, 1344, "packet header", &err), -1);
     assert_int_equal(err.code, CHAN_ERR_EOF);
     assert_int_equal(err.offset, 164);
     assert_string_equal(err.msg, "end of stream in packet header after 100 "
-                        "of 1344 bytes");
+                                 "of 1344 bytes");
     chan_free(c);
 }
 
@@ -374,7 +377,9 @@ static void test_eintr_is_retried_on_read(void **state)
 
 static void test_eintr_is_retried_on_write(void **state)
 {
-    enum { BIG = 1 << 20 };
+    enum {
+        BIG = 1 << 20
+    };
     int p[2];
     uint8_t *big = malloc(BIG), *back = malloc(BIG);
     Chan *c, *r;
@@ -458,7 +463,9 @@ static void test_shutdown_unblocks_socket_peek(void **state)
 
 static void test_shutdown_unblocks_pipe_read_and_write(void **state)
 {
-    enum { BIG = 1 << 20 };
+    enum {
+        BIG = 1 << 20
+    };
     int p[2];
     uint8_t buf[8], *big = calloc(1, BIG);
     Chan *r, *w;
@@ -493,7 +500,9 @@ static void test_shutdown_unblocks_pipe_read_and_write(void **state)
 
 static void test_nonblocking_socket_waits(void **state)
 {
-    enum { BIG = 1 << 21 };
+    enum {
+        BIG = 1 << 21
+    };
     int sv[2];
     uint8_t buf[4], *big = calloc(1, BIG), *back = malloc(BIG);
     Chan *c, *w;

@@ -97,7 +97,9 @@ static void test_readv_full_across_one_byte_fragments(void **state)
 static void test_readv_full_many_iovecs(void **state)
 {
     /* more entries than the internal window of 64 */
-    enum { N = 150 };
+    enum {
+        N = 150
+    };
     static uint8_t data[N * 3];
     uint8_t out[N * 3];
     struct iovec iov[N];
@@ -144,7 +146,7 @@ static void test_read_full_eof_positions(void **state)
                         "end of stream in page data after 6 of 8 bytes");
     mf_error_format(&err, line, sizeof(line));
     assert_string_equal(line, "multifd 1: offset 10: end of stream in page "
-                        "data after 6 of 8 bytes");
+                              "data after 6 of 8 bytes");
     /* exactly between reads: a clean end, no error */
     mf_error_clear(&err);
     assert_int_equal(chan_read_full(c, buf, 4, "packet header", &err), 0);

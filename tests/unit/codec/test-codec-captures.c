@@ -147,8 +147,8 @@ static int group_setup(void **state)
 
                 if (ref.npages == ref.cap) {
                     ref.cap = ref.cap ? 2 * ref.cap : 1024;
-                    ref.pages = realloc(ref.pages,
-                                        ref.cap * sizeof(*ref.pages));
+                    ref.pages =
+                        realloc(ref.pages, ref.cap * sizeof(*ref.pages));
                     assert_non_null(ref.pages);
                 }
                 r = &ref.pages[ref.npages++];
@@ -179,11 +179,12 @@ static json_t *json_packet(json_t *all, const char *file, size_t off)
     size_t i;
     json_t *p;
 
-    json_array_foreach(all, i, p) {
-        if (strcmp(json_string_value(json_object_get(p, "chan_file")),
-                   file) == 0 &&
+    json_array_foreach(all, i, p)
+    {
+        if (strcmp(json_string_value(json_object_get(p, "chan_file")), file) ==
+                0 &&
             (size_t)json_integer_value(json_object_get(p, "stream_off")) ==
-            off) {
+                off) {
             return p;
         }
     }
@@ -204,15 +205,15 @@ static void run_capture(const char *dir, WireCompression method)
     json_t *all, *jp;
     size_t idx;
 
-    snprintf(path, sizeof(path), "%s/qemu-7.2/%s/packets.json", captures,
-             dir);
+    snprintf(path, sizeof(path), "%s/qemu-7.2/%s/packets.json", captures, dir);
     all = json_load_file(path, 0, &jerr);
     if (!all) {
         fail_msg("%s: %s", path, jerr.text);
     }
-    json_array_foreach(all, idx, jp) {
-        json_pages += (size_t)json_integer_value(
-            json_object_get(jp, "normal_pages"));
+    json_array_foreach(all, idx, jp)
+    {
+        json_pages +=
+            (size_t)json_integer_value(json_object_get(jp, "normal_pages"));
     }
 #endif
 
@@ -265,9 +266,9 @@ static void run_capture(const char *dir, WireCompression method)
                 fail_msg("%s/%s @%zu: not in packets.json", dir, files[k],
                          hdr_off);
             }
-            assert_int_equal(json_array_size(
-                                 json_object_get(jp, "page_sha256_16")),
-                             h.normal);
+            assert_int_equal(
+                json_array_size(json_object_get(jp, "page_sha256_16")),
+                h.normal);
 #endif
             for (i = 0; i < (int)h.normal; i++) {
                 uint64_t off = mf_be64_load(h.offsets + 8 * i);
@@ -276,8 +277,10 @@ static void run_capture(const char *dir, WireCompression method)
                 char hex[17];
 
                 sha256_hex(pages[i], PS, 8, hex);
-                assert_string_equal(hex, json_string_value(json_array_get(
-                    json_object_get(jp, "page_sha256_16"), (size_t)i)));
+                assert_string_equal(
+                    hex,
+                    json_string_value(json_array_get(
+                        json_object_get(jp, "page_sha256_16"), (size_t)i)));
 #endif
                 if (!r) {
                     fail_msg("%s %s 0x%llx not in the nocomp capture", dir,
@@ -285,7 +288,8 @@ static void run_capture(const char *dir, WireCompression method)
                 }
                 if (memcmp(r->data, pages[i], PS) != 0) {
                     fail_msg("%s/%s @%zu page %d (%s 0x%llx) differs from "
-                             "nocomp", dir, files[k], hdr_off, i, h.block,
+                             "nocomp",
+                             dir, files[k], hdr_off, i, h.block,
                              (unsigned long long)off);
                 }
                 total_pages++;

@@ -87,9 +87,10 @@ static void test_alloc_and_init(void **state)
         assert_null(codec_new(methods[i], PS, &err));
         assert_int_equal(err.code, CODEC_ERR_INIT);
         assert_string_equal(err.code_name, "CODEC_ERR_INIT");
-        assert_string_equal(err.msg, methods[i] == WIRE_COMP_ZSTD ?
-                            "ZSTD_createDStream failed" :
-                            "inflateInit returned Z_MEM_ERROR (-4)");
+        assert_string_equal(err.msg,
+                            methods[i] == WIRE_COMP_ZSTD
+                                ? "ZSTD_createDStream failed"
+                                : "inflateInit returned Z_MEM_ERROR (-4)");
         fiu_disable("mfcolo/codec/init");
     }
 }

@@ -34,8 +34,8 @@ typedef struct Fixture {
     WireCompression method;
     Codec *codec;
     QemuCompressor *qc;
-    uint8_t *src;            /* MAXP source pages */
-    uint8_t *dst;            /* MAXP + 1 destination pages */
+    uint8_t *src; /* MAXP source pages */
+    uint8_t *dst; /* MAXP + 1 destination pages */
     uint8_t *pages[MAXP + 1];
     const uint8_t *spages[MAXP];
     uint64_t rng;
@@ -151,8 +151,8 @@ static uint8_t *dup_payload(const uint8_t *p, size_t len)
 
 static void test_stream_roundtrip(void **state)
 {
-    static const uint32_t sizes[] = { 1, 128, 2, 37, 128, 1, 5, 64, 128, 3,
-                                      11, 100, 1, 1, 128, 9, 50, 128, 4, 7 };
+    static const uint32_t sizes[] = { 1,  128, 2, 37, 128, 1, 5,  64,  128, 3,
+                                      11, 100, 1, 1,  128, 9, 50, 128, 4,   7 };
     Fixture *f = *state;
     size_t i, len;
     MfError err;
@@ -189,8 +189,7 @@ static void test_full_random_packet_fits_the_bound(void **state)
     assert_true(len > (size_t)MAXP * PS);
     assert_true(len <= codec_max_payload());
     mf_error_clear(&err);
-    assert_true(codec_decompress(f->codec, payload, len, f->pages, MAXP,
-                                 &err));
+    assert_true(codec_decompress(f->codec, payload, len, f->pages, MAXP, &err));
     assert_memory_equal(f->dst, f->src, (size_t)MAXP * PS);
 }
 
@@ -306,8 +305,7 @@ static void test_truncated_payload(void **state)
     /* half the payload */
     pl = make_packet(f, 8, 1, &len);
     mf_error_clear(&err);
-    assert_false(codec_decompress(f->codec, pl, len / 2, f->pages, 8,
-                                  &err));
+    assert_false(codec_decompress(f->codec, pl, len / 2, f->pages, 8, &err));
     assert_int_equal(err.code, CODEC_ERR_SIZE);
 }
 
@@ -317,8 +315,8 @@ static void test_empty_payload(void **state)
     MfError err;
 
     mf_error_clear(&err);
-    assert_false(codec_decompress(f->codec, (const uint8_t *)"", 0, f->pages,
-                                  1, &err));
+    assert_false(
+        codec_decompress(f->codec, (const uint8_t *)"", 0, f->pages, 1, &err));
     assert_int_equal(err.code, CODEC_ERR_SIZE);
     assert_int_equal(err.offset, 0);
 }
@@ -336,7 +334,8 @@ static void test_output_too_short(void **state)
     assert_false(codec_decompress(f->codec, pl, len, f->pages, 4, &err));
     assert_int_equal(err.code, CODEC_ERR_SIZE);
     assert_int_equal(err.offset, len);
-    snprintf(want, sizeof(want), "%s payload of %zu bytes gave 12288 bytes, "
+    snprintf(want, sizeof(want),
+             "%s payload of %zu bytes gave 12288 bytes, "
              "expected 4 pages x 4096 = 16384",
              f->method == WIRE_COMP_ZSTD ? "zstd" : "zlib", len);
     assert_string_equal(err.msg, want);
@@ -372,8 +371,7 @@ static void test_two_payloads_in_one(void **state)
     memcpy(both + l1, p, l2);
     mf_error_clear(&err);
     /* the first packet's pages with the second's bytes appended */
-    assert_false(codec_decompress(f->codec, both, l1 + l2, f->pages, 2,
-                                  &err));
+    assert_false(codec_decompress(f->codec, both, l1 + l2, f->pages, 2, &err));
     assert_int_equal(err.code, CODEC_ERR_SIZE);
     free(both);
 }
@@ -389,15 +387,15 @@ static void test_garbage(void **state)
         junk[i] = (uint8_t)(rnd(f) | 0x80);
     }
     mf_error_clear(&err);
-    assert_false(codec_decompress(f->codec, junk, sizeof(junk), f->pages, 1,
-                                  &err));
+    assert_false(
+        codec_decompress(f->codec, junk, sizeof(junk), f->pages, 1, &err));
     assert_int_equal(err.code, CODEC_ERR_DECOMPRESS);
     if (f->method == WIRE_COMP_ZSTD) {
         assert_string_equal(err.msg, "zstd decompressStream returned Unknown "
-                            "frame descriptor");
+                                     "frame descriptor");
     } else {
         assert_string_equal(err.msg, "inflate returned Z_DATA_ERROR (-3): "
-                            "incorrect header check");
+                                     "incorrect header check");
     }
 }
 
@@ -418,8 +416,7 @@ static void test_corruption_mid_stream(void **state)
         bad[i] ^= 0x5a;
     }
     assert_false(codec_decompress(f->codec, bad, len, f->pages, 16, &err));
-    assert_true(err.code == CODEC_ERR_DECOMPRESS ||
-                err.code == CODEC_ERR_SIZE);
+    assert_true(err.code == CODEC_ERR_DECOMPRESS || err.code == CODEC_ERR_SIZE);
     free(bad);
 }
 
@@ -442,7 +439,7 @@ static void test_stream_end_and_frames(void **state)
         assert_false(codec_decompress(f->codec, out, olen, pages, 1, &err));
         assert_int_equal(err.code, CODEC_ERR_DECOMPRESS);
         assert_string_equal(err.msg, "inflate returned Z_STREAM_END: the "
-                            "sender ended the channel's zlib stream");
+                                     "sender ended the channel's zlib stream");
     }
 #endif
 #ifdef MFCOLO_HAVE_ZSTD
@@ -454,8 +451,7 @@ static void test_stream_end_and_frames(void **state)
             memset(page, (int)i + 1, sizeof(page));
             olen = ZSTD_compress(out, sizeof(out), page, PS, 1);
             assert_false(ZSTD_isError(olen));
-            assert_true(codec_decompress(f->codec, out, olen, pages, 1,
-                                         &err));
+            assert_true(codec_decompress(f->codec, out, olen, pages, 1, &err));
             assert_memory_equal(f->pages[0], page, PS);
         }
     }
@@ -467,18 +463,13 @@ static void test_stream_end_and_frames(void **state)
     cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, \
                                              (void *)(uintptr_t)(m))
 #define ALL(m) \
-    T(test_stream_roundtrip, m), \
-    T(test_full_random_packet_fits_the_bound, m), \
-    T(test_stream_is_not_reset_between_packets, m), \
-    T(test_two_channels_are_independent, m), \
-    T(test_truncated_payload, m), \
-    T(test_empty_payload, m), \
-    T(test_output_too_short, m), \
-    T(test_output_too_long, m), \
-    T(test_two_payloads_in_one, m), \
-    T(test_garbage, m), \
-    T(test_corruption_mid_stream, m), \
-    T(test_stream_end_and_frames, m)
+    T(test_stream_roundtrip, m), T(test_full_random_packet_fits_the_bound, m), \
+        T(test_stream_is_not_reset_between_packets, m), \
+        T(test_two_channels_are_independent, m), T(test_truncated_payload, m), \
+        T(test_empty_payload, m), T(test_output_too_short, m), \
+        T(test_output_too_long, m), T(test_two_payloads_in_one, m), \
+        T(test_garbage, m), T(test_corruption_mid_stream, m), \
+        T(test_stream_end_and_frames, m)
 
 int main(void)
 {
@@ -486,14 +477,12 @@ int main(void)
 #ifdef MFCOLO_HAVE_ZSTD
     const struct CMUnitTest zstd_tests[] = { ALL(WIRE_COMP_ZSTD) };
 
-    failed += cmocka_run_group_tests_name("codec/zstd", zstd_tests, NULL,
-                                          NULL);
+    failed += cmocka_run_group_tests_name("codec/zstd", zstd_tests, NULL, NULL);
 #endif
 #ifdef MFCOLO_HAVE_ZLIB
     const struct CMUnitTest zlib_tests[] = { ALL(WIRE_COMP_ZLIB) };
 
-    failed += cmocka_run_group_tests_name("codec/zlib", zlib_tests, NULL,
-                                          NULL);
+    failed += cmocka_run_group_tests_name("codec/zlib", zlib_tests, NULL, NULL);
 #endif
     return failed;
 }

@@ -70,12 +70,12 @@ static void test_supported_methods(void **state)
     assert_int_equal(err.code, CODEC_ERR_UNSUPPORTED);
     assert_string_equal(err.code_name, "CODEC_ERR_UNSUPPORTED");
     assert_string_equal(err.msg, "compression qpl (0x08) is not supported "
-                        "by this build");
+                                 "by this build");
     mf_error_clear(&err);
     assert_null(codec_new((WireCompression)0x06, PS, &err));
     assert_int_equal(err.code, CODEC_ERR_UNSUPPORTED);
     assert_string_equal(err.msg, "compression unknown (0x06) is not "
-                        "supported by this build");
+                                 "supported by this build");
     mf_error_clear(&err);
     assert_null(codec_new(WIRE_COMP_ZSTD, 0, &err));
     assert_int_equal(err.code, MF_ERR_INVALID_ARG);
@@ -165,7 +165,7 @@ static void test_payload_bound(void **state)
         assert_int_equal(err.code, CODEC_ERR_PAYLOAD_SIZE);
         assert_int_equal(err.offset, 20); /* next_packet_size field */
         assert_string_equal(err.msg, "next_packet_size 1048577 exceeds the "
-                            "limit 1048576 (2 x 524288)");
+                                     "limit 1048576 (2 x 524288)");
         p.next_packet_size = 0xffffffffu;
         mf_error_clear(&err);
         assert_false(codec_check_packet(c, &p, &err));
@@ -193,7 +193,7 @@ static void test_zero_pages_with_payload_is_rejected(void **state)
     assert_string_equal(err.code_name, "CODEC_ERR_UNEXPECTED_PAYLOAD");
     assert_int_equal(err.offset, 20);
     assert_string_equal(err.msg, "next_packet_size 1 in a zstd packet "
-                        "without normal pages (must be 0)");
+                                 "without normal pages (must be 0)");
     p.next_packet_size = 0;
     mf_error_clear(&err);
     assert_true(codec_check_packet(c, &p, &err));
@@ -238,7 +238,7 @@ static void test_none_copies_exact_payload(void **state)
     assert_false(codec_decompress(c, in, 3 * PS - 1, pages, 3, &err));
     assert_int_equal(err.code, CODEC_ERR_SIZE);
     assert_string_equal(err.msg, "none payload of 12287 bytes gave 12287 "
-                        "bytes, expected 3 pages x 4096 = 12288");
+                                 "bytes, expected 3 pages x 4096 = 12288");
     mf_error_clear(&err);
     assert_false(codec_decompress(c, in, 3 * PS + 1, pages, 3, &err));
     assert_int_equal(err.code, CODEC_ERR_SIZE);
@@ -248,8 +248,7 @@ static void test_none_copies_exact_payload(void **state)
 
 static void test_decompress_generic_bounds(void **state)
 {
-    WireCompression ms[] = { WIRE_COMP_NONE, WIRE_COMP_ZSTD,
-                             WIRE_COMP_ZLIB };
+    WireCompression ms[] = { WIRE_COMP_NONE, WIRE_COMP_ZSTD, WIRE_COMP_ZLIB };
     static uint8_t big[1048577];
     uint8_t page[PS], *pages[1] = { page };
     size_t i;

@@ -111,13 +111,13 @@ static void test_flush_runs(void **state)
 
     assert_true(colo_flush(&f->s, &st, &err));
     assert_int_equal(st.pages, 7 + 2 + 1);
-    assert_int_equal(st.runs, 4 + 1);  /* 0-3, 63-65, 100, 129 | b:2 */
+    assert_int_equal(st.runs, 4 + 1); /* 0-3, 63-65, 100, 129 | b:2 */
     assert_int_equal(st.guest_pages, 3);
     for (p = 0; p < 7; p++) {
         assert_int_equal(f->a->host[pages[p] * PS], 0x10 + (int)p);
         assert_int_equal(f->a->host[pages[p] * PS + PS - 1], 0x10 + (int)p);
     }
-    assert_int_equal(f->a->host[3 * PS + 5], 0);  /* restored */
+    assert_int_equal(f->a->host[3 * PS + 5], 0); /* restored */
     assert_int_equal(f->a->host[100 * PS], 0);
     assert_int_equal(f->b->host[2 * PS], 0);
     assert_int_equal(f->b->host[2 * PS + 99], 0);
@@ -140,17 +140,15 @@ static void test_zero_page_after_nonzero(void **state)
 
     assert_true(colo_enter(&f->s, NULL));
     memset(data, 0xc3, sizeof(data));
-    assert_true(model_real_packet(&f->s, f->a, &off, data, 1, NULL, 0,
-                                  &err));
-    assert_true(colo_flush(&f->s, NULL, &err));      /* checkpoint k */
+    assert_true(model_real_packet(&f->s, f->a, &off, data, 1, NULL, 0, &err));
+    assert_true(colo_flush(&f->s, NULL, &err)); /* checkpoint k */
     assert_int_equal(f->a->host[off], 0xc3);
     assert_int_equal(f->a->host[off + PS - 1], 0xc3);
 
-    assert_true(model_real_packet(&f->s, f->a, NULL, NULL, 0, &off, 1,
-                                  &err));
-    assert_true(mf_bitmap_test(f->a->dirty, 42));     /* zero recorded */
-    assert_int_equal(f->a->host[off], 0xc3);           /* not yet */
-    assert_true(colo_flush(&f->s, NULL, &err));      /* checkpoint k+1 */
+    assert_true(model_real_packet(&f->s, f->a, NULL, NULL, 0, &off, 1, &err));
+    assert_true(mf_bitmap_test(f->a->dirty, 42)); /* zero recorded */
+    assert_int_equal(f->a->host[off], 0xc3);      /* not yet */
+    assert_true(colo_flush(&f->s, NULL, &err));   /* checkpoint k+1 */
     assert_int_equal(f->a->host[off], 0);
     assert_int_equal(f->a->host[off + PS - 1], 0);
     assert_true(colo_check_i3(&f->s, &err));
@@ -165,12 +163,10 @@ static void test_zero_page_after_precopy(void **state)
     uint64_t off = 7 * PS;
 
     memset(data, 0x3c, sizeof(data));
-    assert_true(model_real_packet(&f->s, f->a, &off, data, 1, NULL, 0,
-                                  &err));
+    assert_true(model_real_packet(&f->s, f->a, &off, data, 1, NULL, 0, &err));
     assert_int_equal(f->a->host[off], 0x3c);
     assert_true(colo_enter(&f->s, NULL));
-    assert_true(model_real_packet(&f->s, f->a, NULL, NULL, 0, &off, 1,
-                                  &err));
+    assert_true(model_real_packet(&f->s, f->a, NULL, NULL, 0, &off, 1, &err));
     assert_true(colo_flush(&f->s, NULL, &err));
     assert_int_equal(f->a->host[off], 0);
 }

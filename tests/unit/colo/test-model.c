@@ -40,8 +40,7 @@ typedef struct Pair {
     Model m;
 } Pair;
 
-static void pair_init(Pair *p, uint32_t ps, const uint64_t *lens,
-                      size_t n)
+static void pair_init(Pair *p, uint32_t ps, const uint64_t *lens, size_t n)
 {
     char name[32];
     size_t i;
@@ -84,12 +83,14 @@ static void tally_op(Tally *ty, const Model *m, const ModelOp *op)
             ty->phase_refused++;
             return;
         }
-        for (i = 0; code == MF_OK && op->kind == MODEL_OP_PACKET &&
-             i < op->nnormal; i++) {
+        for (i = 0;
+             code == MF_OK && op->kind == MODEL_OP_PACKET && i < op->nnormal;
+             i++) {
             code = model_offset_error(m, op->block, op->normal[i]);
         }
-        for (i = 0; code == MF_OK && op->kind == MODEL_OP_PACKET &&
-             i < op->nzero; i++) {
+        for (i = 0;
+             code == MF_OK && op->kind == MODEL_OP_PACKET && i < op->nzero;
+             i++) {
             code = model_offset_error(m, op->block, op->zero[i]);
         }
         if (op->kind == MODEL_OP_MAIN_PAGE) {
@@ -102,8 +103,7 @@ static void tally_op(Tally *ty, const Model *m, const ModelOp *op)
         } else {
             ty->precopy_packets++;
         }
-    } else if (op->kind == MODEL_OP_FLUSH &&
-               m->phase == COLO_PHASE_COLO) {
+    } else if (op->kind == MODEL_OP_FLUSH && m->phase == COLO_PHASE_COLO) {
         ty->flushes_ok++;
     }
 }
@@ -224,7 +224,7 @@ static void test_i1_catches(void **state)
     assert_int_equal(err.code, CHECK_ERR_I1_MIRROR);
     assert_int_equal(err.offset, off + 100);
     assert_string_equal(err.msg, "I1: block \"ram0\" offset 4196: guest "
-                        "0x5b != cache 0x5a");
+                                 "0x5b != cache 0x5a");
     b->host[off + 100] ^= 1;
 
     mf_error_clear(&err);
@@ -242,7 +242,7 @@ static void test_i1_catches(void **state)
     assert_int_equal(err.code, CHECK_ERR_I1_DIRTY);
     assert_int_equal(err.offset, 2 * 4096);
     assert_string_equal(err.msg, "I1: dirty bit set: block \"ram1\" "
-                        "offset 8192");
+                                 "offset 8192");
     pair_destroy(&p);
 }
 
@@ -264,22 +264,23 @@ static void test_i2_catches(void **state)
     assert_true(model_real_packet(&p.s, b, &off, data, 1, &zoff, 1, &err));
     assert_true(colo_check_i2(&p.s, &snap, b, &off, 1, &zoff, 1, &err));
 
-    p.t.blocks[1]->host[8196] = 1;                /* a guest write */
+    p.t.blocks[1]->host[8196] = 1; /* a guest write */
     assert_false(colo_check_i2(&p.s, &snap, b, &off, 1, &zoff, 1, &err));
     assert_int_equal(err.code, CHECK_ERR_I2_GUEST_WRITTEN);
     assert_int_equal(err.offset, 8196);
-    assert_string_equal(err.msg, "I2: block \"ram1\" offset 8196: guest "
+    assert_string_equal(err.msg,
+                        "I2: block \"ram1\" offset 8196: guest "
                         "changed 0x00 -> 0x01 while receiving in COLO");
     p.t.blocks[1]->host[8196] = 0;
 
     mf_error_clear(&err);
-    mf_bitmap_clear(b->dirty, 0);                 /* zero page unrecorded */
+    mf_bitmap_clear(b->dirty, 0); /* zero page unrecorded */
     assert_false(colo_check_i2(&p.s, &snap, b, &off, 1, &zoff, 1, &err));
     assert_int_equal(err.code, CHECK_ERR_I2_NOT_RECORDED);
     assert_int_equal(err.offset, 0);
     mf_error_clear(&err);
     mf_bitmap_set(b->dirty, 0);
-    mf_bitmap_clear(b->dirty, 3);                 /* normal unrecorded */
+    mf_bitmap_clear(b->dirty, 3); /* normal unrecorded */
     assert_false(colo_check_i2(&p.s, &snap, b, &off, 1, &zoff, 1, &err));
     assert_int_equal(err.code, CHECK_ERR_I2_NOT_RECORDED);
     assert_int_equal(err.offset, off);
@@ -300,7 +301,7 @@ static void test_i3_catches(void **state)
     assert_true(colo_flush(&p.s, NULL, &err));
     assert_true(colo_check_i3(&p.s, &err));
 
-    b->colo_cache[2 * 4096 + 4] = 3;               /* in the short page */
+    b->colo_cache[2 * 4096 + 4] = 3; /* in the short page */
     assert_false(colo_check_i3(&p.s, &err));
     assert_int_equal(err.code, CHECK_ERR_I3_MIRROR);
     assert_int_equal(err.offset, 2 * 4096 + 4);
@@ -330,8 +331,7 @@ static void test_i3_catches(void **state)
     assert_false(colo_check_i3(&p.s, &err));
     assert_int_equal(err.code, CHECK_ERR_NO_CACHE);
     mf_error_clear(&err);
-    assert_false(colo_check_i1(&p.s, p.t.blocks[0], NULL, 0, NULL, 0,
-                               &err));
+    assert_false(colo_check_i1(&p.s, p.t.blocks[0], NULL, 0, NULL, 0, &err));
     assert_int_equal(err.code, CHECK_ERR_NO_CACHE);
     pair_destroy(&p);
 }
@@ -375,7 +375,7 @@ static void test_compare_catches(void **state)
     mf_bitmap_clear(b->received, 1);
     mf_bitmap_set(b->dirty, 2);
     expect_diff(&p, MODEL_ERR_DIRTY, 1, 8192);
-    p.s.dirty_pages = 1;            /* counters are compared first */
+    p.s.dirty_pages = 1; /* counters are compared first */
     expect_diff(&p, MODEL_ERR_COUNTER, 0, 0);
     mf_bitmap_clear(b->dirty, 2);
     p.s.dirty_pages = 0;
@@ -429,7 +429,7 @@ static void test_step_catches_lost_zero_record(void **state)
     op.nzero = 1;
     op.zero[0] = 4096;
     assert_true(model_step(&p.m, &p.s, &op, &diff, &err));
-    mf_bitmap_clear(p.t.blocks[0]->dirty, 1);               /* the bug */
+    mf_bitmap_clear(p.t.blocks[0]->dirty, 1); /* the bug */
     p.s.dirty_pages = 0;
     op.kind = MODEL_OP_FLUSH;
     assert_false(model_step(&p.m, &p.s, &op, &diff, &err));
@@ -472,12 +472,13 @@ static void test_step_result_and_malformed(void **state)
     pair_init(&p, 4096, two_blocks, 2);
     memset(&op, 0, sizeof(op));
 
-    op.kind = MODEL_OP_FLUSH;                  /* both refuse: fine */
+    op.kind = MODEL_OP_FLUSH; /* both refuse: fine */
     assert_true(model_step(&p.m, &p.s, &op, NULL, &err));
-    p.m.phase = COLO_PHASE_COLO;               /* model thinks COLO */
+    p.m.phase = COLO_PHASE_COLO; /* model thinks COLO */
     assert_false(model_step(&p.m, &p.s, &op, NULL, &err));
     assert_int_equal(err.code, MODEL_ERR_RESULT);
-    assert_string_equal(err.msg, "flush block 0: model expects code 0, "
+    assert_string_equal(err.msg,
+                        "flush block 0: model expects code 0, "
                         "real gave 601 (cannot flush the COLO cache in "
                         "phase precopy)");
     p.m.phase = COLO_PHASE_PRECOPY;
@@ -541,16 +542,13 @@ static void test_model_offsets(void **state)
     a = model_add_block(&m, "a", 4 * 512);
     small = model_add_block(&m, "s", 511);
     assert_int_equal(model_offset_error(&m, a, 3 * 512), MF_OK);
-    assert_int_equal(model_offset_error(&m, a, 4 * 512),
-                     RAM_ERR_OFFSET_RANGE);
+    assert_int_equal(model_offset_error(&m, a, 4 * 512), RAM_ERR_OFFSET_RANGE);
     assert_int_equal(model_offset_error(&m, a, UINT64_MAX),
                      RAM_ERR_OFFSET_RANGE);
     assert_int_equal(model_offset_error(&m, a, UINT64_MAX - 511),
                      RAM_ERR_OFFSET_RANGE);
-    assert_int_equal(model_offset_error(&m, a, 1),
-                     RAM_ERR_OFFSET_UNALIGNED);
-    assert_int_equal(model_offset_error(&m, small, 0),
-                     RAM_ERR_BLOCK_TOO_SMALL);
+    assert_int_equal(model_offset_error(&m, a, 1), RAM_ERR_OFFSET_UNALIGNED);
+    assert_int_equal(model_offset_error(&m, small, 0), RAM_ERR_BLOCK_TOO_SMALL);
     model_destroy(&m);
 }
 

@@ -76,7 +76,7 @@ static void test_precopy_packet(void **state)
     uint64_t normal[2] = { 3 * PS, 0 };
     uint64_t zero[2] = { 7 * PS, 9 * PS };
 
-    memset(f->a->host + 7 * PS, 0xee, PS);   /* stale guest data */
+    memset(f->a->host + 7 * PS, 0xee, PS); /* stale guest data */
     memset(f->a->host + 9 * PS, 0xee, PS);
     colo_prepare_recv(&f->s, f->a, COLO_PHASE_PRECOPY, normal, 2, zero, 2);
     assert_true(mf_bitmap_empty(f->a->dirty, NPAGES));
@@ -149,10 +149,8 @@ static void test_phase_sample_is_used(void **state)
     colo_process_recv(&f->s, f->a, COLO_PHASE_PRECOPY, normal, 1, NULL, 0);
     assert_bytes(f->a->host + 8 * PS, 0x31, PS);
     /* a sample of failed-over does nothing */
-    colo_prepare_recv(&f->s, f->a, COLO_PHASE_FAILED_OVER, normal, 1,
-                      NULL, 0);
-    colo_process_recv(&f->s, f->a, COLO_PHASE_FAILED_OVER, normal, 1,
-                      NULL, 0);
+    colo_prepare_recv(&f->s, f->a, COLO_PHASE_FAILED_OVER, normal, 1, NULL, 0);
+    colo_process_recv(&f->s, f->a, COLO_PHASE_FAILED_OVER, normal, 1, NULL, 0);
     assert_true(mf_bitmap_empty(f->a->dirty, NPAGES));
 }
 
@@ -187,8 +185,7 @@ static void test_main_page(void **state)
     assert_int_equal(f->s.dirty_pages, 2);
 
     /* failed over: ignored */
-    colo_load_main_page(&f->s, f->a, COLO_PHASE_FAILED_OVER, 12 * PS, page,
-                        0);
+    colo_load_main_page(&f->s, f->a, COLO_PHASE_FAILED_OVER, 12 * PS, page, 0);
     assert_bytes(f->a->colo_cache + 12 * PS, 0, PS);
     assert_false(ram_block_is_received(f->a, 12 * PS));
     assert_false(mf_bitmap_test(f->a->dirty, 12));
@@ -203,9 +200,9 @@ static void test_guest_dirty(void **state)
     Fix *f = *state;
 
     colo_guest_dirty(f->a, 0);
-    colo_guest_dirty(f->a, 5 * PS + 17);          /* any byte of page 5 */
-    colo_guest_dirty(f->a, NPAGES * PS - 1);      /* last byte */
-    colo_guest_dirty(f->a, NPAGES * PS);          /* outside: ignored */
+    colo_guest_dirty(f->a, 5 * PS + 17);     /* any byte of page 5 */
+    colo_guest_dirty(f->a, NPAGES * PS - 1); /* last byte */
+    colo_guest_dirty(f->a, NPAGES * PS);     /* outside: ignored */
     colo_guest_dirty(f->a, UINT64_MAX);
     assert_true(mf_bitmap_test(f->a->guest_dirty, 0));
     assert_true(mf_bitmap_test(f->a->guest_dirty, 5));
@@ -288,9 +285,9 @@ static void test_concurrent_record(void **state)
     for (i = 0; i <= THREADS; i++) {
         args[i] = (ChanArg){ .s = &f->s, .b = f->a, .id = i };
         assert_int_equal(pthread_create(&th[i], NULL,
-                                        i < THREADS ? chan_thread
-                                                    : vcpu_thread,
-                                        &args[i]), 0);
+                                        i < THREADS ? chan_thread : vcpu_thread,
+                                        &args[i]),
+                         0);
     }
     for (i = 0; i <= THREADS; i++) {
         assert_int_equal(pthread_join(th[i], NULL), 0);
@@ -298,8 +295,7 @@ static void test_concurrent_record(void **state)
     /* every page recorded exactly once, whatever the interleaving */
     assert_int_equal(mf_bitmap_count(f->a->dirty, NPAGES), NPAGES);
     assert_int_equal(f->s.dirty_pages, NPAGES);
-    assert_int_equal(mf_bitmap_count(f->a->guest_dirty, NPAGES),
-                     NPAGES / 2);
+    assert_int_equal(mf_bitmap_count(f->a->guest_dirty, NPAGES), NPAGES / 2);
     assert_bytes(f->a->host, 0, NPAGES * PS);
 }
 

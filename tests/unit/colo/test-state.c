@@ -66,8 +66,7 @@ static void test_phase_names(void **state)
     (void)state;
     assert_string_equal(colo_phase_name(COLO_PHASE_PRECOPY), "precopy");
     assert_string_equal(colo_phase_name(COLO_PHASE_COLO), "colo");
-    assert_string_equal(colo_phase_name(COLO_PHASE_FAILED_OVER),
-                        "failed-over");
+    assert_string_equal(colo_phase_name(COLO_PHASE_FAILED_OVER), "failed-over");
     assert_string_equal(colo_phase_name((ColoPhase)42), "invalid");
 }
 
@@ -95,8 +94,7 @@ static void test_enter(void **state)
     mf_error_clear(&err);
     assert_false(colo_enter(&f->s, &err));
     assert_int_equal(err.code, COLO_ERR_PHASE);
-    assert_string_equal(err.msg,
-                        "cannot enter COLO from phase failed-over");
+    assert_string_equal(err.msg, "cannot enter COLO from phase failed-over");
 }
 
 static void test_begin_packet(void **state)
@@ -138,7 +136,7 @@ static void test_discard(void **state)
     assert_int_equal(f->s.dirty_pages, 3);
     memset(f->a->colo_cache + 2 * PS, 0x22, 100);
     memset(f->a->colo_cache, 0, PS);
-    f->a->host[7 * PS] = 0x33;          /* secondary wrote page 7 */
+    f->a->host[7 * PS] = 0x33; /* secondary wrote page 7 */
     colo_guest_dirty(f->a, 7 * PS);
     colo_discard(&f->s);
 
@@ -148,7 +146,7 @@ static void test_discard(void **state)
     assert_true(mf_bitmap_test(f->a->guest_dirty, 7));
     for (i = 0; i < f->a->used_length; i++) {
         if (i != 7 * PS) {
-            assert_int_equal(f->a->host[i], 0x11);     /* guest untouched */
+            assert_int_equal(f->a->host[i], 0x11);       /* guest untouched */
             assert_int_equal(f->a->colo_cache[i], 0x11); /* cache restored */
         }
     }
@@ -168,7 +166,7 @@ static void test_discard_partial_last_page(void **state)
     assert_true(colo_enter(&f->s, NULL));
     memset(f->b->host, 0x44, f->b->used_length);
     memset(f->b->colo_cache, 0x55, f->b->used_length);
-    mf_bitmap_set_atomic(f->b->dirty, 3);   /* the 7-byte last page */
+    mf_bitmap_set_atomic(f->b->dirty, 3); /* the 7-byte last page */
     f->s.dirty_pages = 1;
     colo_discard(&f->s);
     for (i = 3 * PS; i < f->b->used_length; i++) {
@@ -192,10 +190,10 @@ static void test_failover(void **state)
     assert_int_equal(colo_phase(&f->s), COLO_PHASE_FAILED_OVER);
     assert_true(mf_bitmap_empty(f->a->dirty, f->a->npages));
     assert_true(mf_bitmap_empty(f->a->guest_dirty, f->a->npages));
-    assert_int_equal(f->a->host[PS], 0);     /* partial page never applied */
-    assert_int_equal(f->a->host[0], 0x77);   /* own write kept */
+    assert_int_equal(f->a->host[PS], 0);   /* partial page never applied */
+    assert_int_equal(f->a->host[0], 0x77); /* own write kept */
     assert_int_equal(f->s.dirty_pages, 0);
-    colo_failover(&f->s);                    /* idempotent */
+    colo_failover(&f->s); /* idempotent */
     assert_int_equal(colo_phase(&f->s), COLO_PHASE_FAILED_OVER);
     assert_false(colo_flush(&f->s, NULL, &err));
     assert_int_equal(err.code, COLO_ERR_PHASE);
@@ -233,8 +231,7 @@ static void test_destroy(void **state)
     mf_error_clear(&err);
     assert_false(colo_flush(&f->s, NULL, &err));
     assert_int_equal(err.code, COLO_ERR_NO_CACHE);
-    assert_string_equal(err.msg,
-                        "cannot flush: the COLO cache was released");
+    assert_string_equal(err.msg, "cannot flush: the COLO cache was released");
     colo_discard(&f->s);
     colo_failover(&f->s);
     assert_int_equal(colo_phase(&f->s), COLO_PHASE_FAILED_OVER);
@@ -255,16 +252,11 @@ static void test_destroy_unused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_init),
-        cmocka_unit_test(test_phase_names),
-        T(test_enter),
-        T(test_begin_packet),
-        T(test_discard),
-        T(test_discard_partial_last_page),
-        T(test_failover),
-        T(test_failover_from_precopy),
-        T(test_destroy),
-        cmocka_unit_test(test_destroy_unused),
+        T(test_init),     cmocka_unit_test(test_phase_names),
+        T(test_enter),    T(test_begin_packet),
+        T(test_discard),  T(test_discard_partial_last_page),
+        T(test_failover), T(test_failover_from_precopy),
+        T(test_destroy),  cmocka_unit_test(test_destroy_unused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -109,7 +109,8 @@ static void fail_point(const char *name)
 static void test_alloc_points(void **state)
 {
     static const char *const points[] = {
-        "mfcolo/incoming/alloc", "mfcolo/incoming/alloc-page",
+        "mfcolo/incoming/alloc",
+        "mfcolo/incoming/alloc-page",
     };
     SupBuf s = SUP_BUF_INIT;
     size_t i;
@@ -162,8 +163,8 @@ static void test_nth_fault_loop(void **state)
 
         hits = 0;
         countdown = (int)n;
-        assert_int_equal(fiu_enable_external("mfcolo/*", 1, NULL, 0,
-                                             nth_cb), 0);
+        assert_int_equal(fiu_enable_external("mfcolo/*", 1, NULL, 0, nth_cb),
+                         0);
         done = replay(&s, &err, &made);
         fiu_disable("mfcolo/*");
         if (!done) {
@@ -185,6 +186,5 @@ int main(void)
     };
 
     fiu_init(0);
-    return cmocka_run_group_tests_name("incoming-faults", tests, NULL,
-                                       NULL);
+    return cmocka_run_group_tests_name("incoming-faults", tests, NULL, NULL);
 }

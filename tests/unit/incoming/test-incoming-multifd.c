@@ -76,7 +76,7 @@ static Primary *make(PrimaryStyle style, uint32_t channels, int cps,
         for (i = 0; i < 200; i += 7) {
             touch(p, i, (uint8_t)(0x40 + k + i));
         }
-        touch(p, 3, 0);           /* a data page becomes zero */
+        touch(p, 3, 0); /* a data page becomes zero */
         touch(p, 250 + k, 0x77);
         primary_checkpoint(p);
     }
@@ -144,8 +144,7 @@ static void assert_stage(Run *r, Primary *p, size_t stage)
 
     assert_int_equal(r->ram.nblocks, 2);
     for (i = 0; i < r->ram.nblocks; i++) {
-        sha256_digest(r->ram.blocks[i]->host, r->ram.blocks[i]->used_length,
-                      d);
+        sha256_digest(r->ram.blocks[i]->host, r->ram.blocks[i]->used_length, d);
         assert_memory_equal(d, s->digest[i], SHA256_DIGEST_SIZE);
     }
 }
@@ -249,8 +248,7 @@ static void test_round_mode_on_72_fails(void **state)
     Run r;
 
     (void)state;
-    check_mismatch(PRIMARY_QEMU_7_2, INCOMING_SYNC_ROUND,
-                   INCOMING_ERR_NO_SYNC);
+    check_mismatch(PRIMARY_QEMU_7_2, INCOMING_SYNC_ROUND, INCOMING_ERR_NO_SYNC);
     run(&r, p, INCOMING_SYNC_ROUND, 1);
     assert_false(r.ok);
     assert_int_equal(r.st.checkpoints, 0);
@@ -351,6 +349,5 @@ int main(void)
         cmocka_unit_test(test_precopy_error_cancels_engine),
     };
 
-    return cmocka_run_group_tests_name("incoming-multifd", tests, NULL,
-                                       NULL);
+    return cmocka_run_group_tests_name("incoming-multifd", tests, NULL, NULL);
 }

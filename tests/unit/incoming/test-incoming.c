@@ -25,8 +25,8 @@ typedef struct Fx {
     SupBuf s;
     RamTable ram;
     ColoState colo;
-    bool no_colo;         /* receiver without x-colo */
-    bool replay;          /* create_blocks */
+    bool no_colo; /* receiver without x-colo */
+    bool replay;  /* create_blocks */
     bool expect_end;
     uint64_t max_devstate;
     uint64_t max_ram;
@@ -152,10 +152,10 @@ static void fx_run(Fx *fx)
 
     assert_true(ram_table_init(&fx->ram, SB_PAGE, &e));
     if (!fx->replay) {
-        assert_non_null(ram_table_add(&fx->ram, "pc.ram", SB_RAM_LEN, NULL,
-                                      &e));
-        assert_non_null(ram_table_add(&fx->ram, "small", SB_SMALL_LEN, NULL,
-                                      &e));
+        assert_non_null(
+            ram_table_add(&fx->ram, "pc.ram", SB_RAM_LEN, NULL, &e));
+        assert_non_null(
+            ram_table_add(&fx->ram, "small", SB_SMALL_LEN, NULL, &e));
     }
     if (!fx->no_colo) {
         assert_true(colo_init(&fx->colo, &fx->ram, &e));
@@ -190,10 +190,9 @@ static void expect_err(Fx *fx, int code, uint64_t offset)
 
     mf_error_format(&fx->err, line, sizeof(line));
     if (fx->ok || fx->err.code != code || fx->err.offset != offset) {
-        print_error("want code %d offset %llu, got ok=%d: %s (%s, %d)\n",
-                    code, (unsigned long long)offset, fx->ok, line,
-                    fx->err.code_name ? fx->err.code_name : "-",
-                    fx->err.code);
+        print_error("want code %d offset %llu, got ok=%d: %s (%s, %d)\n", code,
+                    (unsigned long long)offset, fx->ok, line,
+                    fx->err.code_name ? fx->err.code_name : "-", fx->err.code);
     }
     assert_false(fx->ok);
     assert_int_equal(fx->err.code, code);
@@ -240,8 +239,7 @@ static void test_plain_precopy(void **state)
     assert_int_equal(ram_byte(fx, "pc.ram", SB_PAGE + 4095), 0xcd);
     assert_int_equal(ram_byte(fx, "small", 17), 0x11);
     /* precopy with COLO: the cache mirrors the guest (I1). */
-    assert_int_equal(ram_table_find(&fx->ram, "pc.ram")->colo_cache[0],
-                     0xab);
+    assert_int_equal(ram_table_find(&fx->ram, "pc.ram")->colo_cache[0], 0xab);
     incoming_get_stats(fx->in, &st);
     assert_int_equal(st.pages, 3);
     assert_int_equal(st.zero_pages, 1);
@@ -1023,10 +1021,9 @@ static void test_colo_two_checkpoints(void **state)
     incoming_get_stats(fx->in, &st);
     assert_int_equal(st.checkpoints, 2);
     assert_true(st.colo);
-    assert_string_equal(fx->log,
-                        "devpre precopy start "
-                        "stop load done start "
-                        "stop load done start ");
+    assert_string_equal(fx->log, "devpre precopy start "
+                                 "stop load done start "
+                                 "stop load done start ");
 }
 
 /* Cut the stream at @cut inside checkpoint 1: memory of checkpoint 0. */
@@ -1271,8 +1268,7 @@ static void test_failover_request_while_loading(void **state)
     r = replies(fx, &len);
     assert_int_equal(len, 12);
     assert_memory_equal(r, cp_replies, 12);
-    assert_string_equal(fx->log,
-                        "devpre precopy start stop load done start ");
+    assert_string_equal(fx->log, "devpre precopy start stop load done start ");
 }
 
 static void test_colo_stages(void **state)
@@ -1336,8 +1332,7 @@ static void test_names(void **state)
 {
     (void)state;
     assert_string_equal(incoming_sync_mode_name(INCOMING_SYNC_AUTO), "auto");
-    assert_string_equal(incoming_sync_mode_name(INCOMING_SYNC_ROUND),
-                        "round");
+    assert_string_equal(incoming_sync_mode_name(INCOMING_SYNC_ROUND), "round");
     assert_string_equal(incoming_sync_mode_name(INCOMING_SYNC_SECTION),
                         "section");
     assert_string_equal(incoming_stage_name(INCOMING_STAGE_CP_LOADING),

@@ -25,7 +25,7 @@
 void *__real_calloc(size_t nmemb, size_t size);
 void *__wrap_calloc(size_t nmemb, size_t size);
 
-static int fail_at;   /* fail the fail_at-th call from now; 0: never */
+static int fail_at; /* fail the fail_at-th call from now; 0: never */
 static int calls;
 
 void *__wrap_calloc(size_t nmemb, size_t size)
@@ -126,7 +126,7 @@ static void add_under_failures(size_t existing, bool colo, bool own_host)
     }
     /* every allocation of the call was failed once */
     assert_int_equal(failures, (existing % 4 == 0 ? 1 : 0) + 1 +
-                     (own_host ? 0 : 1) + 1 + (colo ? 3 : 0));
+                                   (own_host ? 0 : 1) + 1 + (colo ? 3 : 0));
 }
 
 static void test_add_nomem(void **state)
@@ -134,7 +134,7 @@ static void test_add_nomem(void **state)
     (void)state;
     add_under_failures(0, false, false);
     add_under_failures(1, false, true);
-    add_under_failures(4, false, false);  /* table must grow */
+    add_under_failures(4, false, false); /* table must grow */
     add_under_failures(4, true, false);
     add_under_failures(2, true, true);
 }
@@ -183,7 +183,7 @@ static void test_enable_colo_message(void **state)
     assert_false(ram_table_enable_colo(&t, &err));
     arm(0);
     assert_string_equal(err.msg, "cannot allocate the COLO cache of block "
-                        "\"pc.ram\" (used_length 8192)");
+                                 "\"pc.ram\" (used_length 8192)");
     ram_table_destroy(&t);
 }
 

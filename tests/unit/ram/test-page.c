@@ -59,8 +59,7 @@ static void check_limits(uint32_t ps)
     expect_offset(b, UINT64_MAX - ps + 1, RAM_ERR_OFFSET_RANGE);
     expect_offset(b, UINT64_MAX - ps + 2, RAM_ERR_OFFSET_RANGE);
     expect_offset(b, (UINT64_MAX / ps) * ps, RAM_ERR_OFFSET_RANGE);
-    expect_offset(b, UINT64_MAX - 4 * (uint64_t)ps + 1,
-                  RAM_ERR_OFFSET_RANGE);
+    expect_offset(b, UINT64_MAX - 4 * (uint64_t)ps + 1, RAM_ERR_OFFSET_RANGE);
 
     /* a partial last page never fits */
     expect_offset(odd, 3 * (uint64_t)ps, MF_OK);
@@ -109,17 +108,17 @@ static void test_messages(void **state)
     assert_false(ram_block_check_offset(b, 16384, &err));
     assert_string_equal(err.code_name, "RAM_ERR_OFFSET_RANGE");
     assert_string_equal(err.msg, "RAM block \"pc.ram\": offset 16384 + "
-                        "page_size 4096 exceeds used_length 16384");
+                                 "page_size 4096 exceeds used_length 16384");
     mf_error_clear(&err);
     assert_false(ram_block_check_offset(b, 4097, &err));
     assert_string_equal(err.code_name, "RAM_ERR_OFFSET_UNALIGNED");
     assert_string_equal(err.msg, "RAM block \"pc.ram\": offset 4097 is "
-                        "not a multiple of page_size 4096");
+                                 "not a multiple of page_size 4096");
     mf_error_clear(&err);
     assert_false(ram_block_check_offset(small, 0, &err));
     assert_string_equal(err.code_name, "RAM_ERR_BLOCK_TOO_SMALL");
     assert_string_equal(err.msg, "RAM block \"tiny\": used_length 4095 is "
-                        "smaller than page_size 4096 (offset 0)");
+                                 "smaller than page_size 4096 (offset 0)");
     /* the first error is kept */
     assert_false(ram_block_check_offset(b, 1, &err));
     assert_string_equal(err.code_name, "RAM_ERR_BLOCK_TOO_SMALL");
@@ -216,14 +215,13 @@ static void test_received_threads(void **state)
     b = ram_table_add(&t, "b", 1000 * 4096, NULL, NULL);
     for (i = 0; i < 4; i++) {
         args[i] = (MarkArg){ .b = b, .first = i % 3, .step = 3 };
-        assert_int_equal(pthread_create(&th[i], NULL, mark_pages,
-                                        &args[i]), 0);
+        assert_int_equal(pthread_create(&th[i], NULL, mark_pages, &args[i]), 0);
     }
     for (i = 0; i < 4; i++) {
         assert_int_equal(pthread_join(th[i], NULL), 0);
     }
-    assert_int_equal(args[0].newly + args[1].newly + args[2].newly +
-                     args[3].newly, 1000);
+    assert_int_equal(
+        args[0].newly + args[1].newly + args[2].newly + args[3].newly, 1000);
     assert_int_equal(mf_bitmap_count(b->received, b->npages), 1000);
     ram_table_destroy(&t);
 }

@@ -61,7 +61,7 @@ static void test_init_message(void **state)
     (void)state;
     assert_false(ram_table_init(&t, 256, &err));
     assert_string_equal(err.msg, "page_size 256 is not a power of two "
-                        "from 512 to 524288");
+                                 "from 512 to 524288");
     assert_int_equal(err.offset, 0);
     assert_false(err.located);
     assert_false(ram_table_init(&t, 3, NULL)); /* NULL err allowed */
@@ -126,18 +126,17 @@ static void test_name_length_limits(void **state)
     (void)state;
     assert_true(ram_table_init(&t, 4096, NULL));
     memset(name, 'n', RAM_BLOCK_NAME_MAX);
-    name[RAM_BLOCK_NAME_MAX] = '\0';                 /* 255 bytes */
+    name[RAM_BLOCK_NAME_MAX] = '\0'; /* 255 bytes */
     b = ram_table_add(&t, name, 4096, NULL, &err);
     assert_non_null(b);
     assert_int_equal(strlen(b->name), 255);
     assert_ptr_equal(ram_table_find(&t, name), b);
 
     memset(name, 'm', RAM_BLOCK_NAME_MAX + 1);
-    name[RAM_BLOCK_NAME_MAX + 1] = '\0';             /* 256 bytes */
+    name[RAM_BLOCK_NAME_MAX + 1] = '\0'; /* 256 bytes */
     assert_null(ram_table_add(&t, name, 4096, NULL, &err));
     assert_int_equal(err.code, RAM_ERR_NAME_LENGTH);
-    assert_string_equal(err.msg,
-                        "RAM block name length exceeds 255 bytes");
+    assert_string_equal(err.msg, "RAM block name length exceeds 255 bytes");
     assert_int_equal(t.nblocks, 1);
 
     mf_error_clear(&err);
@@ -202,7 +201,7 @@ static void test_find_and_lookup(void **state)
     (void)state;
     assert_true(ram_table_init(&t, 4096, NULL));
     assert_null(ram_table_find(&t, "none")); /* empty table */
-    for (i = 0; i < 20; i++) {              /* grows past 4, 8, 16 */
+    for (i = 0; i < 20; i++) {               /* grows past 4, 8, 16 */
         snprintf(name, sizeof(name), "blk%d", i);
         blocks[i] = ram_table_add(&t, name, 4096 * (i + 1), NULL, &err);
         assert_non_null(blocks[i]);
@@ -216,7 +215,7 @@ static void test_find_and_lookup(void **state)
         assert_int_equal(blocks[i]->used_length, 4096 * (i + 1));
     }
     assert_int_equal(err.code, MF_OK);
-    assert_null(ram_table_find(&t, "blk"));   /* no prefix match */
+    assert_null(ram_table_find(&t, "blk")); /* no prefix match */
     assert_null(ram_table_find(&t, "blk19x"));
     assert_null(ram_table_find(&t, "BLK1"));
     assert_null(ram_table_lookup(&t, "pc.ram", &err));
@@ -274,7 +273,7 @@ static void test_enable_colo(void **state)
     assert_null(b->guest_dirty);
     assert_non_null(a->host);
     assert_non_null(a->received);
-    ram_table_disable_colo(&t); /* idempotent */
+    ram_table_disable_colo(&t);                   /* idempotent */
     assert_true(ram_table_enable_colo(&t, &err)); /* again */
     assert_non_null(c->colo_cache);
     ram_table_destroy(&t);

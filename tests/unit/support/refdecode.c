@@ -116,8 +116,7 @@ static bool put_page(Ref *r, long block, uint64_t off, const uint8_t *data,
     if (off % r->cfg->page_size || off >= b->size) {
         return fail(r, "bad offset 0x%" PRIx64 " in %s", off, b->name);
     }
-    n = b->size - off < r->cfg->page_size ? b->size - off
-                                          : r->cfg->page_size;
+    n = b->size - off < r->cfg->page_size ? b->size - off : r->cfg->page_size;
     if (zero) {
         memset(b->data + off, 0, n);
     } else {
@@ -144,8 +143,8 @@ static bool decompress(Ref *r, RefChan *c, const uint8_t *in, size_t len,
             }
         }
         if (zo.pos != out_len || zi.pos != len) {
-            return fail(r, "zstd: %zu of %zu bytes out, %zu of %zu in",
-                        zo.pos, out_len, zi.pos, len);
+            return fail(r, "zstd: %zu of %zu bytes out, %zu of %zu in", zo.pos,
+                        out_len, zi.pos, len);
         }
         return true;
     }
@@ -197,13 +196,14 @@ static bool drain(Ref *r, uint32_t i)
         payload = 0;
         if (pkt.normal_pages) {
             payload = r->cfg->compression == WIRE_COMP_NONE
-                      ? (size_t)pkt.normal_pages * ps : pkt.next_packet_size;
+                          ? (size_t)pkt.normal_pages * ps
+                          : pkt.next_packet_size;
         }
         if (c->buf->len - c->pos < payload) {
             return fail(r, "multifd %u: payload truncated", i);
         }
-        block = wire_packet_pages(&pkt) ? mem_image_find(r->img, pkt.ramblock)
-                                        : -1;
+        block =
+            wire_packet_pages(&pkt) ? mem_image_find(r->img, pkt.ramblock) : -1;
         if (pkt.normal_pages) {
             const uint8_t *data = c->buf->data + c->pos;
 
@@ -215,8 +215,7 @@ static bool drain(Ref *r, uint32_t i)
                 data = r->pages;
             }
             for (uint32_t k = 0; k < pkt.normal_pages; k++) {
-                if (!put_page(r, block, pkt.offsets[k], data + k * ps,
-                              false)) {
+                if (!put_page(r, block, pkt.offsets[k], data + k * ps, false)) {
                     return false;
                 }
             }
@@ -276,8 +275,8 @@ static bool ram_records(Ref *r)
                 if (i >= r->img->nblocks ||
                     strcmp(name, r->img->blocks[i].name) ||
                     size != r->img->blocks[i].size) {
-                    return fail(r, "MEM_SIZE block %zu is %s/%" PRIu64, i,
-                                name, size);
+                    return fail(r, "MEM_SIZE block %zu is %s/%" PRIu64, i, name,
+                                size);
                 }
                 total += size;
             }
@@ -350,8 +349,8 @@ static void skip_empty(Ref *r, uint32_t i, uint64_t limit)
     while (c->pos + pkt_size <= limit) {
         const uint8_t *pk = c->buf->data + c->pos;
 
-        if ((mf_be32_load(pk + 8) & WIRE_FLAG_SYNC) ||
-            mf_be32_load(pk + 16) || mf_be32_load(pk + 32)) {
+        if ((mf_be32_load(pk + 8) & WIRE_FLAG_SYNC) || mf_be32_load(pk + 16) ||
+            mf_be32_load(pk + 32)) {
             return;
         }
         c->pos += pkt_size;
@@ -381,7 +380,7 @@ static bool check_stage(Ref *r, size_t stage)
     if (s->image && !oracle_image_equal(s->image, r->img, &d)) {
         return fail(r, "stage %zu: %s", stage, d.msg);
     }
-    if (oracle_image_digests(r->img, (const uint8_t (*)[32])s->digest) >= 0) {
+    if (oracle_image_digests(r->img, (const uint8_t(*)[32])s->digest) >= 0) {
         return fail(r, "stage %zu: digest mismatch", stage);
     }
     r->res->stages_checked++;
@@ -406,8 +405,7 @@ static bool precopy(Ref *r)
         }
         r->chans[i].pos = WIRE_HANDSHAKE_SIZE;
     }
-    if (!take(r, WIRE_VM_HEADER_SIZE, &b) ||
-        !wire_vm_header_decode(b, &err)) {
+    if (!take(r, WIRE_VM_HEADER_SIZE, &b) || !wire_vm_header_decode(b, &err)) {
         return fail(r, "QEVM header: %s", err.msg);
     }
     for (;;) {
@@ -436,8 +434,7 @@ static bool precopy(Ref *r)
         case WIRE_VM_SECTION_START:
             if (!take_be32(r, &sid) || !take_u8(r, &ilen) ||
                 !take(r, ilen, &b) || ilen != 3 || memcmp(b, "ram", 3) ||
-                !take(r, 8, &b) || !ram_records(r) ||
-                !section_footer(r, sid)) {
+                !take(r, 8, &b) || !ram_records(r) || !section_footer(r, sid)) {
                 return fail(r, "ram section start");
             }
             break;
@@ -571,9 +568,8 @@ bool ref_replay(const Primary *p, RefResult *res)
 }
 
 bool ref_check_72_shape(const uint8_t *data, size_t len, uint32_t page_size,
-                        WireCompression comp, size_t want_syncs,
-                        size_t *rides, size_t *dups, char *why,
-                        size_t why_len)
+                        WireCompression comp, size_t want_syncs, size_t *rides,
+                        size_t *dups, char *why, size_t why_len)
 {
     uint32_t n = wire_page_count(page_size);
     size_t pkt_size = wire_packet_size(page_size);
@@ -585,7 +581,8 @@ bool ref_check_72_shape(const uint8_t *data, size_t len, uint32_t page_size,
     WireHandshake hs;
     MfError err;
 
-#define SHAPE_FAIL(...) do { \
+#define SHAPE_FAIL(...) \
+    do { \
         snprintf(why, why_len, __VA_ARGS__); \
         return false; \
     } while (0)
@@ -613,15 +610,15 @@ bool ref_check_72_shape(const uint8_t *data, size_t len, uint32_t page_size,
         next = mf_be32_load(pk + 20);
         num = mf_be64_load(pk + 24);
         zero = mf_be32_load(pk + 32);
-        if (mf_be32_load(pk) != WIRE_MULTIFD_MAGIC || alloc != n ||
-            zero != 0 || normal > n) {
+        if (mf_be32_load(pk) != WIRE_MULTIFD_MAGIC || alloc != n || zero != 0 ||
+            normal > n) {
             SHAPE_FAIL("packet %zu at %zu: magic/alloc %u/zero %u", npk, pos,
                        alloc, zero);
         }
-        if (npk == 0 && (flags != WIRE_FLAG_SYNC || normal != 0 ||
-                         num != hs.id)) {
-            SHAPE_FAIL("first packet: flags %x normal %u num %" PRIu64
-                       " id %u", flags, normal, num, hs.id);
+        if (npk == 0 &&
+            (flags != WIRE_FLAG_SYNC || normal != 0 || num != hs.id)) {
+            SHAPE_FAIL("first packet: flags %x normal %u num %" PRIu64 " id %u",
+                       flags, normal, num, hs.id);
         }
         if (npk > 0 && num < last_num) {
             SHAPE_FAIL("packet %zu: packet_num went down", npk);
@@ -666,8 +663,8 @@ bool ref_check_72_shape(const uint8_t *data, size_t len, uint32_t page_size,
             }
         }
         if (normal) {
-            payload = comp == WIRE_COMP_NONE ? (size_t)normal * page_size
-                                             : next;
+            payload =
+                comp == WIRE_COMP_NONE ? (size_t)normal * page_size : next;
         }
         memcpy(prev, pk, pkt_size);
         last_num = num;

@@ -17,13 +17,13 @@
 #include "primary.h"
 
 typedef struct RefResult {
-    size_t stages_checked;   /* stage images compared and equal */
-    size_t syncs;            /* sync points replayed */
-    size_t packets;          /* multifd packets decoded */
-    size_t main_pages;       /* PAGE records */
-    size_t main_zero;        /* ZERO records */
-    size_t colo_messages;    /* be32 COLO messages read on main */
-    char why[256];           /* first problem, "" when none */
+    size_t stages_checked; /* stage images compared and equal */
+    size_t syncs;          /* sync points replayed */
+    size_t packets;        /* multifd packets decoded */
+    size_t main_pages;     /* PAGE records */
+    size_t main_zero;      /* ZERO records */
+    size_t colo_messages;  /* be32 COLO messages read on main */
+    char why[256];         /* first problem, "" when none */
 } RefResult;
 
 /* Replay every connection of @p; true when all stages matched. */
@@ -43,6 +43,5 @@ bool ref_replay(const Primary *p, RefResult *res);
  * riding on data and pages repeated from the previous data packet.
  */
 bool ref_check_72_shape(const uint8_t *data, size_t len, uint32_t page_size,
-                        WireCompression comp, size_t want_syncs,
-                        size_t *rides, size_t *dups, char *why,
-                        size_t why_len);
+                        WireCompression comp, size_t want_syncs, size_t *rides,
+                        size_t *dups, char *why, size_t why_len);

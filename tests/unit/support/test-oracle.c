@@ -30,8 +30,7 @@ static bool check(const uint8_t *firsts, size_t n, uint64_t *bad)
 {
     uint8_t *m = pages_with(firsts, n);
     char why[200];
-    bool ok = oracle_check_guests_ram(m, 0, n * PS, PS, bad, why,
-                                      sizeof(why));
+    bool ok = oracle_check_guests_ram(m, 0, n * PS, PS, bad, why, sizeof(why));
 
     free(m);
     return ok;
@@ -73,8 +72,8 @@ static void test_guests_ram_rejects(void **state)
     assert_int_equal(bad, 2 * PS);
     /* The message names the offset and the bytes. */
     m = pages_with(jump, 3);
-    assert_false(oracle_check_guests_ram(m, 0, 3 * PS, PS, NULL, why,
-                                         sizeof(why)));
+    assert_false(
+        oracle_check_guests_ram(m, 0, 3 * PS, PS, NULL, why, sizeof(why)));
     assert_non_null(strstr(why, "0x2000"));
     assert_non_null(strstr(why, "0x05"));
     /* A sub-range that avoids the bad page passes. */
@@ -123,9 +122,9 @@ static void test_digests(void **state)
     memcpy(a->blocks[1].data, "abc", 3);
     sha256_digest(a->blocks[0].data, PS, dg[0]);
     sha256_digest("abc", 3, dg[1]);
-    assert_int_equal(oracle_image_digests(a, (const uint8_t (*)[32])dg), -1);
+    assert_int_equal(oracle_image_digests(a, (const uint8_t(*)[32])dg), -1);
     a->blocks[1].data[0] = 'A';
-    assert_int_equal(oracle_image_digests(a, (const uint8_t (*)[32])dg), 1);
+    assert_int_equal(oracle_image_digests(a, (const uint8_t(*)[32])dg), 1);
     oracle_sha256_hex("abc", 3, hex);
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223"
                              "b00361a396177a9cb410ff61f20015ad");

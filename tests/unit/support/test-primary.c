@@ -77,8 +77,7 @@ static Primary *run_scenario(const Scenario *s)
     workload_increment_init(&inc, 0, 64 * 4096, 192 * 4096);
     primary_precopy_begin(p);
     for (int r = 0; r < s->rounds; r++) {
-        workload_increment_run(&inc, primary_memory(p), 300,
-                               primary_dirty(p));
+        workload_increment_run(&inc, primary_memory(p), 300, primary_dirty(p));
         workload_random(primary_memory(p), &rng, 40, 25, primary_dirty(p));
         primary_precopy_round(p);
     }
@@ -108,7 +107,9 @@ static void assert_replays(Primary *p)
 static void test_roundtrip_matrix(void **state)
 {
     static const WireCompression comps[] = {
-        WIRE_COMP_NONE, WIRE_COMP_ZSTD, WIRE_COMP_ZLIB,
+        WIRE_COMP_NONE,
+        WIRE_COMP_ZSTD,
+        WIRE_COMP_ZLIB,
     };
     static const uint32_t chans[] = { 0, 1, 2, 4 };
 
@@ -121,7 +122,9 @@ static void test_roundtrip_matrix(void **state)
                         .style = style ? PRIMARY_QEMU_7_2 : PRIMARY_QEMU_9,
                         .channels = chans[c],
                         .comp = chans[c] ? comps[z] : WIRE_COMP_NONE,
-                        .seed = seed, .checkpoints = 3, .rounds = 2,
+                        .seed = seed,
+                        .checkpoints = 3,
+                        .rounds = 2,
                     };
                     Primary *p;
 
@@ -162,7 +165,9 @@ static void tweak_zero_none(PrimaryConfig *cfg)
 static void test_roundtrip_options(void **state)
 {
     void (*tweaks[])(PrimaryConfig *) = {
-        tweak_small_packets, tweak_zero_legacy, tweak_zero_none,
+        tweak_small_packets,
+        tweak_zero_legacy,
+        tweak_zero_none,
     };
 
     (void)state;
@@ -170,8 +175,12 @@ static void test_roundtrip_options(void **state)
         for (int style = 0; style < 2; style++) {
             Scenario s = {
                 .style = style ? PRIMARY_QEMU_7_2 : PRIMARY_QEMU_9,
-                .channels = 3, .comp = WIRE_COMP_ZSTD, .seed = 5 + t,
-                .checkpoints = 2, .rounds = 1, .tweak = tweaks[t],
+                .channels = 3,
+                .comp = WIRE_COMP_ZSTD,
+                .seed = 5 + t,
+                .checkpoints = 2,
+                .rounds = 1,
+                .tweak = tweaks[t],
             };
             Primary *p = run_scenario(&s);
 
@@ -200,8 +209,12 @@ static bool same_streams(const Primary *a, const Primary *b)
 static void test_determinism(void **state)
 {
     Scenario s = {
-        .style = PRIMARY_QEMU_7_2, .channels = 4, .comp = WIRE_COMP_ZLIB,
-        .seed = 42, .checkpoints = 2, .rounds = 1,
+        .style = PRIMARY_QEMU_7_2,
+        .channels = 4,
+        .comp = WIRE_COMP_ZLIB,
+        .seed = 42,
+        .checkpoints = 2,
+        .rounds = 1,
     };
     Primary *a, *b, *c;
 
@@ -218,8 +231,7 @@ static void test_determinism(void **state)
     primary_free(c);
 }
 
-static size_t count_marks(const Primary *p, PrimaryMarkKind kind,
-                          size_t conn)
+static size_t count_marks(const Primary *p, PrimaryMarkKind kind, size_t conn)
 {
     size_t n = 0;
 
@@ -259,13 +271,14 @@ static size_t stage0_duplicates(const Primary *p)
 
             keys = realloc(keys, (n + normal + 1) * sizeof(*keys));
             for (uint32_t k = 0; k < normal; k++) {
-                keys[n++] = ((uint64_t)block << 48) |
-                            mf_be64_load(pk + 320 + 8 * k);
+                keys[n++] =
+                    ((uint64_t)block << 48) | mf_be64_load(pk + 320 + 8 * k);
             }
             pos += pkt_size;
             if (normal) {
                 pos += cfg->compression == WIRE_COMP_NONE
-                       ? (size_t)normal * 4096 : mf_be32_load(pk + 20);
+                           ? (size_t)normal * 4096
+                           : mf_be32_load(pk + 20);
             }
         }
     }
@@ -281,7 +294,9 @@ static size_t stage0_duplicates(const Primary *p)
 static void test_qemu72_shape(void **state)
 {
     static const WireCompression comps[] = {
-        WIRE_COMP_NONE, WIRE_COMP_ZSTD, WIRE_COMP_ZLIB,
+        WIRE_COMP_NONE,
+        WIRE_COMP_ZSTD,
+        WIRE_COMP_ZLIB,
     };
 
     (void)state;
@@ -303,8 +318,7 @@ static void test_qemu72_shape(void **state)
             mem_image_free(img);
             primary_precopy(p);
             sup_rng_seed(&rng, 3);
-            workload_random(primary_memory(p), &rng, 300, 0,
-                            primary_dirty(p));
+            workload_random(primary_memory(p), &rng, 300, 0, primary_dirty(p));
             primary_checkpoint(p);
             if (!ref_replay(p, &res)) {
                 fail_msg("replay: %s", res.why);
@@ -340,8 +354,12 @@ static void test_qemu72_shape(void **state)
 static void test_no_duplicates_by_default(void **state)
 {
     Scenario s = {
-        .style = PRIMARY_QEMU_7_2, .channels = 2, .comp = WIRE_COMP_NONE,
-        .seed = 4, .checkpoints = 0, .rounds = 1,
+        .style = PRIMARY_QEMU_7_2,
+        .channels = 2,
+        .comp = WIRE_COMP_NONE,
+        .seed = 4,
+        .checkpoints = 0,
+        .rounds = 1,
     };
     PrimaryConfig cfg;
     MemImage *img = test_image(4);
@@ -360,8 +378,12 @@ static void test_no_duplicates_by_default(void **state)
 static void test_qemu9_shape(void **state)
 {
     Scenario s = {
-        .style = PRIMARY_QEMU_9, .channels = 3, .comp = WIRE_COMP_ZSTD,
-        .seed = 11, .checkpoints = 2, .rounds = 2,
+        .style = PRIMARY_QEMU_9,
+        .channels = 3,
+        .comp = WIRE_COMP_ZSTD,
+        .seed = 11,
+        .checkpoints = 2,
+        .rounds = 2,
     };
     Primary *p;
     RefResult res;
@@ -443,8 +465,8 @@ static void test_colo_sequence(void **state)
     MemImage *img = test_image(1);
     Primary *p;
     static const uint8_t want_replies[] = {
-        0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 5, 0, 0, 0, 6,
-        0, 0, 0, 2, 0, 0, 0, 5, 0, 0, 0, 6,
+        0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 5, 0, 0,
+        0, 6, 0, 0, 0, 2, 0, 0, 0, 5, 0, 0, 0, 6,
     };
     WorkloadIncrement inc;
 
@@ -456,16 +478,15 @@ static void test_colo_sequence(void **state)
     workload_increment_init(&inc, 0, 0, 16 * 4096);
     primary_precopy(p);
     for (int k = 0; k < 2; k++) {
-        workload_increment_run(&inc, primary_memory(p), 16,
-                               primary_dirty(p));
+        workload_increment_run(&inc, primary_memory(p), 16, primary_dirty(p));
         primary_checkpoint(p);
     }
     assert_int_equal(primary_replies(p)->len, sizeof(want_replies));
     assert_memory_equal(primary_replies(p)->data, want_replies,
                         sizeof(want_replies));
     for (uint32_t st = 1; st <= 2; st++) {
-        const PrimaryMark *req = primary_find_mark(p, PM_CHECKPOINT_REQUEST,
-                                                   st, 0);
+        const PrimaryMark *req =
+            primary_find_mark(p, PM_CHECKPOINT_REQUEST, st, 0);
         const PrimaryMark *snd = primary_find_mark(p, PM_VMSTATE_SEND, st, 0);
         const PrimaryMark *ram = primary_find_mark(p, PM_RAM_SECTION, st, 0);
         const PrimaryMark *eof = primary_find_mark(p, PM_VM_EOF, st, 0);
@@ -486,8 +507,9 @@ static void test_colo_sequence(void **state)
         word = mf_be64_load(m + ram->offset + 5);
         /* Stage 1 names pc.ram (precopy ended on another block); stage
          * 2 continues it. */
-        assert_int_equal(word & 0xfff, st == 1 ? WIRE_RAM_PAGE
-                         : WIRE_RAM_PAGE | WIRE_RAM_CONTINUE);
+        assert_int_equal(word & 0xfff, st == 1
+                                           ? WIRE_RAM_PAGE
+                                           : WIRE_RAM_PAGE | WIRE_RAM_CONTINUE);
         assert_int_equal(m[eof->offset], WIRE_VM_EOF);
         assert_int_equal(size->offset, eof->offset + 1);
         assert_int_equal(be32_at(p, 0, size->offset), 4);
@@ -545,7 +567,8 @@ static int decode_packet_err(const Primary *p, uint32_t chan, uint64_t nth,
     memset(pkt, 0, sizeof(*pkt));
     pkt->offsets = offsets;
     wire_packet_decode(primary_conn(p, 1 + chan)->buf.data +
-                       packet_at(p, chan, nth), 4096, pkt, &err);
+                           packet_at(p, chan, nth),
+                       4096, pkt, &err);
     return err.code;
 }
 
@@ -591,21 +614,18 @@ static void test_fault_handshake_fields(void **state)
     (void)state;
     mf_error_clear(&err);
     p = faulty(PRIMARY_QEMU_9, WIRE_COMP_NONE, &id_eq);
-    assert_true(wire_handshake_decode(primary_conn(p, 2)->buf.data, &hs,
-                                      &err));
+    assert_true(wire_handshake_decode(primary_conn(p, 2)->buf.data, &hs, &err));
     assert_int_equal(hs.id, 2); /* == channel count */
     assert_int_equal(primary_conn(p, 2)->id, 2);
     primary_free(p);
 
     p = faulty(PRIMARY_QEMU_9, WIRE_COMP_NONE, &dup);
-    assert_true(wire_handshake_decode(primary_conn(p, 2)->buf.data, &hs,
-                                      &err));
+    assert_true(wire_handshake_decode(primary_conn(p, 2)->buf.data, &hs, &err));
     assert_int_equal(hs.id, 0);
     primary_free(p);
 
     p = faulty(PRIMARY_QEMU_9, WIRE_COMP_NONE, &uuid);
-    assert_true(wire_handshake_decode(primary_conn(p, 1)->buf.data, &hs,
-                                      &err));
+    assert_true(wire_handshake_decode(primary_conn(p, 1)->buf.data, &hs, &err));
     assert_int_equal(hs.uuid[0], 0x6d ^ 0xff);
     primary_free(p);
 
@@ -614,8 +634,7 @@ static void test_fault_handshake_fields(void **state)
     assert_int_equal(primary_conn(p, 3)->kind, PRIMARY_CONN_MULTIFD);
     assert_int_equal(primary_conn(p, 3)->buf.len,
                      WIRE_HANDSHAKE_SIZE + wire_packet_size(4096));
-    assert_true(wire_handshake_decode(primary_conn(p, 3)->buf.data, &hs,
-                                      &err));
+    assert_true(wire_handshake_decode(primary_conn(p, 3)->buf.data, &hs, &err));
     assert_int_equal(hs.id, 1);
     primary_free(p);
 }
@@ -650,13 +669,13 @@ static void test_fault_packet_fields(void **state)
         Primary *p = faulty(PRIMARY_QEMU_9, WIRE_COMP_NONE, &cases[i].f);
         WirePacket pkt;
 
-        assert_int_equal(decode_packet_err(p, cases[i].f.chan,
-                                           cases[i].f.nth, &pkt, offsets),
+        assert_int_equal(decode_packet_err(p, cases[i].f.chan, cases[i].f.nth,
+                                           &pkt, offsets),
                          cases[i].code);
         /* The packet before is intact. */
         if (cases[i].f.nth > 0) {
-            assert_int_equal(decode_packet_err(p, cases[i].f.chan, 0, &pkt,
-                                               offsets), MF_OK);
+            assert_int_equal(
+                decode_packet_err(p, cases[i].f.chan, 0, &pkt, offsets), MF_OK);
         }
         primary_free(p);
     }
@@ -664,14 +683,21 @@ static void test_fault_packet_fields(void **state)
 
 static void test_fault_packet_values(void **state)
 {
-    PrimaryFault name = { .kind = PF_PKT_BLOCK_NAME, .chan = 0, .nth = 1,
-                          .name = "no.such.block" };
-    PrimaryFault off = { .kind = PF_PKT_OFFSET, .chan = 0, .nth = 1,
-                         .index = 0, .value = 0x1000 + 1 };
-    PrimaryFault next = { .kind = PF_PKT_NEXT_SIZE, .chan = 0, .nth = 1,
+    PrimaryFault name = {
+        .kind = PF_PKT_BLOCK_NAME, .chan = 0, .nth = 1, .name = "no.such.block"
+    };
+    PrimaryFault off = { .kind = PF_PKT_OFFSET,
+                         .chan = 0,
+                         .nth = 1,
+                         .index = 0,
+                         .value = 0x1000 + 1 };
+    PrimaryFault next = { .kind = PF_PKT_NEXT_SIZE,
+                          .chan = 0,
+                          .nth = 1,
                           .value = 2 * 1024 * 1024 + 1 };
-    PrimaryFault trunc = { .kind = PF_PKT_PAYLOAD_TRUNCATE, .chan = 0,
-                           .nth = 1, .value = 10 };
+    PrimaryFault trunc = {
+        .kind = PF_PKT_PAYLOAD_TRUNCATE, .chan = 0, .nth = 1, .value = 10
+    };
     uint64_t offsets[128];
     WirePacket pkt;
     Primary *p;
@@ -700,8 +726,7 @@ static void test_fault_packet_values(void **state)
     pk = primary_conn(p, 1)->buf.data;
     assert_int_equal(packet_at(p, 0, 2),
                      packet_at(p, 0, 1) + wire_packet_size(4096) + 10);
-    assert_int_equal(mf_be32_load(pk + packet_at(p, 0, 2)),
-                     WIRE_MULTIFD_MAGIC);
+    assert_int_equal(mf_be32_load(pk + packet_at(p, 0, 2)), WIRE_MULTIFD_MAGIC);
     primary_free(p);
 }
 
@@ -735,8 +760,11 @@ static void test_fault_payload_garbage(void **state)
 
 static void test_fault_devstate(void **state)
 {
-    PrimaryFault f = { .kind = PF_DEVSTATE_PACKET, .chan = 0, .nth = 1,
-                       .value = 100, .name = "0000:00:05.0/vfio" };
+    PrimaryFault f = { .kind = PF_DEVSTATE_PACKET,
+                       .chan = 0,
+                       .nth = 1,
+                       .value = 100,
+                       .name = "0000:00:05.0/vfio" };
     Primary *p;
     WireDevStatePacket d;
     WirePacketHdr hdr;
@@ -761,11 +789,15 @@ static void test_fault_devstate(void **state)
 
 static void test_fault_main_channel(void **state)
 {
-    PrimaryFault msg = { .kind = PF_COLO_MESSAGE, .stage = 1, .index = 1,
-                         .value = 7 };
-    PrimaryFault order = { .kind = PF_COLO_MESSAGE, .stage = 1, .index = 3,
+    PrimaryFault msg = {
+        .kind = PF_COLO_MESSAGE, .stage = 1, .index = 1, .value = 7
+    };
+    PrimaryFault order = { .kind = PF_COLO_MESSAGE,
+                           .stage = 1,
+                           .index = 3,
                            .value = WIRE_COLO_VMSTATE_SIZE };
-    PrimaryFault lie = { .kind = PF_VMSTATE_SIZE_LIE, .stage = 1,
+    PrimaryFault lie = { .kind = PF_VMSTATE_SIZE_LIE,
+                         .stage = 1,
                          .value = 1000 };
     Primary *p;
     MfError err;
@@ -787,8 +819,8 @@ static void test_fault_main_channel(void **state)
 
     p = faulty(PRIMARY_QEMU_9, WIRE_COMP_NONE, &lie);
     m = primary_find_mark(p, PM_VMSTATE_SIZE, 1, 0);
-    assert_int_equal(mf_be64_load(primary_conn(p, 0)->buf.data + m->offset +
-                                  4), 4096 + 1000);
+    assert_int_equal(mf_be64_load(primary_conn(p, 0)->buf.data + m->offset + 4),
+                     4096 + 1000);
     assert_int_equal(primary_stage(p, 1)->end[0] - (m->offset + 12), 4096);
     primary_free(p);
 }
@@ -819,11 +851,14 @@ static void test_fault_ram_records(void **state)
 {
     PrimaryConfig cfg;
     MemImage *img = test_image(3);
-    PrimaryFault flags = { .kind = PF_RAM_RECORD_FLAGS, .nth = 2,
+    PrimaryFault flags = { .kind = PF_RAM_RECORD_FLAGS,
+                           .nth = 2,
                            .value = WIRE_RAM_ZERO | WIRE_RAM_PAGE };
-    PrimaryFault name = { .kind = PF_RAM_RECORD_NAME, .nth = 3,
+    PrimaryFault name = { .kind = PF_RAM_RECORD_NAME,
+                          .nth = 3,
                           .name = "bogus" };
-    PrimaryFault off = { .kind = PF_RAM_RECORD_OFFSET, .nth = 4,
+    PrimaryFault off = { .kind = PF_RAM_RECORD_OFFSET,
+                         .nth = 4,
                          .value = 0x40000000 };
     Primary *p;
     const uint8_t *m;
@@ -858,30 +893,30 @@ static void test_fault_ram_records(void **state)
     pos += 5;
     /* Records 0 (named) and 1 (CONTINUE) are clean. */
     for (int r = 0; r < 2; r++) {
-        assert_true(wire_ram_record_decode(mf_be64_load(m + pos), 4096,
-                                           &addr, &fl, &err));
+        assert_true(wire_ram_record_decode(mf_be64_load(m + pos), 4096, &addr,
+                                           &fl, &err));
         assert_int_equal(addr, (uint64_t)r * 4096);
         assert_int_equal(!!(fl & WIRE_RAM_CONTINUE), r == 1);
         skip_record(m, &pos, r == 0, fl & WIRE_RAM_ZERO);
     }
     /* Record 2: flags replaced, body as the page really is. */
-    assert_false(wire_ram_record_decode(mf_be64_load(m + pos), 4096, &addr,
-                                        &fl, &err));
+    assert_false(
+        wire_ram_record_decode(mf_be64_load(m + pos), 4096, &addr, &fl, &err));
     assert_int_equal(err.code, WIRE_ERR_RAM_FLAGS);
     assert_int_equal(mf_be64_load(m + pos), 2 * 4096 + 0x0a);
     skip_record(m, &pos, false, image_page_zero(pre, 0, 2));
     /* Record 3: names "bogus" instead of continuing. */
     mf_error_clear(&err);
-    assert_true(wire_ram_record_decode(mf_be64_load(m + pos), 4096, &addr,
-                                       &fl, &err));
+    assert_true(
+        wire_ram_record_decode(mf_be64_load(m + pos), 4096, &addr, &fl, &err));
     assert_int_equal(addr, 3 * 4096);
     assert_int_equal(fl & WIRE_RAM_CONTINUE, 0);
     assert_int_equal(m[pos + 8], 5);
     assert_memory_equal(m + pos + 9, "bogus", 5);
     skip_record(m, &pos, true, fl & WIRE_RAM_ZERO);
     /* Record 4: offset far out of range. */
-    assert_true(wire_ram_record_decode(mf_be64_load(m + pos), 4096, &addr,
-                                       &fl, &err));
+    assert_true(
+        wire_ram_record_decode(mf_be64_load(m + pos), 4096, &addr, &fl, &err));
     assert_int_equal(addr, 0x40000000);
     primary_free(p);
 }

@@ -181,8 +181,7 @@ static void test_stop_at(void **state)
 }
 
 /* Bytes of connection @c in stage @st. */
-static void expect_stage(const Primary *p, const Pair *pr, size_t c,
-                         size_t st)
+static void expect_stage(const Primary *p, const Pair *pr, size_t c, size_t st)
 {
     const PrimaryStage *s = primary_stage(p, st);
 

@@ -62,8 +62,8 @@ static void test_captures_have_72_shape(void **state)
                      captures_dir, runs[r].dir, c);
             data = slurp(path, &len);
             /* 3 RAM_SAVE_FLAG_EOS on main: 3 SYNC per channel. */
-            if (!ref_check_72_shape(data, len, 4096, runs[r].comp, 3,
-                                    &n_rides, NULL, why, sizeof(why))) {
+            if (!ref_check_72_shape(data, len, 4096, runs[r].comp, 3, &n_rides,
+                                    NULL, why, sizeof(why))) {
                 fail_msg("%s: %s", path, why);
             }
             rides += n_rides;
@@ -83,11 +83,13 @@ static void test_colo_capture_has_72_shape(void **state)
         size_t len;
         uint8_t *data;
 
-        snprintf(path, sizeof(path), "%s/qemu-7.2-colo/kvm-multifd2/"
-                 "conn-%d.bin", captures_dir, c);
+        snprintf(path, sizeof(path),
+                 "%s/qemu-7.2-colo/kvm-multifd2/"
+                 "conn-%d.bin",
+                 captures_dir, c);
         data = slurp(path, &len);
-        if (!ref_check_72_shape(data, len, 4096, WIRE_COMP_NONE, 4, NULL,
-                                NULL, why, sizeof(why))) {
+        if (!ref_check_72_shape(data, len, 4096, WIRE_COMP_NONE, 4, NULL, NULL,
+                                why, sizeof(why))) {
             fail_msg("%s: %s", path, why);
         }
         free(data);

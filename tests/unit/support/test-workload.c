@@ -39,8 +39,8 @@ static void test_increment_oracle(void **state)
     /* Two steps in one place are caught. */
     img->blocks[0].data[20 * PS]++;
     img->blocks[0].data[20 * PS]++;
-    assert_false(oracle_check_guests_ram(img->blocks[0].data, 8 * PS,
-                                         40 * PS, PS, NULL, NULL, 0));
+    assert_false(oracle_check_guests_ram(img->blocks[0].data, 8 * PS, 40 * PS,
+                                         PS, NULL, NULL, 0));
     page_set_free(dirty);
     mem_image_free(img);
 }

@@ -210,14 +210,14 @@ static void walk_channel(const char *path, const char *file, Totals *t)
         uint8_t *b = data + off;
 
         if (size - off < PKT_SIZE) {
-            fail_msg("%s: %zu trailing bytes at %zu, short of a packet",
-                     path, size - off, off);
+            fail_msg("%s: %zu trailing bytes at %zu, short of a packet", path,
+                     size - off, off);
         }
         memset(&pkt, 0, sizeof(pkt));
         pkt.offsets = offs;
         if (!wire_packet_decode(b, PS, &pkt, &err)) {
-            fail_msg("%s offset %zu: %s (%s)", path, off + err.offset,
-                     err.msg, err.code_name);
+            fail_msg("%s offset %zu: %s (%s)", path, off + err.offset, err.msg,
+                     err.code_name);
         }
         used = wire_packet_pages(&pkt);
         wire_packet_encode(&pkt, PS, NULL, again);
@@ -288,8 +288,7 @@ static unsigned walk_set(const char *set, Totals *t)
         for (i = 0; i < json_count; i++) {
             if (!json[i].matched) {
                 fail_msg("%s: packets.json entry %s@%llu never seen", run,
-                         json[i].file,
-                         (unsigned long long)json[i].stream_off);
+                         json[i].file, (unsigned long long)json[i].stream_off);
             }
         }
     }
@@ -309,8 +308,8 @@ static void test_qemu72_multifd(void **state)
     assert_true(t.with_pages > 0);
     assert_true(t.sync >= 18);
     print_message("qemu-7.2: %u files, %u packets (%u with pages, %u SYNC), "
-                  "%u matched packets.json\n", t.files, t.packets,
-                  t.with_pages, t.sync, t.json_checked);
+                  "%u matched packets.json\n",
+                  t.files, t.packets, t.with_pages, t.sync, t.json_checked);
 }
 
 static void test_qemu72_colo_multifd(void **state)
@@ -322,7 +321,8 @@ static void test_qemu72_colo_multifd(void **state)
     assert_true(walk_set("qemu-7.2-colo", &t) >= 2);
     assert_true(t.packets > 0);
     print_message("qemu-7.2-colo: %u files, %u packets (%u with pages, "
-                  "%u SYNC)\n", t.files, t.packets, t.with_pages, t.sync);
+                  "%u SYNC)\n",
+                  t.files, t.packets, t.with_pages, t.sync);
 }
 
 int main(int argc, char **argv)

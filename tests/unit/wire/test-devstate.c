@@ -18,7 +18,8 @@ static MfError err;
 
 static void build(uint32_t flags, uint32_t size)
 {
-    WireDevStatePacket pkt = { .flags = flags, .instance_id = 3,
+    WireDevStatePacket pkt = { .flags = flags,
+                               .instance_id = 3,
                                .next_packet_size = size };
 
     strcpy(pkt.idstr, "0000:00:02.0/vfio");
@@ -88,7 +89,7 @@ static void test_header_errors(void **state)
     build(0x00, 5);
     expect_error(WIRE_ERR_PACKET_DEVICE_STATE, 8);
     assert_string_equal(err.msg, "packet flags 0x0 lack the device-state "
-                        "bit 0x40: not a device-state packet");
+                                 "bit 0x40: not a device-state packet");
 }
 
 static void test_sync(void **state)
@@ -97,7 +98,7 @@ static void test_sync(void **state)
     build(0x41, 5);
     expect_error(WIRE_ERR_DEVSTATE_SYNC, 8);
     assert_string_equal(err.msg, "device-state packet flags 0x41 carry "
-                        "SYNC 0x1, not allowed");
+                                 "SYNC 0x1, not allowed");
     /* SYNC is reported before an empty size and a bad idstr */
     build(0x41, 0);
     buf[267] = 'x';
@@ -110,7 +111,7 @@ static void test_empty(void **state)
     build(0x40, 0);
     expect_error(WIRE_ERR_DEVSTATE_EMPTY, 272);
     assert_string_equal(err.msg, "device-state packet next_packet_size 0, "
-                        "expected at least 1");
+                                 "expected at least 1");
     build(0x40, 0);
     buf[267] = 'x';
     expect_error(WIRE_ERR_DEVSTATE_EMPTY, 272);
@@ -130,18 +131,15 @@ static void test_idstr(void **state)
     buf[267] = 'x';
     expect_error(WIRE_ERR_DEVSTATE_IDSTR, 267);
     assert_string_equal(err.msg, "device-state idstr byte 255 is 0x78, "
-                        "expected NUL (limit 255 characters)");
+                                 "expected NUL (limit 255 characters)");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_encode_layout),
-        cmocka_unit_test(test_decode_ok),
-        cmocka_unit_test(test_header_errors),
-        cmocka_unit_test(test_sync),
-        cmocka_unit_test(test_empty),
-        cmocka_unit_test(test_idstr),
+        cmocka_unit_test(test_encode_layout), cmocka_unit_test(test_decode_ok),
+        cmocka_unit_test(test_header_errors), cmocka_unit_test(test_sync),
+        cmocka_unit_test(test_empty),         cmocka_unit_test(test_idstr),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,17 +36,17 @@ static void test_classify(void **state)
     assert_int_equal(err.code, WIRE_ERR_CHANNEL_MAGIC);
     assert_int_equal(err.offset, 0);
     assert_string_equal(err.msg, "channel magic 0x44332211 is neither "
-                        "QEVM 0x5145564d nor multifd 0x11223344");
+                                 "QEVM 0x5145564d nor multifd 0x11223344");
     assert_int_equal(kind, WIRE_CHANNEL_MULTIFD); /* untouched */
 }
 
 static void test_encode_exact(void **state)
 {
     WireHandshake hs = { .magic = WIRE_MULTIFD_MAGIC,
-                         .version = WIRE_MULTIFD_VERSION, .id = 1 };
+                         .version = WIRE_MULTIFD_VERSION,
+                         .id = 1 };
     uint8_t buf[WIRE_HANDSHAKE_SIZE];
-    uint8_t want[WIRE_HANDSHAKE_SIZE] = { 0x11, 0x22, 0x33, 0x44,
-                                          0, 0, 0, 1 };
+    uint8_t want[WIRE_HANDSHAKE_SIZE] = { 0x11, 0x22, 0x33, 0x44, 0, 0, 0, 1 };
 
     (void)state;
     memcpy(hs.uuid, uuid, sizeof(uuid));
@@ -60,7 +60,8 @@ static void test_encode_exact(void **state)
 static void test_decode(void **state)
 {
     WireHandshake hs = { .magic = WIRE_MULTIFD_MAGIC,
-                         .version = WIRE_MULTIFD_VERSION, .id = 255 };
+                         .version = WIRE_MULTIFD_VERSION,
+                         .id = 255 };
     WireHandshake out;
     uint8_t buf[WIRE_HANDSHAKE_SIZE];
     MfError err;
@@ -116,17 +117,14 @@ static void test_bad_version(void **state)
         assert_int_equal(err.code, WIRE_ERR_HANDSHAKE_VERSION);
         assert_int_equal(err.offset, 4);
     }
-    assert_string_equal(err.msg,
-                        "handshake version 4294967295, expected 1");
+    assert_string_equal(err.msg, "handshake version 4294967295, expected 1");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_classify),
-        cmocka_unit_test(test_encode_exact),
-        cmocka_unit_test(test_decode),
-        cmocka_unit_test(test_bad_magic),
+        cmocka_unit_test(test_classify),    cmocka_unit_test(test_encode_exact),
+        cmocka_unit_test(test_decode),      cmocka_unit_test(test_bad_magic),
         cmocka_unit_test(test_bad_version),
     };
 

@@ -90,14 +90,13 @@ static void test_compression_names(void **state)
         const char *name;
     } known[] = {
         { 0x00, "none" }, { 0x02, "zlib" }, { 0x04, "zstd" },
-        { 0x08, "qpl" }, { 0x10, "uadk" }, { 0x20, "qatzip" },
+        { 0x08, "qpl" },  { 0x10, "uadk" }, { 0x20, "qatzip" },
     };
     size_t i;
 
     (void)state;
     for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-        assert_string_equal(wire_compression_name(known[i].v),
-                            known[i].name);
+        assert_string_equal(wire_compression_name(known[i].v), known[i].name);
     }
     assert_null(wire_compression_name(0x06));
     assert_null(wire_compression_name(0x3e));
@@ -251,14 +250,14 @@ static void test_device_state_flag(void **state)
     build(WIRE_FLAG_DEVICE_STATE, 128, 1, 0);
     expect_error(WIRE_ERR_PACKET_DEVICE_STATE, 8);
     assert_string_equal(fx.err.msg, "packet flags 0x40 carry the "
-                        "device-state bit 0x40: not a RAM packet");
+                                    "device-state bit 0x40: not a RAM packet");
 }
 
 static void test_compression_values(void **state)
 {
     static const uint32_t ok[] = { 0x00, 0x02, 0x04, 0x08, 0x10, 0x20 };
-    static const uint32_t bad[] = { 0x06, 0x3e, 0x0a, 0x0c, 0x0e, 0x12,
-                                    0x22, 0x30 };
+    static const uint32_t bad[] = { 0x06, 0x3e, 0x0a, 0x0c,
+                                    0x0e, 0x12, 0x22, 0x30 };
     size_t i;
 
     (void)state;
@@ -277,7 +276,8 @@ static void test_compression_values(void **state)
     }
     build(0x3e, 128, 0, 0);
     expect_error(WIRE_ERR_PACKET_COMPRESSION, 8);
-    assert_string_equal(fx.err.msg, "packet flags 0x3e: compression value "
+    assert_string_equal(fx.err.msg,
+                        "packet flags 0x3e: compression value "
                         "0x3e (mask 0x3e) is not one of 0x00 0x02 0x04 "
                         "0x08 0x10 0x20");
 }
@@ -329,7 +329,7 @@ static void test_zero_pages_limit(void **state)
     build(0, 128, 100, 29);
     expect_error(WIRE_ERR_PACKET_ZERO_PAGES, 32);
     assert_string_equal(fx.err.msg, "packet zero_pages 29 exceeds "
-                        "pages_alloc 128 - normal_pages 100 = 28");
+                                    "pages_alloc 128 - normal_pages 100 = 28");
     build(0, 128, 0, 128);
     assert_true(decode());
     assert_int_equal(fx.out.offsets[127], 127 * PS);
@@ -358,7 +358,8 @@ static void test_block_name(void **state)
     fx.buf[64 + 255] = 'a';
     mf_error_clear(&fx.err);
     expect_error(WIRE_ERR_PACKET_BLOCK_NAME, 319);
-    assert_string_equal(fx.err.msg, "packet ramblock has no NUL in its 256 "
+    assert_string_equal(fx.err.msg,
+                        "packet ramblock has no NUL in its 256 "
                         "bytes (byte 255 is 0x61, limit 255 characters)");
     /* a short name with garbage after its NUL is accepted */
     build(0, 128, 1, 0);
@@ -372,7 +373,7 @@ static void test_block_name(void **state)
     memset(fx.buf + 64, 0, 256);
     expect_error(WIRE_ERR_PACKET_BLOCK_NAME_EMPTY, 64);
     assert_string_equal(fx.err.msg, "packet ramblock is empty but the "
-                        "packet has 1 normal and 0 zero pages");
+                                    "packet has 1 normal and 0 zero pages");
     build(0, 128, 0, 1);
     memset(fx.buf + 64, 0, 256);
     expect_error(WIRE_ERR_PACKET_BLOCK_NAME_EMPTY, 64);
@@ -472,8 +473,11 @@ static void test_other_page_size(void **state)
     uint8_t buf[320 + 8 * 8];
     uint64_t offs[8] = { 0, 65536, 131072, 3, 4, 5, 6, 7 };
     uint64_t out_offs[8];
-    WirePacket pkt = { .flags = 0, .pages_alloc = 8, .normal_pages = 2,
-                       .zero_pages = 1, .offsets = offs };
+    WirePacket pkt = { .flags = 0,
+                       .pages_alloc = 8,
+                       .normal_pages = 2,
+                       .zero_pages = 1,
+                       .offsets = offs };
     WirePacket out = { .offsets = out_offs };
     MfError err;
 

@@ -23,18 +23,18 @@ static void test_names(void **state)
 {
     static const char *const colo[] = {
         "checkpoint-ready", "checkpoint-request", "checkpoint-reply",
-        "vmstate-send", "vmstate-size", "vmstate-received",
+        "vmstate-send",     "vmstate-size",       "vmstate-received",
         "vmstate-loaded",
     };
     static const struct {
         uint8_t type;
         const char *name;
     } sec[] = {
-        { 0x00, "EOF" }, { 0x01, "SECTION_START" }, { 0x02, "SECTION_PART" },
-        { 0x03, "SECTION_END" }, { 0x04, "SECTION_FULL" },
-        { 0x05, "SUBSECTION" }, { 0x06, "VMDESCRIPTION" },
-        { 0x07, "CONFIGURATION" }, { 0x08, "COMMAND" },
-        { 0x7e, "SECTION_FOOTER" },
+        { 0x00, "EOF" },           { 0x01, "SECTION_START" },
+        { 0x02, "SECTION_PART" },  { 0x03, "SECTION_END" },
+        { 0x04, "SECTION_FULL" },  { 0x05, "SUBSECTION" },
+        { 0x06, "VMDESCRIPTION" }, { 0x07, "CONFIGURATION" },
+        { 0x08, "COMMAND" },       { 0x7e, "SECTION_FOOTER" },
     };
     uint32_t i;
 
@@ -124,8 +124,8 @@ static void test_section_start(void **state)
     assert_false(wire_vm_section_hdr_decode(start, 0, &hdr, &used, &err));
     assert_int_equal(err.code, MF_ERR_INVALID_ARG);
     reset();
-    assert_true(wire_vm_section_hdr_decode(start, sizeof(start), &hdr, &used,
-                                           &err));
+    assert_true(
+        wire_vm_section_hdr_decode(start, sizeof(start), &hdr, &used, &err));
     assert_int_equal(used, 17);
     assert_int_equal(hdr.type, WIRE_VM_SECTION_START);
     assert_int_equal(hdr.section_id, 2);
@@ -138,8 +138,10 @@ static void test_section_start(void **state)
 
 static void test_section_full_long_name(void **state)
 {
-    WireVmSectionHdr hdr = { .type = WIRE_VM_SECTION_FULL, .section_id = 9,
-                             .instance_id = 1, .version_id = 2 };
+    WireVmSectionHdr hdr = { .type = WIRE_VM_SECTION_FULL,
+                             .section_id = 9,
+                             .instance_id = 1,
+                             .version_id = 2 };
     WireVmSectionHdr out;
     uint8_t b[WIRE_VM_SECTION_HDR_MAX + 1];
     size_t used;
@@ -191,8 +193,7 @@ static void test_section_part_end(void **state)
 
 static void test_section_not_a_header(void **state)
 {
-    static const uint8_t types[] = { 0x00, 0x05, 0x06, 0x07, 0x08, 0x7e,
-                                     0x42 };
+    static const uint8_t types[] = { 0x00, 0x05, 0x06, 0x07, 0x08, 0x7e, 0x42 };
     WireVmSectionHdr hdr;
     uint8_t b[8] = { 0 };
     size_t used;
@@ -203,13 +204,13 @@ static void test_section_not_a_header(void **state)
         b[0] = types[i];
         assert_int_equal(wire_vm_section_hdr_need(b, 1), 1);
         reset();
-        assert_false(wire_vm_section_hdr_decode(b, sizeof(b), &hdr, &used,
-                                                &err));
+        assert_false(
+            wire_vm_section_hdr_decode(b, sizeof(b), &hdr, &used, &err));
         assert_int_equal(err.code, WIRE_ERR_VM_SECTION_TYPE);
         assert_int_equal(err.offset, 0);
     }
     assert_string_equal(err.msg, "section type 0x42 is not a section "
-                        "header (0x01-0x04)");
+                                 "header (0x01-0x04)");
 }
 
 static void test_footer(void **state)
@@ -232,7 +233,7 @@ static void test_footer(void **state)
     assert_int_equal(err.code, WIRE_ERR_VM_FOOTER);
     assert_int_equal(err.offset, 0);
     assert_string_equal(err.msg, "section footer type 0x7f, expected 0x7e "
-                        "for section 2");
+                                 "for section 2");
 }
 
 static void test_command(void **state)
@@ -359,25 +360,25 @@ static void test_ram_record_errors(void **state)
     (void)state;
     ram_bad(0x01, 4096, WIRE_ERR_RAM_FLAGS);
     assert_string_equal(err.msg, "RAM record flags 0x1 carry unsupported "
-                        "0x1 (FULL 0x01, XBZRLE 0x40, HOOK 0x80, "
-                        "COMPRESS_PAGE 0x100)");
+                                 "0x1 (FULL 0x01, XBZRLE 0x40, HOOK 0x80, "
+                                 "COMPRESS_PAGE 0x100)");
     ram_bad(0x40, 4096, WIRE_ERR_RAM_FLAGS);
     ram_bad(0x80, 4096, WIRE_ERR_RAM_FLAGS);
     ram_bad(0x100, 4096, WIRE_ERR_RAM_FLAGS);
     ram_bad(0x400, 4096, WIRE_ERR_RAM_FLAGS);
     assert_string_equal(err.msg, "RAM record flags 0x400 carry unknown bits "
-                        "0x400 (known mask 0x23e)");
+                                 "0x400 (known mask 0x23e)");
     ram_bad(0x808, 4096, WIRE_ERR_RAM_FLAGS);
     ram_bad(0, 4096, WIRE_ERR_RAM_FLAGS);
     assert_string_equal(err.msg, "RAM record flags 0x0: need exactly one of "
-                        "MEM_SIZE, ZERO, PAGE, EOS, MULTIFD_FLUSH");
+                                 "MEM_SIZE, ZERO, PAGE, EOS, MULTIFD_FLUSH");
     ram_bad(0x20, 4096, WIRE_ERR_RAM_FLAGS);
     ram_bad(0x0a, 4096, WIRE_ERR_RAM_FLAGS);
     ram_bad(0x18, 4096, WIRE_ERR_RAM_FLAGS);
     ram_bad(0x210, 4096, WIRE_ERR_RAM_FLAGS);
     ram_bad(0x24, 4096, WIRE_ERR_RAM_FLAGS);
     assert_string_equal(err.msg, "RAM record flags 0x24: CONTINUE 0x20 "
-                        "allowed with ZERO or PAGE only");
+                                 "allowed with ZERO or PAGE only");
     ram_bad(0x30, 4096, WIRE_ERR_RAM_FLAGS);
     ram_bad(0x220, 4096, WIRE_ERR_RAM_FLAGS);
     /* unusable page sizes */
