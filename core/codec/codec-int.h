@@ -10,8 +10,7 @@ typedef struct CodecOps {
     bool (*init)(Codec *c, MfError *err);
     /* As codec_decompress(), @npages > 0. */
     bool (*decompress)(Codec *c, const uint8_t *in, size_t len,
-                       uint8_t *const *pages, uint32_t npages,
-                       MfError *err);
+                       uint8_t *const *pages, uint32_t npages, MfError *err);
     void (*cleanup)(Codec *c);
 } CodecOps;
 

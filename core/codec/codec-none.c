@@ -29,7 +29,8 @@ static bool codec_none_decompress(Codec *c, const uint8_t *in, size_t len,
         }
         return mf_error_set(err, CODEC_ERR_SIZE, want,
                             "none payload of %zu bytes, expected %u pages "
-                            "x %u = %zu", len, npages, c->page_size, want);
+                            "x %u = %zu",
+                            len, npages, c->page_size, want);
     }
     for (i = 0; i < npages; i++) {
         memcpy(pages[i], in + (size_t)i * c->page_size, c->page_size);

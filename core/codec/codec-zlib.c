@@ -109,8 +109,8 @@ static int codec_zlib_step(z_stream *zs, size_t len, bool *boundary,
         return -1;
     }
     mf_error_set(err, CODEC_ERR_DECOMPRESS, len - zs->avail_in,
-                 "inflate returned %s (%d): %s", codec_zlib_ret_name(ret),
-                 ret, zs->msg ? zs->msg : "no message");
+                 "inflate returned %s (%d): %s", codec_zlib_ret_name(ret), ret,
+                 zs->msg ? zs->msg : "no message");
     return -1;
 }
 
@@ -137,9 +137,8 @@ static bool codec_zlib_decompress(Codec *c, const uint8_t *src, size_t len,
                 return false;
             }
             if (zs->avail_in == in_before && zs->avail_out == out_before) {
-                return codec_fail_short(c, err, len,
-                                        done + c->page_size - zs->avail_out,
-                                        npages);
+                return codec_fail_short(
+                    c, err, len, done + c->page_size - zs->avail_out, npages);
             }
         }
         done += c->page_size;
@@ -159,8 +158,8 @@ static bool codec_zlib_decompress(Codec *c, const uint8_t *src, size_t len,
         if (zs->avail_out == 0) {
             return mf_error_set(err, CODEC_ERR_SIZE, len - zs->avail_in,
                                 "zlib payload of %zu bytes gives more than "
-                                "%u pages x %u = %zu bytes", len, npages,
-                                c->page_size, done);
+                                "%u pages x %u = %zu bytes",
+                                len, npages, c->page_size, done);
         }
         if (zs->avail_in == 0) {
             break;
@@ -168,8 +167,8 @@ static bool codec_zlib_decompress(Codec *c, const uint8_t *src, size_t len,
         if (zs->avail_in == in_before) {
             return mf_error_set(err, CODEC_ERR_SIZE, len - zs->avail_in,
                                 "zlib payload of %zu bytes has %u bytes "
-                                "left after %u pages", len, zs->avail_in,
-                                npages);
+                                "left after %u pages",
+                                len, zs->avail_in, npages);
         }
     }
     zs->next_in = Z_NULL;
@@ -182,7 +181,8 @@ static bool codec_zlib_decompress(Codec *c, const uint8_t *src, size_t len,
     if (!boundary) {
         return mf_error_set(err, CODEC_ERR_SIZE, len,
                             "zlib payload of %zu bytes ends inside a "
-                            "deflate block, not at a sync flush", len);
+                            "deflate block, not at a sync flush",
+                            len);
     }
     return true;
 }

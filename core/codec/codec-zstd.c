@@ -35,8 +35,8 @@ static bool codec_zstd_init(Codec *c, MfError *err)
 }
 
 /* One decompression step; false with @err set on a library error. */
-static bool codec_zstd_step(Codec *c, ZSTD_outBuffer *out,
-                            ZSTD_inBuffer *in, MfError *err)
+static bool codec_zstd_step(Codec *c, ZSTD_outBuffer *out, ZSTD_inBuffer *in,
+                            MfError *err)
 {
     size_t r;
 
@@ -76,8 +76,7 @@ static bool codec_zstd_decompress(Codec *c, const uint8_t *src, size_t len,
             }
             if (out.pos == out_before && in.pos == in_before) {
                 /* Input used up and nothing buffered: too little. */
-                return codec_fail_short(c, err, len, done + out.pos,
-                                        npages);
+                return codec_fail_short(c, err, len, done + out.pos, npages);
             }
         }
         done += out.pos;
@@ -98,8 +97,8 @@ static bool codec_zstd_decompress(Codec *c, const uint8_t *src, size_t len,
         if (out.pos != 0) {
             return mf_error_set(err, CODEC_ERR_SIZE, in.pos,
                                 "zstd payload of %zu bytes gives more "
-                                "than %u pages x %u = %zu bytes", len,
-                                npages, c->page_size, done);
+                                "than %u pages x %u = %zu bytes",
+                                len, npages, c->page_size, done);
         }
         if (in.pos == in.size) {
             return true;
@@ -107,8 +106,8 @@ static bool codec_zstd_decompress(Codec *c, const uint8_t *src, size_t len,
         if (in.pos == in_before) {
             return mf_error_set(err, CODEC_ERR_SIZE, in.pos,
                                 "zstd payload of %zu bytes has %zu bytes "
-                                "left after %u pages", len,
-                                in.size - in.pos, npages);
+                                "left after %u pages",
+                                len, in.size - in.pos, npages);
         }
     }
 }

@@ -46,7 +46,8 @@ Codec *codec_new(WireCompression method, uint32_t page_size, MfError *err)
     if (!ops) {
         mf_error_set(err, CODEC_ERR_UNSUPPORTED, 0,
                      "compression %s (0x%02x) is not supported by this "
-                     "build", name ? name : "unknown", (unsigned)method);
+                     "build",
+                     name ? name : "unknown", (unsigned)method);
         return NULL;
     }
     if (page_size == 0 || page_size > WIRE_MULTIFD_PACKET_BYTES) {
@@ -72,8 +73,7 @@ Codec *codec_new(WireCompression method, uint32_t page_size, MfError *err)
     return c;
 }
 
-bool codec_check_packet(const Codec *c, const WirePacket *pkt,
-                        MfError *err)
+bool codec_check_packet(const Codec *c, const WirePacket *pkt, MfError *err)
 {
     uint32_t comp = pkt->flags & WIRE_FLAG_COMPRESSION_MASK;
 
@@ -99,15 +99,16 @@ bool codec_check_packet(const Codec *c, const WirePacket *pkt,
         return mf_error_set(err, CODEC_ERR_PAYLOAD_SIZE,
                             CODEC_OFF_NEXT_PACKET_SIZE,
                             "next_packet_size 0 in a %s packet with %u "
-                            "normal pages", c->name, pkt->normal_pages);
+                            "normal pages",
+                            c->name, pkt->normal_pages);
     }
     if (pkt->next_packet_size > codec_max_payload() &&
         !MF_PLANTED(CODEC_NO_PAYLOAD_BOUND)) {
         return mf_error_set(err, CODEC_ERR_PAYLOAD_SIZE,
                             CODEC_OFF_NEXT_PACKET_SIZE,
                             "next_packet_size %u exceeds the limit %zu "
-                            "(2 x %u)", pkt->next_packet_size,
-                            codec_max_payload(),
+                            "(2 x %u)",
+                            pkt->next_packet_size, codec_max_payload(),
                             (unsigned)WIRE_MULTIFD_PACKET_BYTES);
     }
     return true;
@@ -134,8 +135,9 @@ bool codec_fail_short(const Codec *c, MfError *err, size_t len, size_t got,
 {
     return mf_error_set(err, CODEC_ERR_SIZE, len,
                         "%s payload of %zu bytes gave %zu bytes, expected "
-                        "%u pages x %u = %zu", c->name, len, got, npages,
-                        c->page_size, (size_t)npages * c->page_size);
+                        "%u pages x %u = %zu",
+                        c->name, len, got, npages, c->page_size,
+                        (size_t)npages * c->page_size);
 }
 
 bool codec_decompress(Codec *c, const uint8_t *in, size_t len,
@@ -149,8 +151,8 @@ bool codec_decompress(Codec *c, const uint8_t *in, size_t len,
     if (npages == 0) {
         if (len != 0) {
             return mf_error_set(err, CODEC_ERR_UNEXPECTED_PAYLOAD, 0,
-                                "%s payload of %zu bytes for 0 pages",
-                                c->name, len);
+                                "%s payload of %zu bytes for 0 pages", c->name,
+                                len);
         }
         return true;
     }

@@ -60,8 +60,7 @@ size_t codec_max_payload(void);
  * (zstd/zlib: no normal pages but next_packet_size != 0; QEMU asserts).
  * Packets without pages are not checked (their fields are stale).
  */
-bool codec_check_packet(const Codec *c, const WirePacket *pkt,
-                        MfError *err);
+bool codec_check_packet(const Codec *c, const WirePacket *pkt, MfError *err);
 
 /* Bytes of payload that follow @pkt on the wire (0 without pages). */
 size_t codec_payload_len(const Codec *c, const WirePacket *pkt);

@@ -7,12 +7,12 @@
 
 typedef enum CodecError {
     CODEC_ERR_UNSUPPORTED = MF_ERR_CODEC_RANGE + 1, /* method not built in */
-    CODEC_ERR_INIT,        /* the library could not create a decoder */
-    CODEC_ERR_METHOD,      /* packet's compression value != configured */
-    CODEC_ERR_PAYLOAD_SIZE, /* next_packet_size 0 or above the bound */
+    CODEC_ERR_INIT,               /* the library could not create a decoder */
+    CODEC_ERR_METHOD,             /* packet's compression value != configured */
+    CODEC_ERR_PAYLOAD_SIZE,       /* next_packet_size 0 or above the bound */
     CODEC_ERR_UNEXPECTED_PAYLOAD, /* payload announced without pages */
-    CODEC_ERR_DECOMPRESS,  /* the library rejected the stream */
-    CODEC_ERR_SIZE,        /* output not exactly npages x page_size */
+    CODEC_ERR_DECOMPRESS,         /* the library rejected the stream */
+    CODEC_ERR_SIZE,               /* output not exactly npages x page_size */
 } CodecError;
 
 #endif /* MFCOLO_CODEC_ERRORS_H */

@@ -64,16 +64,15 @@ static bool check_wire(const uint8_t *buf, WireHandshake *hs)
     mf_error_clear(&err);
     if (!wire_handshake_decode(buf, hs, &err)) {
         FUZZ_CHECK(err.code == WIRE_ERR_HANDSHAKE_MAGIC ||
-                   err.code == WIRE_ERR_HANDSHAKE_VERSION,
+                       err.code == WIRE_ERR_HANDSHAKE_VERSION,
                    "handshake failed with %d", err.code);
         return false;
     }
     FUZZ_CHECK(hs->magic == WIRE_MULTIFD_MAGIC &&
-               hs->version == WIRE_MULTIFD_VERSION,
+                   hs->version == WIRE_MULTIFD_VERSION,
                "accepted magic 0x%x version %u", hs->magic, hs->version);
     wire_handshake_encode(hs, again);
-    FUZZ_CHECK(memcmp(again, buf, 25) == 0,
-               "handshake re-encodes differently");
+    FUZZ_CHECK(memcmp(again, buf, 25) == 0, "handshake re-encodes differently");
     return true;
 }
 
@@ -111,8 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mf_error_clear(&first);
 
     for (pos = 1, n = 0; pos < size && n < MAX_CONNS; n++) {
-        size_t len = size - pos < WIRE_HANDSHAKE_SIZE ? size - pos
-                                                      : WIRE_HANDSHAKE_SIZE;
+        size_t len =
+            size - pos < WIRE_HANDSHAKE_SIZE ? size - pos : WIRE_HANDSHAKE_SIZE;
         WireHandshake hs;
         bool decoded, expect, got;
         int want;
@@ -148,17 +147,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(c != NULL, "chan_mem_new: %s", err.msg);
         got = recv_engine_add_channel(e, c, &err);
         if (fuzz_verbose()) {
-            printf("handshake: connection %zu of %u: %s %s\n", n,
-                   cfg.channels, got ? "accepted" : err.code_name,
-                   got ? "" : err.msg);
+            printf("handshake: connection %zu of %u: %s %s\n", n, cfg.channels,
+                   got ? "accepted" : err.code_name, got ? "" : err.msg);
         }
-        FUZZ_CHECK(got == expect, "connection %zu: engine %s, expected %s"
-                   " (%s: %s)", n, got ? "accepted" : "refused",
-                   expect ? "accept" : "refuse",
-                   got ? "-" : err.code_name, got ? "-" : err.msg);
+        FUZZ_CHECK(got == expect,
+                   "connection %zu: engine %s, expected %s"
+                   " (%s: %s)",
+                   n, got ? "accepted" : "refused",
+                   expect ? "accept" : "refuse", got ? "-" : err.code_name,
+                   got ? "-" : err.msg);
         if (got) {
-            FUZZ_CHECK(hs.id < cfg.channels, "id %u accepted of %u",
-                       hs.id, cfg.channels);
+            FUZZ_CHECK(hs.id < cfg.channels, "id %u accepted of %u", hs.id,
+                       cfg.channels);
             seen[hs.id] = true;
             accepted++;
             if (!have_uuid) {
@@ -167,13 +167,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         } else {
             FUZZ_CHECK_ERROR(&err, true);
-            FUZZ_CHECK(want == -1 ? (err.code == RECV_ERR_EOF ||
-                                     err.code == CHAN_ERR_EOF) :
-                       want == -2 ? (err.code == WIRE_ERR_HANDSHAKE_MAGIC ||
-                                     err.code == WIRE_ERR_HANDSHAKE_VERSION) :
-                       err.code == want,
-                       "connection %zu refused with %s, expected code %d",
-                       n, err.code_name, want);
+            FUZZ_CHECK(want == -1   ? (err.code == RECV_ERR_EOF ||
+                                     err.code == CHAN_ERR_EOF)
+                       : want == -2 ? (err.code == WIRE_ERR_HANDSHAKE_MAGIC ||
+                                       err.code == WIRE_ERR_HANDSHAKE_VERSION)
+                                    : err.code == want,
+                       "connection %zu refused with %s, expected code %d", n,
+                       err.code_name, want);
             if (!failed) {
                 first = err;
                 failed = true;

@@ -43,7 +43,7 @@
 typedef struct MainFuzz {
     RamTable ram;
     ColoState colo;
-    uint8_t *snap;     /* guest memory at the last completed checkpoint */
+    uint8_t *snap; /* guest memory at the last completed checkpoint */
     size_t snap_len;
     bool snap_valid;
     bool too_big;
@@ -134,7 +134,7 @@ static void hook_checkpoint_done(void *opaque, const IncomingCheckpoint *cp)
         FUZZ_CHECK(mf_bitmap_empty(b->dirty, b->npages),
                    "I3: dirty bits left in %s after a checkpoint", b->name);
         FUZZ_CHECK(ram_total(&f->ram) > SNAP_MAX ||
-                   !memcmp(b->host, b->colo_cache, b->used_length),
+                       !memcmp(b->host, b->colo_cache, b->used_length),
                    "I3: guest != cache in %s after a checkpoint", b->name);
     }
     take_snap(f);
@@ -143,10 +143,15 @@ static void hook_checkpoint_done(void *opaque, const IncomingCheckpoint *cp)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const WireCompression methods[4] = {
-        WIRE_COMP_NONE, WIRE_COMP_ZSTD, WIRE_COMP_ZLIB, WIRE_COMP_NONE,
+        WIRE_COMP_NONE,
+        WIRE_COMP_ZSTD,
+        WIRE_COMP_ZLIB,
+        WIRE_COMP_NONE,
     };
     static const IncomingSyncMode modes[4] = {
-        INCOMING_SYNC_SECTION, INCOMING_SYNC_ROUND, INCOMING_SYNC_AUTO,
+        INCOMING_SYNC_SECTION,
+        INCOMING_SYNC_ROUND,
+        INCOMING_SYNC_AUTO,
         INCOMING_SYNC_SECTION,
     };
     MainFuzz f = { 0 };
@@ -182,8 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc.max_chunk = (data[1] >> 4) ? (size_t)1 << (data[1] >> 4) : 0;
         engine = recv_engine_new(&rc, &f.ram, colo ? &f.colo : NULL, &err);
         if (!engine) {
-            FUZZ_CHECK(err.code == MF_ERR_INVALID_ARG, "engine: %s",
-                       err.msg);
+            FUZZ_CHECK(err.code == MF_ERR_INVALID_ARG, "engine: %s", err.msg);
             goto out_ram;
         }
         for (i = 0; i < channels; i++) {
@@ -241,8 +245,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                (unsigned long long)st.syncs);
     }
     if (ok) {
-        FUZZ_CHECK(outcome == (st.colo ? INCOMING_FAILED_OVER
-                                       : INCOMING_COMPLETED),
+        FUZZ_CHECK(outcome ==
+                       (st.colo ? INCOMING_FAILED_OVER : INCOMING_COMPLETED),
                    "outcome %d with colo %d", outcome, st.colo);
     } else {
         FUZZ_CHECK_ERROR(&err, true);
@@ -259,7 +263,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(f.colo.dirty_pages == 0, "dirty pages after failover");
         FUZZ_CHECK(guest_equals_snap(&f),
                    "I4: guest memory differs from the last checkpoint "
-                   "(%s)", ok ? "clean end" : err.code_name);
+                   "(%s)",
+                   ok ? "clean end" : err.code_name);
     }
     incoming_free(in);
     chan_free(main_ch);

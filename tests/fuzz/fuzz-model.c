@@ -31,13 +31,13 @@
 #define NBLOCKS 3
 
 typedef enum FuzzOpKind {
-    FOP_PACKET,        /* multifd packet (precopy or COLO, by phase) */
-    FOP_MAIN_PAGE,     /* PAGE/ZERO record on the main channel */
+    FOP_PACKET,    /* multifd packet (precopy or COLO, by phase) */
+    FOP_MAIN_PAGE, /* PAGE/ZERO record on the main channel */
     FOP_ENTER_COLO,
-    FOP_GUEST_WRITE,   /* the secondary's vCPU writes a byte */
-    FOP_SYNC,          /* checkpoint sync point: state compared */
+    FOP_GUEST_WRITE, /* the secondary's vCPU writes a byte */
+    FOP_SYNC,        /* checkpoint sync point: state compared */
     FOP_FLUSH,
-    FOP_CHANNEL_FAIL,  /* a channel dies: the partial checkpoint is
+    FOP_CHANNEL_FAIL, /* a channel dies: the partial checkpoint is
                         * discarded (colo_discard) */
     FOP_FAILOVER,
     FOP_COUNT,
@@ -202,8 +202,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case MODEL_OP_FAILOVER:
             if (x.valid && before == COLO_PHASE_COLO) {
                 for (i = 0; i < NBLOCKS; i++) {
-                    FUZZ_CHECK(!memcmp(x.guest[i], t.blocks[i]->host,
-                                       lens[i]),
+                    FUZZ_CHECK(!memcmp(x.guest[i], t.blocks[i]->host, lens[i]),
                                "I4: after failover %s differs from the "
                                "last checkpoint + own writes (op %zu)",
                                names[i], n);

@@ -24,7 +24,10 @@
 
 static const uint32_t page_sizes[4] = { 4096, 4096, 65536, 512 };
 static const WireCompression methods[4] = {
-    WIRE_COMP_NONE, WIRE_COMP_ZSTD, WIRE_COMP_ZLIB, WIRE_COMP_NONE,
+    WIRE_COMP_NONE,
+    WIRE_COMP_ZSTD,
+    WIRE_COMP_ZLIB,
+    WIRE_COMP_NONE,
 };
 
 /*
@@ -49,8 +52,8 @@ static Codec *get_codec(unsigned ps_idx, unsigned m_idx)
 
     if (!codec_cache[ps_idx][m_idx]) {
         mf_error_clear(&err);
-        codec_cache[ps_idx][m_idx] = codec_new(methods[m_idx],
-                                               page_sizes[ps_idx], &err);
+        codec_cache[ps_idx][m_idx] =
+            codec_new(methods[m_idx], page_sizes[ps_idx], &err);
     }
     return codec_cache[ps_idx][m_idx];
 }
@@ -74,8 +77,8 @@ static void check_ram_packet(const uint8_t *buf, unsigned ps_idx,
 
     mf_error_clear(&err);
     if (!wire_packet_decode(buf, page_size, &pkt, &err)) {
-        FUZZ_CHECK(err.code > MF_ERR_WIRE_RANGE &&
-                   err.code < MF_ERR_CHAN_RANGE, "code %d", err.code);
+        FUZZ_CHECK(err.code > MF_ERR_WIRE_RANGE && err.code < MF_ERR_CHAN_RANGE,
+                   "code %d", err.code);
         FUZZ_CHECK(err.offset < len, "offset %llu outside the packet",
                    (unsigned long long)err.offset);
         return;
@@ -100,11 +103,11 @@ static void check_ram_packet(const uint8_t *buf, unsigned ps_idx,
     FUZZ_CHECK(wire_packet_decode(again, page_size, &pkt2, &err),
                "re-encoded packet rejected: %s", err.msg);
     FUZZ_CHECK(pkt2.flags == pkt.flags &&
-               pkt2.normal_pages == pkt.normal_pages &&
-               pkt2.zero_pages == pkt.zero_pages &&
-               pkt2.pages_alloc == pkt.pages_alloc &&
-               pkt2.packet_num == pkt.packet_num &&
-               strcmp(pkt2.ramblock, pkt.ramblock) == 0,
+                   pkt2.normal_pages == pkt.normal_pages &&
+                   pkt2.zero_pages == pkt.zero_pages &&
+                   pkt2.pages_alloc == pkt.pages_alloc &&
+                   pkt2.packet_num == pkt.packet_num &&
+                   strcmp(pkt2.ramblock, pkt.ramblock) == 0,
                "round trip changed the fields");
     for (i = 0; i < wire_packet_pages(&pkt); i++) {
         FUZZ_CHECK(offsets2[i] == offsets[i], "offset %u changed", i);
@@ -119,15 +122,14 @@ static void check_ram_packet(const uint8_t *buf, unsigned ps_idx,
         return;
     }
     /* Two blocks: one of 16 pages, one shorter than a page. */
-    if (ram_table_add(&table, "pc.ram", 16ULL * page_size, block_host,
-                      &err) &&
+    if (ram_table_add(&table, "pc.ram", 16ULL * page_size, block_host, &err) &&
         ram_table_add(&table, "tiny", page_size - 1, NULL, &err)) {
         block = ram_table_find(&table, pkt.ramblock);
         for (i = 0; block && i < wire_packet_pages(&pkt); i++) {
             mf_error_clear(&err);
             if (ram_block_check_offset(block, offsets[i], &err)) {
                 FUZZ_CHECK(offsets[i] % page_size == 0 &&
-                           offsets[i] + page_size <= block->used_length,
+                               offsets[i] + page_size <= block->used_length,
                            "offset 0x%llx accepted in %s",
                            (unsigned long long)offsets[i], block->name);
             }
@@ -139,8 +141,8 @@ static void check_ram_packet(const uint8_t *buf, unsigned ps_idx,
     if (codec) {
         mf_error_clear(&err);
         if (codec_check_packet(codec, &pkt, &err)) {
-            FUZZ_CHECK(codec_payload_len(codec, &pkt) <=
-                       codec_max_payload(), "payload over the bound");
+            FUZZ_CHECK(codec_payload_len(codec, &pkt) <= codec_max_payload(),
+                       "payload over the bound");
         }
     }
 }
@@ -165,7 +167,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mf_error_clear(&err);
     if (!wire_packet_hdr_decode(data, &hdr, &err)) {
         FUZZ_CHECK(err.code == WIRE_ERR_PACKET_MAGIC ||
-                   err.code == WIRE_ERR_PACKET_VERSION, "code %d", err.code);
+                       err.code == WIRE_ERR_PACKET_VERSION,
+                   "code %d", err.code);
         return 0;
     }
     if (wire_packet_is_device_state(&hdr)) {
@@ -175,8 +178,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mf_error_clear(&err);
         if (wire_devstate_decode(dbuf, &dev, &err)) {
             FUZZ_CHECK(dev.next_packet_size > 0 &&
-                       !(dev.flags & WIRE_FLAG_SYNC) &&
-                       memchr(dev.idstr, 0, sizeof(dev.idstr)),
+                           !(dev.flags & WIRE_FLAG_SYNC) &&
+                           memchr(dev.idstr, 0, sizeof(dev.idstr)),
                        "bad device-state packet accepted");
         }
         return 0;

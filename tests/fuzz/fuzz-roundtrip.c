@@ -59,11 +59,12 @@ static void roundtrip_packet(FuzzInput *in)
 
     pkt.flags = (fuzz_u8(in) & WIRE_FLAG_SYNC) | comps[fuzz_u8(in) & 3];
     pkt.pages_alloc = fuzz_u8(in) % 129;
-    pkt.normal_pages = pkt.pages_alloc ? fuzz_u8(in) % (pkt.pages_alloc + 1)
-                                       : 0;
-    pkt.zero_pages = (pkt.pages_alloc - pkt.normal_pages) ?
-                     fuzz_u8(in) % (pkt.pages_alloc - pkt.normal_pages + 1) :
-                     0;
+    pkt.normal_pages =
+        pkt.pages_alloc ? fuzz_u8(in) % (pkt.pages_alloc + 1) : 0;
+    pkt.zero_pages =
+        (pkt.pages_alloc - pkt.normal_pages)
+            ? fuzz_u8(in) % (pkt.pages_alloc - pkt.normal_pages + 1)
+            : 0;
     pkt.next_packet_size = fuzz_u32(in);
     pkt.packet_num = ((uint64_t)fuzz_u32(in) << 32) | fuzz_u32(in);
     name = fuzz_bytes(in, 1 + fuzz_u8(in) % 255, &got);
@@ -81,15 +82,15 @@ static void roundtrip_packet(FuzzInput *in)
     mf_error_clear(&err);
     FUZZ_CHECK(wire_packet_decode(buf, 4096, &back, &err), "%s", err.msg);
     FUZZ_CHECK(back.flags == pkt.flags && back.pages_alloc == pkt.pages_alloc &&
-               back.normal_pages == pkt.normal_pages &&
-               back.zero_pages == pkt.zero_pages &&
-               back.packet_num == pkt.packet_num &&
-               back.next_packet_size == pkt.next_packet_size,
+                   back.normal_pages == pkt.normal_pages &&
+                   back.zero_pages == pkt.zero_pages &&
+                   back.packet_num == pkt.packet_num &&
+                   back.next_packet_size == pkt.next_packet_size,
                "packet fields changed");
     if (wire_packet_pages(&pkt)) {
         FUZZ_CHECK(strcmp(back.ramblock, pkt.ramblock) == 0, "name changed");
-        FUZZ_CHECK(memcmp(back_offsets, offsets,
-                          wire_packet_pages(&pkt) * 8) == 0,
+        FUZZ_CHECK(memcmp(back_offsets, offsets, wire_packet_pages(&pkt) * 8) ==
+                       0,
                    "offsets changed");
     }
 }
@@ -123,7 +124,8 @@ static void roundtrip_colo(FuzzInput *in)
                    "message %u accepted", v);
     } else {
         FUZZ_CHECK(v >= WIRE_COLO_MESSAGE_MAX &&
-                   err.code == WIRE_ERR_COLO_MESSAGE, "message %u", v);
+                       err.code == WIRE_ERR_COLO_MESSAGE,
+                   "message %u", v);
     }
 }
 
@@ -145,8 +147,7 @@ static void roundtrip_section(FuzzInput *in)
     }
     mf_error_clear(&err);
     if (!wire_vm_section_hdr_decode(buf, got, &hdr, &used, &err)) {
-        FUZZ_CHECK(err.code == WIRE_ERR_VM_SECTION_TYPE, "code %d",
-                   err.code);
+        FUZZ_CHECK(err.code == WIRE_ERR_VM_SECTION_TYPE, "code %d", err.code);
         return;
     }
     FUZZ_CHECK(used == need, "used %zu need %zu", used, need);
@@ -154,17 +155,18 @@ static void roundtrip_section(FuzzInput *in)
     /* A name with a NUL inside decodes to its first part (as QEMU's
      * counted strings): only then may the bytes differ. */
     FUZZ_CHECK((len == used && !memcmp(again, buf, len)) ||
-               ((hdr.type == WIRE_VM_SECTION_START ||
-                 hdr.type == WIRE_VM_SECTION_FULL) &&
-                strlen(hdr.idstr) < buf[5]),
+                   ((hdr.type == WIRE_VM_SECTION_START ||
+                     hdr.type == WIRE_VM_SECTION_FULL) &&
+                    strlen(hdr.idstr) < buf[5]),
                "section header re-encodes differently");
     mf_error_clear(&err);
-    FUZZ_CHECK(wire_vm_section_hdr_decode(again, len, &back, &used, &err),
-               "%s", err.msg);
+    FUZZ_CHECK(wire_vm_section_hdr_decode(again, len, &back, &used, &err), "%s",
+               err.msg);
     FUZZ_CHECK(back.type == hdr.type && back.section_id == hdr.section_id &&
-               !strcmp(back.idstr, hdr.idstr) &&
-               back.instance_id == hdr.instance_id &&
-               back.version_id == hdr.version_id, "section fields changed");
+                   !strcmp(back.idstr, hdr.idstr) &&
+                   back.instance_id == hdr.instance_id &&
+                   back.version_id == hdr.version_id,
+               "section fields changed");
 }
 
 /* Footer, command header, QEVM header, COLO message: fixed bytes. */
@@ -189,14 +191,14 @@ static void roundtrip_fixed(FuzzInput *in)
     mf_error_clear(&err);
     if (wire_vm_command_decode(buf, &cmd, &len, &err)) {
         FUZZ_CHECK(cmd >= 1 && cmd <= WIRE_CMD_MAX &&
-                   (cmd != WIRE_CMD_ENABLE_COLO || len == 0),
+                       (cmd != WIRE_CMD_ENABLE_COLO || len == 0),
                    "command %u len %u accepted", cmd, len);
         wire_vm_command_encode(cmd, len, again);
         FUZZ_CHECK(!memcmp(again, buf, WIRE_VM_COMMAND_HDR_SIZE), "command");
     } else {
         FUZZ_CHECK(err.code == WIRE_ERR_VM_SECTION_TYPE ||
-                   err.code == WIRE_ERR_VM_COMMAND, "command code %d",
-                   err.code);
+                       err.code == WIRE_ERR_VM_COMMAND,
+                   "command code %d", err.code);
     }
     mf_error_clear(&err);
     if (wire_vm_header_decode(buf, &err)) {
@@ -204,8 +206,8 @@ static void roundtrip_fixed(FuzzInput *in)
         FUZZ_CHECK(!memcmp(again, buf, WIRE_VM_HEADER_SIZE), "QEVM header");
     } else {
         FUZZ_CHECK(err.code == WIRE_ERR_VM_MAGIC ||
-                   err.code == WIRE_ERR_VM_VERSION, "header code %d",
-                   err.code);
+                       err.code == WIRE_ERR_VM_VERSION,
+                   "header code %d", err.code);
     }
     mf_error_clear(&err);
     if (wire_colo_message_decode(buf, &v, &err)) {
@@ -241,20 +243,22 @@ static void roundtrip_names(FuzzInput *in)
     len = wire_vm_section_hdr_encode(&hdr, buf);
     FUZZ_CHECK(wire_vm_section_hdr_need(buf, len) == len, "need != size");
     mf_error_clear(&err);
-    FUZZ_CHECK(wire_vm_section_hdr_decode(buf, len, &back, &used, &err),
-               "%s", err.msg);
+    FUZZ_CHECK(wire_vm_section_hdr_decode(buf, len, &back, &used, &err), "%s",
+               err.msg);
     FUZZ_CHECK(used == len && back.type == hdr.type &&
-               back.section_id == hdr.section_id &&
-               !strcmp(back.idstr, hdr.idstr) &&
-               back.instance_id == hdr.instance_id &&
-               back.version_id == hdr.version_id, "section fields changed");
+                   back.section_id == hdr.section_id &&
+                   !strcmp(back.idstr, hdr.idstr) &&
+                   back.instance_id == hdr.instance_id &&
+                   back.version_id == hdr.version_id,
+               "section fields changed");
 
     len = wire_idstr_encode(hdr.idstr, buf);
-    FUZZ_CHECK(len == 1 + strlen(hdr.idstr) &&
-               wire_idstr_need(buf, len) == len, "idstr size");
+    FUZZ_CHECK(len == 1 + strlen(hdr.idstr) && wire_idstr_need(buf, len) == len,
+               "idstr size");
     mf_error_clear(&err);
-    FUZZ_CHECK(wire_idstr_decode(buf, len, name, &used, &err) &&
-               used == len && !strcmp(name, hdr.idstr), "idstr changed");
+    FUZZ_CHECK(wire_idstr_decode(buf, len, name, &used, &err) && used == len &&
+                   !strcmp(name, hdr.idstr),
+               "idstr changed");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -99,9 +99,9 @@ static const LayoutBlock small_layout[] = {
 #include <sanitizer/asan_interface.h>
 
 #define RAM_GAP 64
-#define CAPTURE_RAM ((2u << 20) + (64u << 10) + (128u << 10) + \
-                     (256u << 10) + (128u << 10) + (64u << 10) + \
-                     2 * 4096 + 9 * RAM_GAP)
+#define CAPTURE_RAM \
+    ((2u << 20) + (64u << 10) + (128u << 10) + (256u << 10) + (128u << 10) + \
+     (64u << 10) + 2 * 4096 + 9 * RAM_GAP)
 #define SMALL_RAM (24 * 4096 + 4 * 4096 + 128 + 4 * RAM_GAP)
 
 static uint8_t capture_host[CAPTURE_RAM];
@@ -116,7 +116,7 @@ typedef struct Run {
     RamTable ram;
     ColoState colo;
     bool with_colo;
-    bool ok;          /* every sync and the finish succeeded */
+    bool ok; /* every sync and the finish succeeded */
     MfError err;
 } Run;
 
@@ -162,15 +162,17 @@ static void run_streams(Run *r, unsigned which, uint8_t conf, uint32_t nsync,
                         const uint8_t **part, const size_t *len)
 {
     static const WireCompression methods[4] = {
-        WIRE_COMP_NONE, WIRE_COMP_ZSTD, WIRE_COMP_ZLIB, WIRE_COMP_NONE,
+        WIRE_COMP_NONE,
+        WIRE_COMP_ZSTD,
+        WIRE_COMP_ZLIB,
+        WIRE_COMP_NONE,
     };
     const LayoutBlock *layout = conf & 0x40 ? capture_layout : small_layout;
     RecvConfig cfg = { 0 };
     RecvEngine *e;
     uint8_t *host = NULL;
 #ifdef FUZZ_STATIC_RAM
-    uint8_t *area = layout == capture_layout ? capture_host
-                                             : small_host[which];
+    uint8_t *area = layout == capture_layout ? capture_host : small_host[which];
     size_t area_len = layout == capture_layout ? CAPTURE_RAM : SMALL_RAM;
     size_t pos = RAM_GAP;
 #endif
@@ -205,8 +207,7 @@ static void run_streams(Run *r, unsigned which, uint8_t conf, uint32_t nsync,
         FUZZ_CHECK(colo_init(&r->colo, &r->ram, &err), "colo_init: %s",
                    err.msg);
         if (conf & 0x20) {
-            FUZZ_CHECK(colo_enter(&r->colo, &err), "colo_enter: %s",
-                       err.msg);
+            FUZZ_CHECK(colo_enter(&r->colo, &err), "colo_enter: %s", err.msg);
         }
     }
 
@@ -242,9 +243,8 @@ static void run_streams(Run *r, unsigned which, uint8_t conf, uint32_t nsync,
     recv_engine_free(e);
     if (!r->ok) {
         FUZZ_CHECK_ERROR(&err, true);
-        FUZZ_CHECK(err.code != RECV_ERR_STATE &&
-                   err.code != MF_ERR_INVALID_ARG, "engine misdriven: %s",
-                   err.msg);
+        FUZZ_CHECK(err.code != RECV_ERR_STATE && err.code != MF_ERR_INVALID_ARG,
+                   "engine misdriven: %s", err.msg);
     }
     r->err = err;
 }
@@ -273,20 +273,20 @@ static void check_memory(Run *r, bool all_pages)
             if (colo_phase(&r->colo) == COLO_PHASE_COLO) {
                 /* I2: guest untouched (it started zeroed). */
                 FUZZ_CHECK(b->host[off] == 0 &&
-                           !memcmp(b->host + off, b->host + off + 1,
-                                   ram_block_page_bytes(b, off) - 1),
-                           "I2: COLO receive wrote guest %s+0x%llx",
-                           b->name, (unsigned long long)off);
+                               !memcmp(b->host + off, b->host + off + 1,
+                                       ram_block_page_bytes(b, off) - 1),
+                           "I2: COLO receive wrote guest %s+0x%llx", b->name,
+                           (unsigned long long)off);
                 FUZZ_CHECK(!ram_block_is_received(b, off) ||
-                           mf_bitmap_test(b->dirty, p),
-                           "I2: received page %s+0x%llx not dirty",
-                           b->name, (unsigned long long)off);
+                               mf_bitmap_test(b->dirty, p),
+                           "I2: received page %s+0x%llx not dirty", b->name,
+                           (unsigned long long)off);
             } else if (r->ok) {
                 FUZZ_CHECK(!mf_bitmap_test(b->dirty, p),
                            "I1: dirty bit in precopy");
                 FUZZ_CHECK(!ram_block_is_received(b, off) ||
-                           !memcmp(b->host + off, b->colo_cache + off,
-                                   ram_block_page_bytes(b, off)),
+                               !memcmp(b->host + off, b->colo_cache + off,
+                                       ram_block_page_bytes(b, off)),
                            "I1: guest != cache at %s+0x%llx", b->name,
                            (unsigned long long)off);
             }
@@ -320,7 +320,7 @@ static void check_same(Run *a, Run *b)
         FUZZ_CHECK(!memcmp(x->host, y->host, x->used_length),
                    "fragmentation changed guest memory of %s", x->name);
         FUZZ_CHECK(!a->with_colo ||
-                   !memcmp(x->colo_cache, y->colo_cache, x->used_length),
+                       !memcmp(x->colo_cache, y->colo_cache, x->used_length),
                    "fragmentation changed the cache of %s", x->name);
     }
 }
@@ -341,8 +341,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (split(data, size, channels, part, len) != channels) {
         return 0;
     }
-    run_streams(&a, 0, conf, data[1] & 15, chunk_sizes[data[1] >> 4],
-                data[2], channels, part, len);
+    run_streams(&a, 0, conf, data[1] & 15, chunk_sizes[data[1] >> 4], data[2],
+                channels, part, len);
     if (fuzz_verbose()) {
         printf("stream: %u channels conf 0x%02x: %s %s\n", channels, conf,
                a.ok ? "ok" : a.err.code_name, a.ok ? "" : a.err.msg);

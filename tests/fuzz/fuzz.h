@@ -57,8 +57,7 @@ static inline uint32_t fuzz_u32(FuzzInput *in)
 }
 
 /* Up to @want bytes in place; *@got tells how many. */
-static inline const uint8_t *fuzz_bytes(FuzzInput *in, size_t want,
-                                        size_t *got)
+static inline const uint8_t *fuzz_bytes(FuzzInput *in, size_t want, size_t *got)
 {
     const uint8_t *p = in->data + in->pos;
 
@@ -84,36 +83,35 @@ static inline int fuzz_verbose(void)
 }
 
 /* An oracle was violated: report and abort so every engine sees it. */
-#define FUZZ_FAIL(...)                                              \
-    do {                                                            \
+#define FUZZ_FAIL(...) \
+    do { \
         fprintf(stderr, "fuzz oracle violated at %s:%d: ", __FILE__, \
-                __LINE__);                                          \
-        fprintf(stderr, __VA_ARGS__);                               \
-        fprintf(stderr, "\n");                                      \
-        abort();                                                    \
+                __LINE__); \
+        fprintf(stderr, __VA_ARGS__); \
+        fprintf(stderr, "\n"); \
+        abort(); \
     } while (0)
 
-#define FUZZ_CHECK(cond, ...)   \
-    do {                        \
-        if (!(cond)) {          \
+#define FUZZ_CHECK(cond, ...) \
+    do { \
+        if (!(cond)) { \
             FUZZ_FAIL(__VA_ARGS__); \
-        }                       \
+        } \
     } while (0)
 
 /*
  * Every failure carries a code of some layer of core/ (base .. incoming)
  * and a message; @located: it also names a channel.
  */
-#define FUZZ_CHECK_ERROR(err, want_where)                                   \
-    do {                                                                 \
-        FUZZ_CHECK((err)->code > MF_ERR_BASE_RANGE &&                    \
-                   (err)->code < MF_ERR_INCOMING_RANGE + 100 &&          \
-                   (err)->msg[0] != '\0',                                \
-                   "error without a code or message: %d '%s'",           \
-                   (err)->code, (err)->msg);                             \
-        FUZZ_CHECK(!(want_where) || ((err)->located && (err)->where[0]),    \
-                   "unlocated error %s: %s", (err)->code_name,           \
-                   (err)->msg);                                          \
+#define FUZZ_CHECK_ERROR(err, want_where) \
+    do { \
+        FUZZ_CHECK((err)->code > MF_ERR_BASE_RANGE && \
+                       (err)->code < MF_ERR_INCOMING_RANGE + 100 && \
+                       (err)->msg[0] != '\0', \
+                   "error without a code or message: %d '%s'", (err)->code, \
+                   (err)->msg); \
+        FUZZ_CHECK(!(want_where) || ((err)->located && (err)->where[0]), \
+                   "unlocated error %s: %s", (err)->code_name, (err)->msg); \
     } while (0)
 
 #endif /* MFCOLO_FUZZ_H */

@@ -127,15 +127,15 @@ static uint8_t comp_bits(WireCompression comp)
 
 /* fuzz-stream: conf, syncs|chunk, seed, (be16 len, bytes)*, bytes. */
 static void stream_seed(const Primary *p, uint32_t channels,
-                        WireCompression comp, uint8_t colo_bits,
-                        uint8_t chunk, const char *name)
+                        WireCompression comp, uint8_t colo_bits, uint8_t chunk,
+                        const char *name)
 {
     SupBuf b = { 0 };
     unsigned syncs = count_syncs(p, 1);
     uint32_t i;
 
-    sup_buf_put_u8(&b, (uint8_t)((channels - 1) | comp_bits(comp) << 2 |
-                                 colo_bits));
+    sup_buf_put_u8(
+        &b, (uint8_t)((channels - 1) | comp_bits(comp) << 2 | colo_bits));
     sup_buf_put_u8(&b, (uint8_t)((syncs > 15 ? 15 : syncs) | chunk << 4));
     sup_buf_put_u8(&b, 7);
     for (i = 0; i < channels; i++) {
@@ -155,9 +155,8 @@ static void stream_seed(const Primary *p, uint32_t channels,
 }
 
 /* fuzz-main: conf, seed|chunk, (be32 len, bytes)*, main bytes. */
-static void main_seed(const Primary *p, uint32_t channels,
-                      WireCompression comp, bool colo, uint8_t sync_bits,
-                      const char *name)
+static void main_seed(const Primary *p, uint32_t channels, WireCompression comp,
+                      bool colo, uint8_t sync_bits, const char *name)
 {
     SupBuf b = { 0 };
     const SupBuf *m = &primary_conn(p, 0)->buf;
@@ -196,20 +195,20 @@ static void model_seeds(void)
     /* Structured: precopy packets, enter COLO, COLO packets with zero
      * pages, guest writes, sync, flush, a channel failure, failover. */
     static const uint8_t script[] = {
-        0x09,                                   /* 512 B pages, 5 pages */
-        0, 0x04 | 0x20, 1, 0, 1,                /* packet: 1 normal 1 zero */
-        1, 0x04, 2, 3, 0x41,                    /* main page, fill */
-        2, 0, 0,                                /* enter COLO */
-        0, 0x08 | 0x20, 9, 1, 2, 0,             /* 2 normal, 1 zero */
-        3, 0, 0, 2, 17, 0x77,                   /* guest write */
-        4, 0, 0,                                /* sync */
-        5, 0, 0,                                /* flush */
-        0, 0x04 | 0x40, 5, 3, 1, 4,             /* packet */
-        6, 0, 0,                                /* channel fails */
-        3, 1, 0, 1, 3, 0x55,                    /* guest write */
-        0, 0x04, 6, 2,                          /* packet */
-        7, 0, 0,                                /* failover */
-        0, 0x04, 6, 2,                          /* refused after failover */
+        0x09,                                /* 512 B pages, 5 pages */
+        0,    0x04 | 0x20, 1, 0, 1,          /* packet: 1 normal 1 zero */
+        1,    0x04,        2, 3, 0x41,       /* main page, fill */
+        2,    0,           0,                /* enter COLO */
+        0,    0x08 | 0x20, 9, 1, 2,    0,    /* 2 normal, 1 zero */
+        3,    0,           0, 2, 17,   0x77, /* guest write */
+        4,    0,           0,                /* sync */
+        5,    0,           0,                /* flush */
+        0,    0x04 | 0x40, 5, 3, 1,    4,    /* packet */
+        6,    0,           0,                /* channel fails */
+        3,    1,           0, 1, 3,    0x55, /* guest write */
+        0,    0x04,        6, 2,             /* packet */
+        7,    0,           0,                /* failover */
+        0,    0x04,        6, 2,             /* refused after failover */
     };
     SupBuf b = { 0 };
     SupRng r;
@@ -247,7 +246,9 @@ static void model_seeds(void)
 int main(int argc, char **argv)
 {
     static const WireCompression comps[3] = {
-        WIRE_COMP_NONE, WIRE_COMP_ZSTD, WIRE_COMP_ZLIB,
+        WIRE_COMP_NONE,
+        WIRE_COMP_ZSTD,
+        WIRE_COMP_ZLIB,
     };
     static const char *const cname[3] = { "none", "zstd", "zlib" };
     char name[96];
@@ -271,8 +272,8 @@ int main(int argc, char **argv)
                 snprintf(name, sizeof(name), "%s-%s-%uch", sname, cname[ci],
                          ch);
                 stream_seed(p, ch, comps[ci], 0, 0, name);
-                snprintf(name, sizeof(name), "%s-%s-%uch-colo-precopy",
-                         sname, cname[ci], ch);
+                snprintf(name, sizeof(name), "%s-%s-%uch-colo-precopy", sname,
+                         cname[ci], ch);
                 stream_seed(p, ch, comps[ci], 0x10, 3, name);
                 snprintf(name, sizeof(name), "%s-%s-%uch-colo", sname,
                          cname[ci], ch);

@@ -29,8 +29,7 @@ static int expect_crash;
 static unsigned long crashed;
 
 /* Run one input in a child; count it when the child failed. */
-static void run_expect_crash(const char *path, const uint8_t *buf,
-                             size_t len)
+static void run_expect_crash(const char *path, const uint8_t *buf, size_t len)
 {
     pid_t pid;
     int status;

@@ -19,38 +19,11 @@
 #include "model.h"
 #include "ram/ram.h"
 
-#define PS 4096u
-
-typedef struct Fix {
-    RamTable t;
-    ColoState s;
-    RamBlock *a, *b;
-} Fix;
+#include "colo-fixture.h"
 
 static int setup(void **state)
 {
-    Fix *f = calloc(1, sizeof(*f));
-
-    if (!f || !ram_table_init(&f->t, PS, NULL)) {
-        return -1;
-    }
-    f->a = ram_table_add(&f->t, "a", 130 * PS, NULL, NULL);
-    f->b = ram_table_add(&f->t, "b", 2 * PS + 100, NULL, NULL);
-    if (!f->a || !f->b || !colo_init(&f->s, &f->t, NULL)) {
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    Fix *f = *state;
-
-    colo_destroy(&f->s);
-    ram_table_destroy(&f->t);
-    free(f);
-    return 0;
+    return colo_fix_setup(state, 130 * PS, 2 * PS + 100);
 }
 
 static void test_flush_phase(void **state)
@@ -188,7 +161,7 @@ static void test_guest_only_page_restored(void **state)
     assert_int_equal(f->a->host[10 * PS - 1], 0);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, colo_fix_teardown)
 
 int main(void)
 {

@@ -14,38 +14,11 @@
 #include "colo/errors.h"
 #include "ram/ram.h"
 
-#define PS 4096u
-
-typedef struct Fix {
-    RamTable t;
-    ColoState s;
-    RamBlock *a, *b;
-} Fix;
+#include "colo-fixture.h"
 
 static int setup(void **state)
 {
-    Fix *f = calloc(1, sizeof(*f));
-
-    if (!f || !ram_table_init(&f->t, PS, NULL)) {
-        return -1;
-    }
-    f->a = ram_table_add(&f->t, "a", 8 * PS, NULL, NULL);
-    f->b = ram_table_add(&f->t, "b", 3 * PS + 7, NULL, NULL);
-    if (!f->a || !f->b || !colo_init(&f->s, &f->t, NULL)) {
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    Fix *f = *state;
-
-    colo_destroy(&f->s);
-    ram_table_destroy(&f->t);
-    free(f);
-    return 0;
+    return colo_fix_setup(state, 8 * PS, 3 * PS + 7);
 }
 
 static void test_init(void **state)
@@ -247,7 +220,7 @@ static void test_destroy_unused(void **state)
     colo_destroy(&s); /* never initialised: no table, nothing to free */
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, colo_fix_teardown)
 
 int main(void)
 {

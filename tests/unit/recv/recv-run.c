@@ -8,6 +8,7 @@
 
 #include "base/bitmap.h"
 #include "colo-check.h"
+#include "rng.h"
 
 typedef struct Ctx {
     char *why;
@@ -53,14 +54,15 @@ static bool run_stages(const Scenario *sc, RsRun *run, const RsIo *io,
     const RsConfig *cfg = &sc->cfg;
     size_t bytes = (size_t)cfg->npages * cfg->page_size;
     uint8_t *snap = malloc(bytes);
-    uint64_t rng = run->seed ^ 0x5eed;
+    SupRng rng;
     MfError err = { 0 };
-    uint32_t k, i;
+    uint32_t k, i, n;
     bool ok = false;
 
     if (!snap) {
         abort();
     }
+    sup_rng_seed(&rng, run->seed ^ 0x5eed);
     for (k = 0; k <= cfg->checkpoints; k++) {
         if (k == 1 && !colo_enter(colo, &err)) {
             fail_err(x, "colo_enter", &err);
@@ -68,7 +70,7 @@ static bool run_stages(const Scenario *sc, RsRun *run, const RsIo *io,
         }
         if (k >= 1) {
             /* The secondary runs and writes a page of its own. */
-            uint32_t p = (uint32_t)(rg_rand(&rng) % cfg->npages);
+            uint32_t p = (uint32_t)sup_rng_below(&rng, cfg->npages);
 
             b->host[(size_t)p * cfg->page_size + 5] ^= 0xff;
             colo_guest_dirty(b, (uint64_t)p * cfg->page_size);
@@ -77,9 +79,12 @@ static bool run_stages(const Scenario *sc, RsRun *run, const RsIo *io,
         if (io->send_stage) {
             io->send_stage(io->opaque, k);
         }
-        if (!recv_engine_sync(e, &err)) {
-            fail_err(x, "sync", &err);
-            goto out;
+        /* Every sync point of the stage (setup, rounds, sections). */
+        for (n = 0; n < sc->syncs[k]; n++) {
+            if (!recv_engine_sync(e, &err)) {
+                fail_err(x, "sync", &err);
+                goto out;
+            }
         }
         if (k == 0) {
             if (!same(x, "guest vs primary", k, b->host, sc->image[0], bytes,
@@ -153,7 +158,7 @@ bool rs_run(const Scenario *sc, RsRun *run, const RsIo *io, char *why,
     MfError err = { 0 };
     Ctx x = { why, len };
     uint32_t order[RS_MAX_CHANNELS], i;
-    uint64_t rng = run->seed;
+    SupRng rng;
     bool ok = false;
 
     why[0] = '\0';
@@ -180,11 +185,12 @@ bool rs_run(const Scenario *sc, RsRun *run, const RsIo *io, char *why,
         goto out_ram;
     }
     /* Connections arrive in a seeded order. */
+    sup_rng_seed(&rng, run->seed);
     for (i = 0; i < cfg->channels; i++) {
         order[i] = i;
     }
     for (i = cfg->channels; i > 1; i--) {
-        uint32_t j = (uint32_t)(rg_rand(&rng) % i), tmp = order[i - 1];
+        uint32_t j = (uint32_t)sup_rng_below(&rng, i), tmp = order[i - 1];
 
         order[i - 1] = order[j];
         order[j] = tmp;

@@ -22,6 +22,7 @@
 #include "codec/codec.h"
 
 #include "recv-run.h"
+#include "rng.h"
 
 static uint64_t first_seed = 1;
 static uint64_t nseeds = 50;
@@ -55,27 +56,28 @@ static void seed_config(uint64_t seed, RsConfig *cfg, RsRun *run)
     static const WireCompression comps[3] = { WIRE_COMP_NONE, WIRE_COMP_ZSTD,
                                               WIRE_COMP_ZLIB };
     static const size_t chunks[8] = { 1, 2, 3, 13, 100, 1345, 4096, 0 };
-    uint64_t r = seed;
+    SupRng r;
 
+    sup_rng_seed(&r, seed);
     memset(cfg, 0, sizeof(*cfg));
     memset(run, 0, sizeof(*run));
-    cfg->channels = 1 + (uint32_t)(rg_rand(&r) % 8);
-    cfg->comp = comps[rg_rand(&r) % 3];
+    cfg->channels = 1 + (uint32_t)sup_rng_below(&r, 8);
+    cfg->comp = comps[sup_rng_below(&r, 3)];
     if (!codec_supported(cfg->comp)) {
         cfg->comp = WIRE_COMP_NONE;
     }
     cfg->page_size = 4096;
-    run->max_chunk = chunks[rg_rand(&r) % 8];
+    run->max_chunk = chunks[sup_rng_below(&r, 8)];
     /* Single-byte delivery on a smaller memory keeps the suite fast. */
     cfg->npages = run->max_chunk && run->max_chunk < 8 ? 12 : 48;
-    cfg->checkpoints = (uint32_t)(rg_rand(&r) % 4);
-    cfg->max_packet = 1 + (uint32_t)(rg_rand(&r) % 24);
-    cfg->old_style = rg_rand(&r) % 2;
+    cfg->checkpoints = (uint32_t)sup_rng_below(&r, 4);
+    cfg->max_packet = 1 + (uint32_t)sup_rng_below(&r, 24);
+    cfg->old_style = sup_rng_below(&r, 2);
     cfg->seed = seed;
     memcpy(cfg->uuid, "sweep-uuid-01234", WIRE_UUID_SIZE);
     run->driver = RECV_DRIVER_DETERMINISTIC;
     run->seed = seed;
-    run->colo = cfg->checkpoints > 0 || rg_rand(&r) % 2;
+    run->colo = cfg->checkpoints > 0 || sup_rng_below(&r, 2);
 }
 
 static void run_seed(uint64_t seed)
