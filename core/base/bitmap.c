@@ -18,6 +18,17 @@ void mf_bitmap_free(unsigned long *map)
     mf_free(map);
 }
 
+unsigned long *mf_bitmap_new_in(const MfAllocator *a, const char *point,
+                                uint64_t nbits)
+{
+    return mf_alloc_in(a, point, MF_BITMAP_WORDS(nbits), sizeof(unsigned long));
+}
+
+void mf_bitmap_free_in(const MfAllocator *a, unsigned long *map)
+{
+    mf_free_in(a, map);
+}
+
 void mf_bitmap_set(unsigned long *map, uint64_t bit)
 {
     map[WORD(bit)] |= MASK(bit);

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/alloc.h"
+
 #define MF_BITS_PER_LONG (sizeof(unsigned long) * 8)
 #define MF_BITMAP_WORDS(nbits) \
     (((nbits) + MF_BITS_PER_LONG - 1) / MF_BITS_PER_LONG)
@@ -20,6 +22,10 @@
 /* A zeroed bitmap of @nbits bits, or NULL (allocation fault @point). */
 unsigned long *mf_bitmap_new(const char *point, uint64_t nbits);
 void mf_bitmap_free(unsigned long *map);
+/* As above, from @a (NULL: the C library). */
+unsigned long *mf_bitmap_new_in(const MfAllocator *a, const char *point,
+                                uint64_t nbits);
+void mf_bitmap_free_in(const MfAllocator *a, unsigned long *map);
 
 void mf_bitmap_set(unsigned long *map, uint64_t bit);
 void mf_bitmap_clear(unsigned long *map, uint64_t bit);

@@ -19,6 +19,7 @@ struct Codec {
     const char *name;
     uint32_t page_size;
     const CodecOps *ops;
+    const MfAllocator *alloc; /* the library's state; NULL: libc */
     void *state;
 };
 

@@ -13,16 +13,19 @@
 #include "codec/codec-int.h"
 #include "codec/errors.h"
 
+/* @opaque: the Codec, whose allocator zlib's state comes from. */
 static voidpf codec_zlib_alloc(voidpf opaque, uInt items, uInt size)
 {
-    (void)opaque;
-    return mf_alloc("mfcolo/codec/alloc-zlib", items, size);
+    const Codec *c = opaque;
+
+    return mf_alloc_in(c->alloc, "mfcolo/codec/alloc-zlib", items, size);
 }
 
 static void codec_zlib_free(voidpf opaque, voidpf p)
 {
-    (void)opaque;
-    mf_free(p);
+    const Codec *c = opaque;
+
+    mf_free_in(c->alloc, p);
 }
 
 static const char *codec_zlib_ret_name(int ret)
@@ -60,7 +63,7 @@ static bool codec_zlib_init(Codec *c, MfError *err)
     }
     zs->zalloc = codec_zlib_alloc;
     zs->zfree = codec_zlib_free;
-    zs->opaque = Z_NULL;
+    zs->opaque = c;
     if (mf_fault("mfcolo/codec/init")) {
         ret = Z_MEM_ERROR;
     } else {

@@ -4,20 +4,45 @@
  * ZSTD_CStream per channel and ends each packet with ZSTD_e_flush, so a
  * packet's payload is a run of complete blocks of a frame that spans the
  * whole migration (QEMU multifd-zstd.c).
+ *
+ * The decoder and its window are allocated through the codec's allocator
+ * (ZSTD_customMem, a stable part of zstd's advanced API since 1.0), with
+ * the fault point mfcolo/codec/alloc-zstd on every allocation.
  */
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_createDStream_advanced */
 #include <zstd.h>
 
+#include "base/alloc.h"
 #include "base/fault.h"
 #include "codec/codec-int.h"
 #include "codec/errors.h"
 
+static void *codec_zstd_alloc(void *opaque, size_t size)
+{
+    const Codec *c = opaque;
+
+    return mf_alloc_raw(c->alloc, "mfcolo/codec/alloc-zstd", size);
+}
+
+static void codec_zstd_free(void *opaque, void *p)
+{
+    const Codec *c = opaque;
+
+    mf_free_in(c->alloc, p);
+}
+
 static bool codec_zstd_init(Codec *c, MfError *err)
 {
+    ZSTD_customMem mem = {
+        .customAlloc = codec_zstd_alloc,
+        .customFree = codec_zstd_free,
+        .opaque = c,
+    };
     ZSTD_DStream *ds = NULL;
     size_t r;
 
     if (!mf_fault("mfcolo/codec/init")) {
-        ds = ZSTD_createDStream();
+        ds = ZSTD_createDStream_advanced(mem);
     }
     if (!ds) {
         return mf_error_set(err, CODEC_ERR_INIT, 0,

@@ -39,6 +39,12 @@ size_t codec_max_payload(void)
 
 Codec *codec_new(WireCompression method, uint32_t page_size, MfError *err)
 {
+    return codec_new_in(method, page_size, NULL, err);
+}
+
+Codec *codec_new_in(WireCompression method, uint32_t page_size,
+                    const MfAllocator *a, MfError *err)
+{
     const CodecOps *ops = codec_ops(method);
     const char *name = wire_compression_name(method);
     Codec *c;
@@ -66,6 +72,7 @@ Codec *codec_new(WireCompression method, uint32_t page_size, MfError *err)
     c->name = name;
     c->page_size = page_size;
     c->ops = ops;
+    c->alloc = a;
     if (!ops->init(c, err)) {
         mf_free(c);
         return NULL;

@@ -20,6 +20,9 @@
  *   mfcolo/codec/alloc-zlib  every allocation zlib makes (inflateInit:
  *                            CODEC_ERR_INIT; the window on the first
  *                            inflate: CODEC_ERR_DECOMPRESS Z_MEM_ERROR).
+ *   mfcolo/codec/alloc-zstd  every allocation zstd makes (the decoder:
+ *                            codec_new CODEC_ERR_INIT; its buffers on the
+ *                            first decompress: CODEC_ERR_DECOMPRESS).
  *   mfcolo/codec/step        every ZSTD_decompressStream / inflate call
  *                            (codec_decompress: CODEC_ERR_DECOMPRESS).
  * A codec that failed in codec_decompress() must not be used again
@@ -32,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "wire/multifd.h"
 
@@ -45,6 +49,14 @@ bool codec_supported(WireCompression method);
  * built in, MF_ERR_NOMEM / CODEC_ERR_INIT when the library fails.
  */
 Codec *codec_new(WireCompression method, uint32_t page_size, MfError *err);
+
+/*
+ * As codec_new(), with the library's state (the zstd decoder and its
+ * window, zlib's stream and window) from @a (NULL: the C library).  @a
+ * must outlive the codec.
+ */
+Codec *codec_new_in(WireCompression method, uint32_t page_size,
+                    const MfAllocator *a, MfError *err);
 
 /*
  * Largest payload a packet may announce: 2 x WIRE_MULTIFD_PACKET_BYTES

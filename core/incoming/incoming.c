@@ -63,7 +63,7 @@ void incoming_free(Incoming *in)
         return;
     }
     pthread_mutex_destroy(&in->lock);
-    mf_free(in->dev);
+    mf_free_in(in->cfg.allocator, in->dev);
     mf_free(in->page);
     mf_free(in);
 }
@@ -230,7 +230,7 @@ bool in_dev_reserve(Incoming *in, size_t need, MfError *err)
     while (cap < need) {
         cap *= 2;
     }
-    p = mf_alloc("mfcolo/incoming/alloc-devstate", 1, cap);
+    p = mf_alloc_raw(in->cfg.allocator, "mfcolo/incoming/alloc-devstate", cap);
     if (!p) {
         mf_error_set(err, MF_ERR_NOMEM, in_offset(in),
                      "incoming: out of memory for %zu bytes of device state",
@@ -240,7 +240,7 @@ bool in_dev_reserve(Incoming *in, size_t need, MfError *err)
     if (in->dev_len) {
         memcpy(p, in->dev, in->dev_len);
     }
-    mf_free(in->dev);
+    mf_free_in(in->cfg.allocator, in->dev);
     in->dev = p;
     in->dev_cap = cap;
     return true;

@@ -64,6 +64,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "chan/chan.h"
 #include "colo/colo.h"
@@ -181,6 +182,8 @@ typedef struct IncomingConfig {
      * (replay); live receivers leave it false. */
     bool expect_end;
     IncomingHooks hooks;
+    /* The device-state buffer; NULL: the C library. */
+    const MfAllocator *allocator;
 } IncomingConfig;
 
 typedef struct Incoming Incoming;

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 
 #define RAM_BLOCK_NAME_MAX 255 /* bytes, without the NUL */
@@ -51,7 +52,8 @@ typedef struct RamTable {
     size_t nblocks;
     size_t capacity;
     RamBlock **blocks;
-    bool colo; /* every block has its COLO parts */
+    bool colo;                    /* every block has its COLO parts */
+    const MfAllocator *allocator; /* guest memory and caches; NULL: libc */
 } RamTable;
 
 /*
@@ -59,6 +61,14 @@ typedef struct RamTable {
  * RAM_ERR_PAGE_SIZE.
  */
 bool ram_table_init(RamTable *t, uint32_t page_size, MfError *err);
+
+/*
+ * Everything the table allocates (blocks, bitmaps, guest memory when
+ * ram_table_add gets @host NULL, the COLO caches) comes from @a (NULL:
+ * calloc), zeroed by the table.  Call before the first block is added;
+ * @a must outlive the table.
+ */
+void ram_table_set_allocator(RamTable *t, const MfAllocator *a);
 
 /*
  * Add a block.  @host is the guest memory (at least @used_length bytes,

@@ -25,6 +25,11 @@ bool ram_table_init(RamTable *t, uint32_t page_size, MfError *err)
     return true;
 }
 
+void ram_table_set_allocator(RamTable *t, const MfAllocator *a)
+{
+    t->allocator = a;
+}
+
 RamBlock *ram_table_find(const RamTable *t, const char *name)
 {
     size_t i;
@@ -48,23 +53,26 @@ RamBlock *ram_table_lookup(const RamTable *t, const char *name, MfError *err)
     return b;
 }
 
-static void block_free_colo(RamBlock *b)
+static void block_free_colo(const RamTable *t, RamBlock *b)
 {
-    mf_free(b->colo_cache);
-    mf_bitmap_free(b->dirty);
-    mf_bitmap_free(b->guest_dirty);
+    mf_free_in(t->allocator, b->colo_cache);
+    mf_bitmap_free_in(t->allocator, b->dirty);
+    mf_bitmap_free_in(t->allocator, b->guest_dirty);
     b->colo_cache = NULL;
     b->dirty = NULL;
     b->guest_dirty = NULL;
 }
 
-static bool block_alloc_colo(RamBlock *b, MfError *err)
+static bool block_alloc_colo(const RamTable *t, RamBlock *b, MfError *err)
 {
-    b->colo_cache = mf_alloc("mfcolo/ram/alloc-cache", b->used_length, 1);
-    b->dirty = mf_bitmap_new("mfcolo/ram/alloc-dirty", b->npages);
-    b->guest_dirty = mf_bitmap_new("mfcolo/ram/alloc-guest-dirty", b->npages);
+    b->colo_cache =
+        mf_alloc_in(t->allocator, "mfcolo/ram/alloc-cache", b->used_length, 1);
+    b->dirty =
+        mf_bitmap_new_in(t->allocator, "mfcolo/ram/alloc-dirty", b->npages);
+    b->guest_dirty = mf_bitmap_new_in(
+        t->allocator, "mfcolo/ram/alloc-guest-dirty", b->npages);
     if (!b->colo_cache || !b->dirty || !b->guest_dirty) {
-        block_free_colo(b);
+        block_free_colo(t, b);
         return mf_error_set(err, MF_ERR_NOMEM, 0,
                             "cannot allocate the COLO cache of block "
                             "\"%.64s\" (used_length %" PRIu64 ")",
@@ -73,14 +81,14 @@ static bool block_alloc_colo(RamBlock *b, MfError *err)
     return true;
 }
 
-static void block_free(RamBlock *b)
+static void block_free(const RamTable *t, RamBlock *b)
 {
-    block_free_colo(b);
+    block_free_colo(t, b);
     if (b->host_owned) {
-        mf_free(b->host);
+        mf_free_in(t->allocator, b->host);
     }
-    mf_bitmap_free(b->received);
-    mf_free(b);
+    mf_bitmap_free_in(t->allocator, b->received);
+    mf_free_in(t->allocator, b);
 }
 
 /* Room for one more block pointer; the table is unchanged on failure. */
@@ -93,7 +101,8 @@ static bool table_reserve(RamTable *t, MfError *err)
         return true;
     }
     cap = t->capacity ? t->capacity * 2 : TABLE_MIN_CAPACITY;
-    blocks = mf_alloc("mfcolo/ram/alloc-table", cap, sizeof(*blocks));
+    blocks = mf_alloc_in(t->allocator, "mfcolo/ram/alloc-table", cap,
+                         sizeof(*blocks));
     if (!blocks) {
         return mf_error_set(err, MF_ERR_NOMEM, 0,
                             "cannot grow the RAM block table to %zu blocks",
@@ -102,7 +111,7 @@ static bool table_reserve(RamTable *t, MfError *err)
     if (t->nblocks) {
         memcpy(blocks, t->blocks, t->nblocks * sizeof(*blocks));
     }
-    mf_free(t->blocks);
+    mf_free_in(t->allocator, t->blocks);
     t->blocks = blocks;
     t->capacity = cap;
     return true;
@@ -149,7 +158,7 @@ RamBlock *ram_table_add(RamTable *t, const char *name, uint64_t used_length,
     if (!check_new_block(t, name, used_length, err)) {
         return NULL;
     }
-    b = mf_alloc("mfcolo/ram/alloc-block", 1, sizeof(*b));
+    b = mf_alloc_in(t->allocator, "mfcolo/ram/alloc-block", 1, sizeof(*b));
     if (!b) {
         mf_error_set(err, MF_ERR_NOMEM, 0,
                      "cannot allocate RAM block \"%.64s\"", name);
@@ -161,20 +170,22 @@ RamBlock *ram_table_add(RamTable *t, const char *name, uint64_t used_length,
     b->npages = used_length / t->page_size + (used_length % t->page_size != 0);
     b->host = host;
     if (!host) {
-        b->host = mf_alloc("mfcolo/ram/alloc-host", used_length, 1);
+        b->host =
+            mf_alloc_in(t->allocator, "mfcolo/ram/alloc-host", used_length, 1);
         b->host_owned = true;
     }
-    b->received = mf_bitmap_new("mfcolo/ram/alloc-received", b->npages);
+    b->received =
+        mf_bitmap_new_in(t->allocator, "mfcolo/ram/alloc-received", b->npages);
     if (!b->host || !b->received) {
         mf_error_set(err, MF_ERR_NOMEM, 0,
                      "cannot allocate guest memory of RAM block \"%.64s\" "
                      "(used_length %" PRIu64 ")",
                      name, used_length);
-        block_free(b);
+        block_free(t, b);
         return NULL;
     }
-    if ((t->colo && !block_alloc_colo(b, err)) || !table_reserve(t, err)) {
-        block_free(b);
+    if ((t->colo && !block_alloc_colo(t, b, err)) || !table_reserve(t, err)) {
+        block_free(t, b);
         return NULL;
     }
     t->blocks[t->nblocks++] = b;
@@ -189,9 +200,9 @@ bool ram_table_enable_colo(RamTable *t, MfError *err)
         return true;
     }
     for (i = 0; i < t->nblocks; i++) {
-        if (!block_alloc_colo(t->blocks[i], err)) {
+        if (!block_alloc_colo(t, t->blocks[i], err)) {
             while (i > 0) {
-                block_free_colo(t->blocks[--i]);
+                block_free_colo(t, t->blocks[--i]);
             }
             return false;
         }
@@ -205,7 +216,7 @@ void ram_table_disable_colo(RamTable *t)
     size_t i;
 
     for (i = 0; i < t->nblocks; i++) {
-        block_free_colo(t->blocks[i]);
+        block_free_colo(t, t->blocks[i]);
     }
     t->colo = false;
 }
@@ -215,9 +226,9 @@ void ram_table_destroy(RamTable *t)
     size_t i;
 
     for (i = 0; i < t->nblocks; i++) {
-        block_free(t->blocks[i]);
+        block_free(t, t->blocks[i]);
     }
-    mf_free(t->blocks);
+    mf_free_in(t->allocator, t->blocks);
     t->blocks = NULL;
     t->nblocks = 0;
     t->capacity = 0;

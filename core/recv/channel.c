@@ -84,7 +84,8 @@ RecvChannel *recv_channel_new(const RecvChannelConfig *cfg, MfError *err)
                      cfg ? cfg->page_size : 0);
         return NULL;
     }
-    ch = mf_alloc("mfcolo/recv/alloc-channel", 1, sizeof(*ch));
+    ch = mf_alloc_in(cfg->allocator, "mfcolo/recv/alloc-channel", 1,
+                     sizeof(*ch));
     if (!ch) {
         mf_error_set(err, MF_ERR_NOMEM, 0,
                      "multifd %u: cannot allocate channel state",
@@ -97,17 +98,20 @@ RecvChannel *recv_channel_new(const RecvChannelConfig *cfg, MfError *err)
     ch->packet_len = wire_packet_size(cfg->page_size);
     hdr_cap = ch->packet_len > WIRE_DEVSTATE_HDR_SIZE ? ch->packet_len
                                                       : WIRE_DEVSTATE_HDR_SIZE;
-    ch->pkt = mf_alloc("mfcolo/recv/alloc-packet", 1, hdr_cap);
-    ch->offsets =
-        mf_alloc("mfcolo/recv/alloc-packet", count, sizeof(*ch->offsets));
-    ch->pages = mf_alloc("mfcolo/recv/alloc-packet", count, sizeof(*ch->pages));
+    ch->pkt =
+        mf_alloc_in(cfg->allocator, "mfcolo/recv/alloc-packet", 1, hdr_cap);
+    ch->offsets = mf_alloc_in(cfg->allocator, "mfcolo/recv/alloc-packet", count,
+                              sizeof(*ch->offsets));
+    ch->pages = mf_alloc_in(cfg->allocator, "mfcolo/recv/alloc-packet", count,
+                            sizeof(*ch->pages));
     if (!ch->pkt || !ch->offsets || !ch->pages) {
         mf_error_set(err, MF_ERR_NOMEM, 0, "%s: cannot allocate packet buffers",
                      ch->label);
         recv_channel_free(ch);
         return NULL;
     }
-    ch->codec = codec_new(cfg->compression, cfg->page_size, err);
+    ch->codec =
+        codec_new_in(cfg->compression, cfg->page_size, cfg->allocator, err);
     if (!ch->codec) {
         recv_channel_free(ch);
         return NULL;
@@ -128,11 +132,11 @@ void recv_channel_free(RecvChannel *ch)
         return;
     }
     codec_free(ch->codec);
-    mf_free(ch->payload);
-    mf_free(ch->pages);
-    mf_free(ch->offsets);
-    mf_free(ch->pkt);
-    mf_free(ch);
+    mf_free_in(ch->cfg.allocator, ch->payload);
+    mf_free_in(ch->cfg.allocator, ch->pages);
+    mf_free_in(ch->cfg.allocator, ch->offsets);
+    mf_free_in(ch->cfg.allocator, ch->pkt);
+    mf_free_in(ch->cfg.allocator, ch);
 }
 
 const char *recv_channel_label(const RecvChannel *ch)
@@ -181,7 +185,7 @@ static bool payload_reserve(RecvChannel *ch, size_t len, MfError *err)
     if (len <= ch->payload_cap) {
         return true;
     }
-    buf = mf_alloc("mfcolo/recv/alloc-payload", 1, len);
+    buf = mf_alloc_raw(ch->cfg.allocator, "mfcolo/recv/alloc-payload", len);
     if (!buf) {
         MfError l = { 0 };
 
@@ -189,7 +193,7 @@ static bool payload_reserve(RecvChannel *ch, size_t len, MfError *err)
                      "cannot allocate a payload buffer of %zu bytes", len);
         return fail_at(ch, &l, ch->pkt_start, err);
     }
-    mf_free(ch->payload);
+    mf_free_in(ch->cfg.allocator, ch->payload);
     ch->payload = buf;
     ch->payload_cap = len;
     return true;

@@ -66,6 +66,7 @@ typedef struct RecvChannelConfig {
     uint64_t base_offset;    /* stream offset of the first byte fed */
     RecvDevStateFn devstate; /* NULL: device state is an error */
     void *devstate_opaque;
+    const MfAllocator *allocator; /* all of the channel's memory; NULL: libc */
 } RecvChannelConfig;
 
 typedef struct RecvChannelStats {

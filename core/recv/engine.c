@@ -36,16 +36,16 @@ RecvEngine *recv_engine_new(const RecvConfig *cfg, RamTable *ram,
                      (unsigned)cfg->compression);
         return NULL;
     }
-    e = mf_alloc("mfcolo/recv/alloc-engine", 1, sizeof(*e));
+    e = mf_alloc_in(cfg->allocator, "mfcolo/recv/alloc-engine", 1, sizeof(*e));
     if (!e) {
         mf_error_set(err, MF_ERR_NOMEM, 0,
                      "multifd receive: cannot allocate the engine");
         return NULL;
     }
-    e->slots =
-        mf_alloc("mfcolo/recv/alloc-slots", cfg->channels, sizeof(*e->slots));
+    e->slots = mf_alloc_in(cfg->allocator, "mfcolo/recv/alloc-slots",
+                           cfg->channels, sizeof(*e->slots));
     if (!e->slots) {
-        mf_free(e);
+        mf_free_in(cfg->allocator, e);
         mf_error_set(err, MF_ERR_NOMEM, 0,
                      "multifd receive: cannot allocate %" PRIu32
                      " channel slots",
@@ -72,8 +72,8 @@ RecvEngine *recv_engine_new(const RecvConfig *cfg, RamTable *ram,
     return e;
 
 fail_slots:
-    mf_free(e->slots);
-    mf_free(e);
+    mf_free_in(cfg->allocator, e->slots);
+    mf_free_in(cfg->allocator, e);
     mf_error_set(err, RECV_ERR_THREAD, 0,
                  "multifd receive: cannot initialise the engine lock");
     return NULL;
@@ -391,6 +391,6 @@ void recv_engine_free(RecvEngine *e)
     }
     pthread_cond_destroy(&e->cond);
     pthread_mutex_destroy(&e->lock);
-    mf_free(e->slots);
-    mf_free(e);
+    mf_free_in(e->cfg.allocator, e->slots);
+    mf_free_in(e->cfg.allocator, e);
 }

@@ -49,8 +49,8 @@ static bool check_set_locked(RecvEngine *e, const WireHandshake *hs,
         mf_error_locate(l, conn, start + HS_OFF_ID);
         return false;
     }
-    snprintf(label, sizeof(label), "multifd %u", (unsigned)hs->id);
     if (e->slots[hs->id].chan) {
+        snprintf(label, sizeof(label), "multifd %u", (unsigned)hs->id);
         mf_error_set(l, RECV_ERR_DUPLICATE_ID, 0,
                      "channel id %u already set up by an earlier "
                      "connection (this is %s)",
@@ -61,6 +61,7 @@ static bool check_set_locked(RecvEngine *e, const WireHandshake *hs,
     want =
         e->cfg.expect_uuid ? e->cfg.uuid : (e->have_uuid ? e->uuid : hs->uuid);
     if (memcmp(want, hs->uuid, WIRE_UUID_SIZE) != 0) {
+        snprintf(label, sizeof(label), "multifd %u", (unsigned)hs->id);
         format_uuid(hs->uuid, got, sizeof(got));
         format_uuid(want, exp, sizeof(exp));
         mf_error_set(l, RECV_ERR_UUID, 0, "received uuid %s, expected %s (%s)",
@@ -175,6 +176,7 @@ bool recv_engine_add_channel(RecvEngine *e, Chan *c, MfError *err)
     cc.page_size = e->cfg.page_size;
     cc.compression = e->cfg.compression;
     cc.ram = e->ram;
+    cc.allocator = e->cfg.allocator;
     cc.colo = e->colo;
     cc.base_offset = chan_offset(c);
     cc.devstate = e->devstate;

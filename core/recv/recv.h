@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "chan/chan.h"
 #include "colo/colo.h"
@@ -42,6 +43,9 @@ typedef struct RecvConfig {
     RecvDriver driver;
     uint64_t seed;    /* deterministic driver's scheduler */
     size_t max_chunk; /* deterministic: largest delivery, 0=any */
+    /* Everything the engine allocates (its state, each channel's packet
+     * buffers, decoder state and payload buffer); NULL: the C library. */
+    const MfAllocator *allocator;
 } RecvConfig;
 
 typedef struct RecvEngine RecvEngine;

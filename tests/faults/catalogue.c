@@ -35,6 +35,9 @@ static const FaultPoint points[] = {
     { "mfcolo/codec/alloc-zlib",
       "a zlib internal allocation returns NULL",
       { MF_ERR_NOMEM, CODEC_ERR_INIT, CODEC_ERR_DECOMPRESS } },
+    { "mfcolo/codec/alloc-zstd",
+      "a zstd internal allocation (decoder, buffers) returns NULL",
+      { CODEC_ERR_INIT, CODEC_ERR_DECOMPRESS } },
     { "mfcolo/codec/init",
       "ZSTD_createDStream NULL / inflateInit "
       "Z_MEM_ERROR",

@@ -14,14 +14,19 @@ import re
 import sys
 
 POINT = re.compile(r'"(mfcolo/[a-z0-9-]+/[a-z0-9-]+)"')
-CALL = re.compile(r'\b(mf_fault|mf_alloc|mf_bitmap_new)\s*\(\s*"(mfcolo/[^"]+)"')
+# A fault point is the first argument of mf_fault, mf_alloc and
+# mf_bitmap_new, the second (after the allocator) of their *_in/_raw forms.
+CALL = re.compile(r'\b(?:mf_fault|mf_alloc|mf_bitmap_new)\s*\(\s*'
+                  r'"(mfcolo/[^"]+)"'
+                  r'|\b(?:mf_alloc_in|mf_alloc_raw|mf_bitmap_new_in)\s*\('
+                  r'\s*[^,()]+,\s*"(mfcolo/[^"]+)"')
 
 
 def core_points(root):
     names = set()
     for path in sorted((root / 'core').rglob('*.c')):
         text = path.read_text()
-        names.update(m.group(2) for m in CALL.finditer(text))
+        names.update(m.group(1) or m.group(2) for m in CALL.finditer(text))
     return names
 
 

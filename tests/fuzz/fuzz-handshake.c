@@ -17,12 +17,14 @@
  * id not seen, uuid equal to the configured one or to the first accepted
  * one), and refuses it with the code of the first check that fails;
  * after the first refusal every later connection gets the same code;
- * errors carry a code and a location; ready exactly when all arrived.
+ * errors carry a code and a location; ready exactly when all arrived;
+ * every buffer core/ took from the harness's allocator is given back.
  *
  * Target functions: wire_classify_channel wire_handshake_decode
  * recv_engine_add_channel
  */
 #include "fuzz.h"
+#include "fuzz-pool.h"
 
 #include "base/be.h"
 #include "chan/chan.h"
@@ -98,6 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(cfg.uuid, capture_uuid, sizeof(cfg.uuid));
     cfg.driver = RECV_DRIVER_DETERMINISTIC;
     cfg.seed = 1;
+    cfg.allocator = fuzz_pool();
 
     mf_error_clear(&err);
     if (!ram_table_init(&ram, 4096, &err)) {
@@ -186,5 +189,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     recv_engine_free(e);
     ram_table_destroy(&ram);
+    fuzz_pool_check_empty();
     return 0;
 }

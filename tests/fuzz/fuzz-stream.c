@@ -10,9 +10,14 @@
  *   byte 0  bits 0-1 channels - 1; bits 2-3 compression (0 none, 1 zstd,
  *           2 zlib, 3 none); bit 4 COLO on; bit 5 enter COLO before
  *           receiving; bit 6 the 8 RAM blocks of the QEMU 7.2 captures,
- *           cut (else a small table); bit 7 accept device-state packets
+ *           each cut to 16 KiB (else a small table); bit 7 accept
+ *           device-state packets
  *   byte 1  bits 0-3 sync points to wait for; bits 4-7 largest delivery
- *           (0 any, else 1, 7, 64, 1344, ...)
+ *           (0 any, else 1, 7, 64, 1344, ...), raised to 1/64 of the
+ *           input so that an input costs about a hundred deliveries at
+ *           most: byte-sized deliveries on a short input (headers),
+ *           page payloads of a long one in larger pieces (a page fed byte
+ *           by byte costs 4096 scheduler steps and reaches nothing new)
  *   byte 2  scheduler seed
  *   then    channels - 1 times (be16 length, bytes), the last channel
  *           gets the rest; each channel starts with its 64-byte handshake
@@ -22,7 +27,11 @@
  * written and every received page is dirty (I2); precopy with COLO, after
  * a clean end: every received page is equal in guest and cache and no
  * page is dirty (I1); one channel: the memory and the outcome do not
- * depend on fragmentation (a second run, other seed and delivery sizes).
+ * depend on fragmentation (a second run, other seed and delivery sizes);
+ * every buffer core/ took from the allocator is given back.
+ *
+ * Guest memory, caches and decoder state come from fuzz_pool(), which
+ * recycles them between inputs under ASan (fuzz-pool.h).
  *
  * Target functions: recv_engine_add_channel recv_engine_sync
  * recv_engine_finish recv_channel_advance codec_decompress
@@ -37,6 +46,8 @@
 #include "recv/recv.h"
 #include "wire/multifd.h"
 
+#include "fuzz-pool.h"
+
 #define MAX_CHANNELS 4
 
 typedef struct LayoutBlock {
@@ -45,68 +56,32 @@ typedef struct LayoutBlock {
 } LayoutBlock;
 
 /*
- * The RAM blocks of the QEMU 7.2 captures (expected-ramblocks.json), cut
- * to keep each input cheap under sanitizers (an allocation above 128 KiB
- * is mapped and touched afresh for every input): pc.ram 2 MiB instead of
- * 32 (holds the first 1 MiB of pages the captures send, from 0x100000;
- * a capture replayed whole fails at its first page above, which the
- * conformance tier replays with the real sizes), vga.vram 64 KiB (the
- * captures send none of its pages over multifd).
+ * The RAM blocks of the QEMU 7.2 captures (expected-ramblocks.json) by
+ * name, each cut to 16 KiB: every input stays cheap (guest memory and
+ * cache are zeroed per run) and every page gets the full oracles.  The
+ * capture seeds are rewritten to match (make-seeds.py folds each page
+ * offset into its block's new length); the conformance tier replays the
+ * captures with their real sizes.
  */
 static const LayoutBlock capture_layout[] = {
-    { "pc.ram", 2u << 20 },
-    { "0000:00:02.0/vga.vram", 64u << 10 },
-    { "/rom@etc/acpi/tables", 128u << 10 },
-    { "pc.bios", 256u << 10 },
-    { "pc.rom", 128u << 10 },
-    { "0000:00:02.0/vga.rom", 64u << 10 },
+    { "pc.ram", 16384 },
+    { "0000:00:02.0/vga.vram", 16384 },
+    { "/rom@etc/acpi/tables", 16384 },
+    { "pc.bios", 16384 },
+    { "pc.rom", 16384 },
+    { "0000:00:02.0/vga.rom", 16384 },
     { "/rom@etc/table-loader", 4096 },
     { "/rom@etc/acpi/rsdp", 4096 },
     { NULL, 0 },
 };
 
-/*
- * Small: quick to allocate and compare (each buffer under 128 KiB, which
- * sanitizer allocators recycle instead of mapping afresh for every
- * input); one block shorter than a page.
- */
+/* Small: one block shorter than a page. */
 static const LayoutBlock small_layout[] = {
     { "pc.ram", 24 * 4096 },
     { "pc.bios", 4 * 4096 },
     { "tiny", 100 },
     { NULL, 0 },
 };
-
-/*
- * Under ASan, guest memory comes from static areas kept across inputs:
- * a fresh multi-MiB allocation per input is mapped, poisoned and faulted
- * in anew, which cost more than the receive path itself.  Each run zeroes
- * its blocks (exactly what a fresh allocation gives) and poisons the gaps
- * around them, so a write outside a block is still reported as a heap
- * block's redzone would report it.  Run b (the second, differently
- * fragmented run) has its own area: both are alive when compared.
- * Without ASan (replay build, valgrind) every block is a heap allocation.
- */
-#if defined(__SANITIZE_ADDRESS__)
-#define FUZZ_STATIC_RAM 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FUZZ_STATIC_RAM 1
-#endif
-#endif
-
-#ifdef FUZZ_STATIC_RAM
-#include <sanitizer/asan_interface.h>
-
-#define RAM_GAP 64
-#define CAPTURE_RAM \
-    ((2u << 20) + (64u << 10) + (128u << 10) + (256u << 10) + (128u << 10) + \
-     (64u << 10) + 2 * 4096 + 9 * RAM_GAP)
-#define SMALL_RAM (24 * 4096 + 4 * 4096 + 128 + 4 * RAM_GAP)
-
-static uint8_t capture_host[CAPTURE_RAM];
-static uint8_t small_host[2][SMALL_RAM];
-#endif
 
 static const size_t chunk_sizes[16] = {
     0, 1, 7, 64, 1344, 4096, 0, 3, 0, 100, 1345, 0, 8192, 13, 0, 65536,
@@ -157,9 +132,9 @@ static uint32_t split(const uint8_t *data, size_t size, uint32_t channels,
     return channels;
 }
 
-static void run_streams(Run *r, unsigned which, uint8_t conf, uint32_t nsync,
-                        size_t max_chunk, uint64_t seed, uint32_t channels,
-                        const uint8_t **part, const size_t *len)
+static void run_streams(Run *r, uint8_t conf, uint32_t nsync, size_t max_chunk,
+                        uint64_t seed, uint32_t channels, const uint8_t **part,
+                        const size_t *len)
 {
     static const WireCompression methods[4] = {
         WIRE_COMP_NONE,
@@ -170,34 +145,18 @@ static void run_streams(Run *r, unsigned which, uint8_t conf, uint32_t nsync,
     const LayoutBlock *layout = conf & 0x40 ? capture_layout : small_layout;
     RecvConfig cfg = { 0 };
     RecvEngine *e;
-    uint8_t *host = NULL;
-#ifdef FUZZ_STATIC_RAM
-    uint8_t *area = layout == capture_layout ? capture_host : small_host[which];
-    size_t area_len = layout == capture_layout ? CAPTURE_RAM : SMALL_RAM;
-    size_t pos = RAM_GAP;
-#endif
     MfError err;
     uint32_t i;
 
-    (void)which;
     memset(r, 0, sizeof(*r));
-#ifdef FUZZ_STATIC_RAM
-    ASAN_POISON_MEMORY_REGION(area, area_len);
-#endif
     mf_error_clear(&err);
     if (!ram_table_init(&r->ram, 4096, &err)) {
         FUZZ_FAIL("ram_table_init: %s", err.msg);
     }
+    ram_table_set_allocator(&r->ram, fuzz_pool());
     for (i = 0; layout[i].name; i++) {
-#ifdef FUZZ_STATIC_RAM
-        FUZZ_CHECK(pos + layout[i].len + RAM_GAP <= area_len,
-                   "layout larger than its area");
-        host = area + pos;
-        ASAN_UNPOISON_MEMORY_REGION(host, layout[i].len);
-        memset(host, 0, layout[i].len);
-        pos += (layout[i].len + RAM_GAP + RAM_GAP - 1) / RAM_GAP * RAM_GAP;
-#endif
-        if (!ram_table_add(&r->ram, layout[i].name, layout[i].len, host,
+        /* Guest memory from the pool, zeroed by the table. */
+        if (!ram_table_add(&r->ram, layout[i].name, layout[i].len, NULL,
                            &err)) {
             FUZZ_FAIL("ram_table_add: %s", err.msg);
         }
@@ -217,6 +176,7 @@ static void run_streams(Run *r, unsigned which, uint8_t conf, uint32_t nsync,
     cfg.driver = RECV_DRIVER_DETERMINISTIC;
     cfg.seed = seed;
     cfg.max_chunk = max_chunk;
+    cfg.allocator = fuzz_pool();
     e = recv_engine_new(&cfg, &r->ram, r->with_colo ? &r->colo : NULL, &err);
     if (!e) {
         /* A method this build lacks. */
@@ -249,12 +209,8 @@ static void run_streams(Run *r, unsigned which, uint8_t conf, uint32_t nsync,
     r->err = err;
 }
 
-/*
- * Oracles on memory after a run (no receiver runs any more).  With the
- * capture table (2.7 MiB) only received pages are checked, to keep the
- * harness fast; with the small table every page is.
- */
-static void check_memory(Run *r, bool all_pages)
+/* Oracles on every page after a run (no receiver runs any more). */
+static void check_memory(Run *r)
 {
     size_t bi;
 
@@ -267,9 +223,6 @@ static void check_memory(Run *r, bool all_pages)
 
         for (p = 0; p < b->npages; p++) {
             off = p * b->page_size;
-            if (!all_pages && !ram_block_is_received(b, off)) {
-                continue;
-            }
             if (colo_phase(&r->colo) == COLO_PHASE_COLO) {
                 /* I2: guest untouched (it started zeroed). */
                 FUZZ_CHECK(b->host[off] == 0 &&
@@ -331,6 +284,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len[MAX_CHANNELS];
     uint32_t channels;
     uint8_t conf;
+    size_t chunk;
     Run a, b;
 
     if (size < 3) {
@@ -341,19 +295,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (split(data, size, channels, part, len) != channels) {
         return 0;
     }
-    run_streams(&a, 0, conf, data[1] & 15, chunk_sizes[data[1] >> 4], data[2],
-                channels, part, len);
+    chunk = chunk_sizes[data[1] >> 4];
+    if (chunk && chunk < size / 64) {
+        chunk = size / 64;
+    }
+    run_streams(&a, conf, data[1] & 15, chunk, data[2], channels, part, len);
     if (fuzz_verbose()) {
         printf("stream: %u channels conf 0x%02x: %s %s\n", channels, conf,
                a.ok ? "ok" : a.err.code_name, a.ok ? "" : a.err.msg);
     }
-    check_memory(&a, !(conf & 0x40));
-    if (channels == 1 && !(conf & 0x40)) {
-        run_streams(&b, 1, conf, data[1] & 15, data[1] >> 4 ? 0 : 61,
+    check_memory(&a);
+    if (channels == 1) {
+        run_streams(&b, conf, data[1] & 15,
+                    data[1] >> 4 ? 0 : (size / 64 > 61 ? size / 64 : 61),
                     data[2] ^ 0x5a5a, channels, part, len);
         check_same(&a, &b);
         run_free(&b);
     }
     run_free(&a);
+    fuzz_pool_check_empty();
     return 0;
 }

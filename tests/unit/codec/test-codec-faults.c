@@ -29,6 +29,7 @@ static int reset(void **state)
     (void)state;
     fiu_disable("mfcolo/codec/alloc");
     fiu_disable("mfcolo/codec/alloc-zlib");
+    fiu_disable("mfcolo/codec/alloc-zstd");
     fiu_disable("mfcolo/codec/init");
     fiu_disable("mfcolo/codec/step");
     return 0;
@@ -93,6 +94,49 @@ static void test_alloc_and_init(void **state)
                                 : "inflateInit returned Z_MEM_ERROR (-4)");
         fiu_disable("mfcolo/codec/init");
     }
+}
+
+/*
+ * Every allocation zstd makes (decoder, then its buffers on the first
+ * decompress) passes mfcolo/codec/alloc-zstd: each fails cleanly.
+ */
+static void test_zstd_allocations(void **state)
+{
+#ifdef MFCOLO_HAVE_ZSTD
+    QemuCompressor *qc = qemu_compressor_new(WIRE_COMP_ZSTD, PS, 1);
+    uint8_t src[PS], dst[PS], *pages[1] = { dst };
+    const uint8_t *sp[1] = { src }, *pl;
+    size_t len;
+    MfError err;
+    Codec *c;
+
+    (void)state;
+    assert_non_null(qc);
+    memset(src, 5, sizeof(src));
+    pl = qemu_compressor_packet(qc, sp, 1, &len);
+    assert_non_null(pl);
+    /* the decoder */
+    arm_nth("mfcolo/codec/alloc-zstd", 1);
+    mf_error_clear(&err);
+    assert_null(codec_new(WIRE_COMP_ZSTD, PS, &err));
+    assert_int_equal(err.code, CODEC_ERR_INIT);
+    assert_string_equal(err.msg, "ZSTD_createDStream failed");
+    fiu_disable("mfcolo/codec/alloc-zstd");
+    /* the buffers, allocated by the first decompress */
+    c = codec_new(WIRE_COMP_ZSTD, PS, &err);
+    assert_non_null(c);
+    arm_nth("mfcolo/codec/alloc-zstd", 1);
+    mf_error_clear(&err);
+    assert_false(codec_decompress(c, pl, len, pages, 1, &err));
+    assert_int_equal(err.code, CODEC_ERR_DECOMPRESS);
+    assert_string_equal(err.msg, "zstd decompressStream returned "
+                                 "Allocation error : not enough memory");
+    fiu_disable("mfcolo/codec/alloc-zstd");
+    codec_free(c);
+    qemu_compressor_free(qc);
+#else
+    (void)state;
+#endif
 }
 
 static void test_zlib_allocations(void **state)
@@ -187,6 +231,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_alloc_and_init, reset),
         cmocka_unit_test_teardown(test_zlib_allocations, reset),
+        cmocka_unit_test_teardown(test_zstd_allocations, reset),
         cmocka_unit_test_teardown(test_step_fault, reset),
     };
 

@@ -14,6 +14,8 @@
 #include "ram/errors.h"
 #include "ram/ram.h"
 
+#include "count-alloc.h"
+
 static void expect_page_size(uint32_t page_size, bool ok)
 {
     RamTable t;
@@ -282,6 +284,51 @@ static void test_enable_colo(void **state)
     ram_table_destroy(&t); /* idempotent */
 }
 
+/* Everything the table allocates comes from the embedder's allocator. */
+static void test_allocator(void **state)
+{
+    static uint8_t own[3 * 4096];
+    SupCountAlloc ca;
+    MfError err = { 0 };
+    RamBlock *a, *b;
+    RamTable t;
+
+    (void)state;
+    sup_count_alloc_init(&ca);
+    assert_true(ram_table_init(&t, 4096, &err));
+    ram_table_set_allocator(&t, &ca.ops);
+    a = ram_table_add(&t, "pc.ram", 5 * 4096, NULL, &err);
+    assert_non_null(a);
+    /* block, guest memory, received bitmap, the block array */
+    assert_int_equal(ca.allocs, 4);
+    assert_int_equal(ca.largest, 5 * 4096);
+    assert_true(a->host[0] == 0 && !memcmp(a->host, a->host + 1, 5 * 4096 - 1));
+    assert_int_equal(a->received[0], 0);
+    /* Caller's guest memory is not the allocator's business. */
+    b = ram_table_add(&t, "own", sizeof(own), own, &err);
+    assert_non_null(b);
+    assert_int_equal(ca.allocs, 6);
+    assert_int_equal(ca.largest, 5 * 4096);
+    /* cache, dirty and guest_dirty bitmaps of both blocks, zeroed */
+    assert_true(ram_table_enable_colo(&t, &err));
+    assert_int_equal(ca.allocs, 12);
+    assert_true(a->colo_cache[0] == 0 &&
+                !memcmp(a->colo_cache, a->colo_cache + 1, 5 * 4096 - 1));
+    assert_true(b->colo_cache[0] == 0 &&
+                !memcmp(b->colo_cache, b->colo_cache + 1, sizeof(own) - 1));
+    assert_int_equal(a->dirty[0] | a->guest_dirty[0], 0);
+    ram_table_disable_colo(&t);
+    assert_int_equal(sup_count_alloc_live(&ca), 6);
+    /* A refusal is MF_ERR_NOMEM naming the block; nothing leaks. */
+    ca.fail_nth = ca.calls + 1;
+    assert_null(ram_table_add(&t, "bios", 4096, NULL, &err));
+    assert_int_equal(err.code, MF_ERR_NOMEM);
+    assert_string_equal(err.msg, "cannot allocate RAM block \"bios\"");
+    assert_int_equal(sup_count_alloc_live(&ca), 6);
+    ram_table_destroy(&t);
+    assert_int_equal(sup_count_alloc_live(&ca), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_and_length),
         cmocka_unit_test(test_find_and_lookup),
         cmocka_unit_test(test_enable_colo),
+        cmocka_unit_test(test_allocator),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

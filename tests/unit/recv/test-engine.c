@@ -22,12 +22,14 @@
 #include "base/bitmap.h"
 #include "chan/errors.h"
 #include "codec/codec.h"
+#include "codec/errors.h"
 #include "colo/errors.h"
 #include "ram/errors.h"
 #include "recv/errors.h"
 #include "recv/recv.h"
 #include "wire/errors.h"
 
+#include "count-alloc.h"
 #include "recv-gen.h"
 
 #define PS 4096u
@@ -880,6 +882,99 @@ static void t_thr_clean(void **state)
     fx_destroy(&f);
 }
 
+/* ---- the embedder's allocator (RecvConfig.allocator) ---- */
+
+/*
+ * Every byte of the decoders' state (zstd decoder and window, zlib
+ * stream and window) and the payload buffer come from the allocator, all
+ * of it is given back by recv_engine_free(), and the pages still land.
+ */
+static void run_allocator(WireCompression comp, uint32_t threads)
+{
+    QemuCompressor *qc[2];
+    SupCountAlloc ca;
+    MfError err = { 0 };
+    uint64_t off[NPAGES / 2];
+    uint32_t i, c;
+    Fx f;
+
+    if (!codec_supported(comp)) {
+        fail_msg("compression %u not built in", (unsigned)comp);
+    }
+    sup_count_alloc_init(&ca);
+    fx_init(&f, 2, threads ? RECV_DRIVER_THREADED : RECV_DRIVER_DETERMINISTIC,
+            false);
+    f.cfg.compression = comp;
+    f.cfg.allocator = &ca.ops;
+    fx_engine(&f);
+    for (c = 0; c < 2; c++) {
+        qc[c] = qemu_compressor_new(comp, PS, 1);
+        assert_non_null(qc[c]);
+        for (i = 0; i < NPAGES / 2; i++) {
+            off[i] = (uint64_t)(2 * i + c) * PS;
+        }
+        rg_handshake(&f.s[c], UUID, (uint8_t)c);
+        rg_packet(&f.s[c], qc[c], comp, PS, 0, "pc.ram", f.src, off, NPAGES / 2,
+                  0, c);
+        rg_sync(&f.s[c], PS, c);
+        assert_true(add(&f, c, &err));
+    }
+    assert_true(recv_engine_sync(f.e, &err));
+    assert_true(recv_engine_finish(f.e, &err));
+    assert_memory_equal(f.b->host, f.src, (size_t)NPAGES * PS);
+    /* engine and slots; per channel its state and 3 packet buffers, the
+     * payload buffer, and zstd's decoder and window (2^19 or more) or
+     * zlib's stream state and 32 KiB window */
+    assert_true(ca.allocs >= 2 + 2 * 7);
+    assert_true(ca.largest >= (comp == WIRE_COMP_ZSTD ? 1u << 19 : 32768u));
+    recv_engine_free(f.e);
+    f.e = NULL;
+    assert_int_equal(sup_count_alloc_live(&ca), 0);
+    for (c = 0; c < 2; c++) {
+        qemu_compressor_free(qc[c]);
+    }
+    fx_destroy(&f);
+}
+
+static void t_allocator_zstd(void **state)
+{
+    (void)state;
+    run_allocator(WIRE_COMP_ZSTD, 0);
+    run_allocator(WIRE_COMP_ZSTD, 1);
+}
+
+static void t_allocator_zlib(void **state)
+{
+    (void)state;
+    run_allocator(WIRE_COMP_ZLIB, 0);
+    run_allocator(WIRE_COMP_ZLIB, 1);
+}
+
+/* A refused allocation is a specific error naming the channel. */
+static void t_allocator_refuses(void **state)
+{
+    SupCountAlloc ca;
+    MfError err = { 0 };
+    Fx f;
+
+    (void)state;
+    sup_count_alloc_init(&ca);
+    fx_init(&f, 1, RECV_DRIVER_DETERMINISTIC, false);
+    f.cfg.compression = WIRE_COMP_ZSTD;
+    f.cfg.allocator = &ca.ops;
+    fx_engine(&f);
+    assert_int_equal(ca.allocs, 2); /* engine, slots */
+    /* channel state, its 3 packet buffers, then the zstd decoder */
+    ca.fail_nth = ca.calls + 5;
+    rg_handshake(&f.s[0], UUID, 0);
+    assert_false(add(&f, 0, &err));
+    assert_int_equal(err.code, CODEC_ERR_INIT);
+    assert_string_equal(err.msg, "ZSTD_createDStream failed");
+    assert_int_equal(sup_count_alloc_live(&ca), 2);
+    fx_destroy(&f);
+    assert_int_equal(sup_count_alloc_live(&ca), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -903,6 +998,9 @@ int main(void)
         cmocka_unit_test(t_thr_cancel_during_sync),
         cmocka_unit_test(t_thr_free_blocked),
         cmocka_unit_test(t_thr_clean),
+        cmocka_unit_test(t_allocator_zstd),
+        cmocka_unit_test(t_allocator_zlib),
+        cmocka_unit_test(t_allocator_refuses),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
