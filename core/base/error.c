@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/label.h"
+
 void mf_error_clear(MfError *err)
 {
     if (!err) {
@@ -38,7 +40,7 @@ void mf_error_locate(MfError *err, const char *where, uint64_t base)
         return;
     }
     err->offset += base;
-    snprintf(err->where, sizeof(err->where), "%s", where);
+    mf_label_copy(err->where, sizeof(err->where), where);
     err->located = true;
 }
 

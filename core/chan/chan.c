@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/label.h"
 #include "chan/chan-int.h"
 
 /* Largest window of iovecs handed to one readv by chan_readv_full(). */
@@ -69,7 +70,7 @@ bool chan_fail_shutdown(const Chan *c, MfError *err)
 
 void chan_set_label(Chan *c, const char *label)
 {
-    snprintf(c->label, sizeof(c->label), "%s", label ? label : "");
+    mf_label_copy(c->label, sizeof(c->label), label);
 }
 
 const char *chan_label(const Chan *c)

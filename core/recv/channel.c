@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/label.h"
 #include "base/plant.h"
 #include "codec/codec.h"
 #include "colo/errors.h"
@@ -93,7 +94,7 @@ RecvChannel *recv_channel_new(const RecvChannelConfig *cfg, MfError *err)
         return NULL;
     }
     ch->cfg = *cfg;
-    snprintf(ch->label, sizeof(ch->label), "multifd %u", (unsigned)cfg->id);
+    mf_label_u32(ch->label, sizeof(ch->label), "multifd ", cfg->id);
     ch->page_count = count;
     ch->packet_len = wire_packet_size(cfg->page_size);
     hdr_cap = ch->packet_len > WIRE_DEVSTATE_HDR_SIZE ? ch->packet_len

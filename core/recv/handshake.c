@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/label.h"
 #include "base/plant.h"
 #include "recv/errors.h"
 
@@ -50,7 +51,7 @@ static bool check_set_locked(RecvEngine *e, const WireHandshake *hs,
         return false;
     }
     if (e->slots[hs->id].chan) {
-        snprintf(label, sizeof(label), "multifd %u", (unsigned)hs->id);
+        mf_label_u32(label, sizeof(label), "multifd ", hs->id);
         mf_error_set(l, RECV_ERR_DUPLICATE_ID, 0,
                      "channel id %u already set up by an earlier "
                      "connection (this is %s)",
@@ -61,7 +62,7 @@ static bool check_set_locked(RecvEngine *e, const WireHandshake *hs,
     want =
         e->cfg.expect_uuid ? e->cfg.uuid : (e->have_uuid ? e->uuid : hs->uuid);
     if (memcmp(want, hs->uuid, WIRE_UUID_SIZE) != 0) {
-        snprintf(label, sizeof(label), "multifd %u", (unsigned)hs->id);
+        mf_label_u32(label, sizeof(label), "multifd ", hs->id);
         format_uuid(hs->uuid, got, sizeof(got));
         format_uuid(want, exp, sizeof(exp));
         mf_error_set(l, RECV_ERR_UUID, 0, "received uuid %s, expected %s (%s)",
@@ -123,7 +124,7 @@ bool recv_engine_add_channel(RecvEngine *e, Chan *c, MfError *err)
 
     pthread_mutex_lock(&e->lock);
     n = e->connections++;
-    snprintf(conn, sizeof(conn), "connection %" PRIu32, n);
+    mf_label_u32(conn, sizeof(conn), "connection ", n);
     chan_set_label(c, conn);
     if (e->failed) {
         mf_error_propagate(&l, &e->err);
