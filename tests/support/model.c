@@ -9,18 +9,54 @@
 
 #include "base/bitmap.h"
 #include "colo-check.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define MODEL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MODEL_ASAN 1
+#endif
+#endif
+#ifdef MODEL_ASAN
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_POISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#define ASAN_UNPOISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#endif
 #include "colo/errors.h"
 #include "ram/errors.h"
 
-static void *xcalloc(size_t n)
+static void *xalloc(const Model *m, size_t n)
 {
-    void *p = calloc(n ? n : 1, 1);
+    void *p;
 
+    n = n ? n : 1;
+    p = m->alloc ? m->alloc->alloc(m->alloc->opaque, n) : malloc(n);
     if (!p) {
         fprintf(stderr, "model: out of memory\n");
         abort();
     }
     return p;
+}
+
+static void *xcalloc(const Model *m, size_t n)
+{
+    void *p = xalloc(m, n);
+
+    memset(p, 0, n ? n : 1);
+    return p;
+}
+
+static void xfree(const Model *m, void *p)
+{
+    if (!p) {
+        return;
+    }
+    if (m->alloc) {
+        m->alloc->free(m->alloc->opaque, p);
+    } else {
+        free(p);
+    }
 }
 
 void model_init(Model *m, uint32_t page_size)
@@ -30,26 +66,51 @@ void model_init(Model *m, uint32_t page_size)
     m->phase = COLO_PHASE_PRECOPY;
 }
 
+void model_set_allocator(Model *m, const MfAllocator *a)
+{
+    m->alloc = a;
+}
+
+/* Room for one more block (arrays grow by doubling: few allocations). */
+static void reserve_block(Model *m)
+{
+    ModelBlock *blocks;
+    uint8_t **snap_guest;
+    size_t cap;
+
+    if (m->nblocks < m->capacity) {
+        return;
+    }
+    cap = m->capacity ? 2 * m->capacity : 4;
+    blocks = xalloc(m, cap * sizeof(*blocks));
+    snap_guest = xcalloc(m, cap * sizeof(*snap_guest));
+    if (m->nblocks) {
+        memcpy(blocks, m->blocks, m->nblocks * sizeof(*blocks));
+    }
+    xfree(m, m->blocks);
+    xfree(m, m->snap_guest);
+    m->blocks = blocks;
+    m->snap_guest = snap_guest;
+    m->capacity = cap;
+}
+
 size_t model_add_block(Model *m, const char *name, uint64_t used_length)
 {
-    ModelBlock *blocks, *b;
+    ModelBlock *b;
+    uint64_t npages = (used_length + m->page_size - 1) / m->page_size;
 
-    blocks = realloc(m->blocks, (m->nblocks + 1) * sizeof(*blocks));
-    if (!blocks) {
-        fprintf(stderr, "model: out of memory\n");
-        abort();
-    }
-    m->blocks = blocks;
+    reserve_block(m);
     b = &m->blocks[m->nblocks];
     memset(b, 0, sizeof(*b));
     snprintf(b->name, sizeof(b->name), "%s", name);
     b->used_length = used_length;
-    b->npages = (used_length + m->page_size - 1) / m->page_size;
-    b->guest = xcalloc(used_length);
-    b->cache = xcalloc(used_length);
-    b->dirty = xcalloc(b->npages);
-    b->guest_dirty = xcalloc(b->npages);
-    b->received = xcalloc(b->npages);
+    b->npages = npages;
+    b->guest = xcalloc(m, used_length);
+    b->cache = xcalloc(m, used_length);
+    /* the three page sets share one buffer (fewer allocations) */
+    b->dirty = xcalloc(m, 3 * npages);
+    b->guest_dirty = b->dirty + npages;
+    b->received = b->dirty + 2 * npages;
     return m->nblocks++;
 }
 
@@ -58,13 +119,14 @@ void model_destroy(Model *m)
     size_t i;
 
     for (i = 0; i < m->nblocks; i++) {
-        free(m->blocks[i].guest);
-        free(m->blocks[i].cache);
-        free(m->blocks[i].dirty);
-        free(m->blocks[i].guest_dirty);
-        free(m->blocks[i].received);
+        xfree(m, m->blocks[i].guest);
+        xfree(m, m->blocks[i].cache);
+        xfree(m, m->blocks[i].dirty); /* with guest_dirty, received */
+        xfree(m, m->blocks[i].snap);
     }
-    free(m->blocks);
+    xfree(m, m->blocks);
+    xfree(m, m->snap_guest);
+    xfree(m, m->op_data);
     memset(m, 0, sizeof(*m));
 }
 
@@ -301,7 +363,9 @@ static bool compare_bits(const Model *m, const ModelBlock *mb,
     uint64_t p;
 
     for (p = 0; p < mb->npages; p++) {
-        unsigned r = mf_bitmap_test(real, p);
+        /* bit p of words of MF_BITS_PER_LONG bits (base/bitmap.h) */
+        unsigned r = (unsigned)(real[p / MF_BITS_PER_LONG] >>
+                                (p % MF_BITS_PER_LONG)) & 1u;
 
         if (r != model[p]) {
             return diff_at(diff, err, code, code_name, bi, mb->name,
@@ -431,16 +495,35 @@ bool model_real_main_page(ColoState *s, RamBlock *b, uint64_t offset,
 void model_page_data(uint8_t pattern, uint32_t index, uint8_t *page,
                      uint32_t page_size)
 {
-    uint32_t i;
-    uint32_t x = 0x9e3779b9u * (pattern + 1u) + 0x85ebca6bu * (index + 1u);
+    uint64_t x[4], seed = 0x9e3779b97f4a7c15ull * (pattern + 1u) +
+                          0xc2b2ae3d27d4eb4full * (index + 1u);
+    uint32_t i, j, k;
 
-    for (i = 0; i < page_size; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        page[i] = (uint8_t)x;
+    /* four independent xorshift64 lanes, 32 bytes per step */
+    for (k = 0; k < 4; k++) {
+        x[k] = (seed ^ (0xd6e8feb86659fd93ull * (k + 1))) | 1;
     }
-    page[0] |= 1; /* never an all-zero page */
+    for (i = 0; i < page_size; i += 32) {
+        for (k = 0; k < 4; k++) {
+            x[k] ^= x[k] << 13;
+            x[k] ^= x[k] >> 7;
+            x[k] ^= x[k] << 17;
+        }
+        if (page_size - i >= 32) {
+            /* 8-byte copies: plain stores, no memcpy call under ASan */
+            memcpy(page + i, &x[0], 8);
+            memcpy(page + i + 8, &x[1], 8);
+            memcpy(page + i + 16, &x[2], 8);
+            memcpy(page + i + 24, &x[3], 8);
+        } else {
+            for (j = 0; i + j < page_size; j++) {
+                page[i + j] = (uint8_t)(x[j / 8] >> (8 * (j % 8)));
+            }
+        }
+    }
+    if (page_size) {
+        page[0] |= 1; /* never an all-zero page */
+    }
 }
 
 static const char *const op_names[MODEL_OP_COUNT] = {
@@ -508,13 +591,76 @@ static bool result_matches(int want, bool ok, const MfError *real,
                         want, got, ok ? "success" : real->msg);
 }
 
+/*
+ * Snapshot the real guest memory of every block (for I2) into the model's
+ * scratch buffers when the real layout is the model's (as model_compare
+ * requires), else into a fresh ColoCheckSnap (*@owned set: free it).
+ */
+static void snap_take(Model *m, const RamTable *t, ColoCheckSnap *snap,
+                      bool *owned)
+{
+    size_t i;
+
+    *owned = false;
+    if (t->nblocks != m->nblocks) {
+        goto fresh;
+    }
+    for (i = 0; i < m->nblocks; i++) {
+        if (t->blocks[i]->used_length != m->blocks[i].used_length) {
+            goto fresh;
+        }
+    }
+    for (i = 0; i < m->nblocks; i++) {
+        ModelBlock *mb = &m->blocks[i];
+
+        if (!mb->snap) {
+            mb->snap = xalloc(m, mb->used_length);
+        }
+        memcpy(mb->snap, t->blocks[i]->host, mb->used_length);
+        m->snap_guest[i] = mb->snap;
+    }
+    snap->nblocks = m->nblocks;
+    snap->guest = m->snap_guest;
+    return;
+fresh:
+    colo_check_snap_take(snap, t);
+    *owned = true;
+}
+
+/*
+ * Room for @npages pages of op data: the end of a scratch buffer of
+ * MODEL_OP_MAX_PAGES pages kept by the model, with everything before it
+ * poisoned under ASan, so that exactly the op's pages are addressable
+ * and a read before or past them is reported (as with a buffer of their
+ * exact size, without an allocation per op).  Give it back with
+ * op_data_put().
+ */
+static uint8_t *op_data_get(Model *m, uint32_t npages)
+{
+    size_t max = (size_t)MODEL_OP_MAX_PAGES * m->page_size;
+    size_t skip = (size_t)(MODEL_OP_MAX_PAGES - npages) * m->page_size;
+
+    if (!m->op_data) {
+        m->op_data = xalloc(m, max);
+    }
+    ASAN_POISON_MEMORY_REGION(m->op_data, skip);
+    return m->op_data + skip;
+}
+
+static void op_data_put(Model *m)
+{
+    ASAN_UNPOISON_MEMORY_REGION(m->op_data,
+                                (size_t)MODEL_OP_MAX_PAGES * m->page_size);
+}
+
 static bool step_packet(Model *m, ColoState *s, const ModelOp *op, MfError *err)
 {
     RamBlock *b = s->ram->blocks[op->block];
-    uint8_t *data = xcalloc((size_t)op->nnormal * m->page_size);
+    uint8_t *data = op_data_get(m, op->nnormal);
     ColoPhase phase = colo_phase(s);
     ColoCheckSnap snap = { 0 };
     MfError real = { 0 };
+    bool owned = false;
     uint32_t i;
     bool ok;
     int want;
@@ -524,18 +670,16 @@ static bool step_packet(Model *m, ColoState *s, const ModelOp *op, MfError *err)
                         m->page_size);
     }
     if (phase == COLO_PHASE_COLO) {
-        colo_check_snap_take(&snap, s->ram);
+        snap_take(m, s->ram, &snap, &owned);
     }
     want = model_recv_packet(m, op->block, op->normal, data, op->nnormal,
                              op->zero, op->nzero);
     ok = model_real_packet(s, b, op->normal, data, op->nnormal, op->zero,
                            op->nzero, &real);
-    free(data);
+    op_data_put(m);
     if (!result_matches(want, ok, &real, op, err)) {
-        colo_check_snap_free(&snap);
-        return false;
-    }
-    if (ok && phase == COLO_PHASE_PRECOPY) {
+        ok = false;
+    } else if (ok && phase == COLO_PHASE_PRECOPY) {
         ok = colo_check_i1(s, b, op->normal, op->nnormal, op->zero, op->nzero,
                            err);
     } else if (ok && phase == COLO_PHASE_COLO) {
@@ -544,7 +688,9 @@ static bool step_packet(Model *m, ColoState *s, const ModelOp *op, MfError *err)
     } else {
         ok = true;
     }
-    colo_check_snap_free(&snap);
+    if (owned) {
+        colo_check_snap_free(&snap);
+    }
     return ok;
 }
 
@@ -558,12 +704,14 @@ static bool step_main_page(Model *m, ColoState *s, const ModelOp *op,
     int want;
 
     if (!op->use_fill) {
-        data = xcalloc(m->page_size);
+        data = op_data_get(m, 1);
         model_page_data(op->pattern, 0, data, m->page_size);
     }
     want = model_main_page(m, op->block, op->offset, data, op->fill);
     ok = model_real_main_page(s, b, op->offset, data, op->fill, &real);
-    free(data);
+    if (data) {
+        op_data_put(m);
+    }
     return result_matches(want, ok, &real, op, err);
 }
 

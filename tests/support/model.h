@@ -33,7 +33,13 @@
  *     received; dirty emptied.
  *   failover: discard, guest-dirty emptied, phase FAILED_OVER; idempotent.
  *
- * Allocation here is plain malloc: this is test code, not under test.
+ * Allocation here is plain malloc unless the caller supplies an
+ * MfAllocator (model_set_allocator: a fuzz harness recycles buffers
+ * between inputs); this is test code, not under test.  model_step()
+ * keeps the guest snapshot it takes for I2 and the page data of an op in
+ * scratch buffers of the model (allocated at the first use, reused
+ * after); under ASan only the op's own pages of the page-data buffer are
+ * addressable during the op, so a read before or past them is reported.
  */
 #ifndef MFCOLO_TESTS_MODEL_H
 #define MFCOLO_TESTS_MODEL_H
@@ -42,6 +48,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/alloc.h"
 #include "base/error.h"
 #include "colo/colo.h"
 #include "ram/ram.h"
@@ -68,8 +75,9 @@ typedef struct ModelBlock {
     uint8_t *guest;
     uint8_t *cache;
     uint8_t *dirty; /* one byte per page, 0 or 1 */
-    uint8_t *guest_dirty;
+    uint8_t *guest_dirty; /* (the three sets share dirty's buffer) */
     uint8_t *received;
+    uint8_t *snap; /* scratch: the real guest before a COLO packet */
 } ModelBlock;
 
 typedef struct Model {
@@ -77,7 +85,11 @@ typedef struct Model {
     ColoPhase phase;
     uint64_t flushes;
     size_t nblocks;
+    size_t capacity; /* of blocks and snap_guest */
     ModelBlock *blocks;
+    const MfAllocator *alloc; /* NULL: malloc */
+    uint8_t **snap_guest;     /* scratch: nblocks pointers (blocks' snap) */
+    uint8_t *op_data;         /* scratch: MODEL_OP_MAX_PAGES pages */
 } Model;
 
 /* Where the first difference is (filled by model_compare on failure). */
@@ -87,6 +99,11 @@ typedef struct ModelDiff {
 } ModelDiff;
 
 void model_init(Model *m, uint32_t page_size);
+/*
+ * Take every buffer of @m from @a (NULL: malloc) instead; call after
+ * model_init, before the first block.  @a must outlive @m.
+ */
+void model_set_allocator(Model *m, const MfAllocator *a);
 /* Add a zeroed block; returns its index.  Aborts on malloc failure. */
 size_t model_add_block(Model *m, const char *name, uint64_t used_length);
 void model_destroy(Model *m);
