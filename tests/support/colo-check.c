@@ -142,9 +142,8 @@ bool colo_check_i1(const ColoState *s, const RamBlock *b,
             continue; /* also sent as a normal page: that data wins */
         }
         /* all zero iff byte 0 is zero and every byte equals the next */
-        if (n == 0 ||
-            (b->host[off] == 0 &&
-             memcmp(b->host + off, b->host + off + 1, n - 1) == 0)) {
+        if (n == 0 || (b->host[off] == 0 &&
+                       memcmp(b->host + off, b->host + off + 1, n - 1) == 0)) {
             continue;
         }
         for (j = 0; j < n; j++) {

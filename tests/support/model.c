@@ -364,8 +364,9 @@ static bool compare_bits(const Model *m, const ModelBlock *mb,
 
     for (p = 0; p < mb->npages; p++) {
         /* bit p of words of MF_BITS_PER_LONG bits (base/bitmap.h) */
-        unsigned r = (unsigned)(real[p / MF_BITS_PER_LONG] >>
-                                (p % MF_BITS_PER_LONG)) & 1u;
+        unsigned r =
+            (unsigned)(real[p / MF_BITS_PER_LONG] >> (p % MF_BITS_PER_LONG)) &
+            1u;
 
         if (r != model[p]) {
             return diff_at(diff, err, code, code_name, bi, mb->name,

@@ -74,7 +74,7 @@ typedef struct ModelBlock {
     uint64_t npages;
     uint8_t *guest;
     uint8_t *cache;
-    uint8_t *dirty; /* one byte per page, 0 or 1 */
+    uint8_t *dirty;       /* one byte per page, 0 or 1 */
     uint8_t *guest_dirty; /* (the three sets share dirty's buffer) */
     uint8_t *received;
     uint8_t *snap; /* scratch: the real guest before a COLO packet */
