@@ -159,6 +159,69 @@ static bool end_pattern(const uint8_t *tail)
            memcmp(tail + 11, VMDESC_JSON_START, VMDESC_JSON_START_LEN) == 0;
 }
 
+/*
+ * Does @p (@m bytes, m < END_PATTERN_LEN) match the first @m bytes of the
+ * end pattern?  The section id and the description length are wildcards.
+ */
+static bool end_pattern_prefix(const uint8_t *p, size_t m)
+{
+    static const uint8_t fixed[END_PATTERN_LEN] = {
+        WIRE_VM_SECTION_FOOTER,
+        0,
+        0,
+        0,
+        0,
+        WIRE_VM_EOF,
+        WIRE_VM_VMDESCRIPTION,
+        0,
+        0,
+        0,
+        0,
+        '{',
+        '"',
+        'p',
+        'a',
+        'g',
+        'e',
+        '_',
+        's',
+        'i',
+        'z',
+        'e',
+        '"',
+        ':',
+    };
+    size_t i;
+
+    for (i = 0; i < m; i++) {
+        bool wildcard = (i >= 1 && i <= 4) || (i >= 7 && i <= 10);
+
+        if (!wildcard && p[i] != fixed[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * How many bytes in_devices() may read at once without reading past an
+ * end pattern: END_PATTERN_LEN minus the longest tail of what it holds
+ * that could be the start of one (so a live stream is never read beyond
+ * the description's JSON start, which belongs to in_skip()).
+ */
+static size_t dev_safe_read(const Incoming *in)
+{
+    size_t m =
+        in->dev_len < END_PATTERN_LEN - 1 ? in->dev_len : END_PATTERN_LEN - 1;
+
+    for (; m > 0; m--) {
+        if (end_pattern_prefix(in->dev + in->dev_len - m, m)) {
+            break;
+        }
+    }
+    return END_PATTERN_LEN - m;
+}
+
 static bool in_load_precopy_devstate(Incoming *in, uint64_t start, MfError *err)
 {
     const IncomingHooks *h = &in->cfg.hooks;
@@ -182,9 +245,9 @@ static bool in_load_precopy_devstate(Incoming *in, uint64_t start, MfError *err)
 static bool in_devices(Incoming *in, uint64_t start, MfError *err)
 {
     uint64_t limit = in->cfg.max_device_state + END_PATTERN_LEN;
+    struct iovec iov;
     uint32_t len;
-    uint8_t b;
-    int r;
+    ssize_t r;
 
     in_set_stage(in, INCOMING_STAGE_DEVICES);
     for (;;) {
@@ -200,7 +263,16 @@ static bool in_devices(Incoming *in, uint64_t start, MfError *err)
                          (unsigned long long)in->cfg.max_device_state);
             return in_fail_at(in, err, 0);
         }
-        r = chan_read_full(in->cfg.main, &b, 1, "device state", err);
+        /* Bulk reads, never past a possible end pattern or the limit. */
+        iov.iov_len = dev_safe_read(in);
+        if (iov.iov_len > limit - in->dev_len) {
+            iov.iov_len = (size_t)(limit - in->dev_len);
+        }
+        if (!in_dev_reserve(in, in->dev_len + iov.iov_len, err)) {
+            return false;
+        }
+        iov.iov_base = in->dev + in->dev_len;
+        r = chan_readv(in->cfg.main, &iov, 1, err);
         if (r < 0) {
             return false;
         }
@@ -218,10 +290,7 @@ static bool in_devices(Incoming *in, uint64_t start, MfError *err)
                          (unsigned long long)start);
             return in_fail_at(in, err, 0);
         }
-        if (!in_dev_reserve(in, in->dev_len + 1, err)) {
-            return false;
-        }
-        in->dev[in->dev_len++] = b;
+        in->dev_len += (size_t)r;
     }
     len = mf_be32_load(in->dev + in->dev_len - VMDESC_JSON_START_LEN - 4);
     if (len < VMDESC_JSON_START_LEN || len > INCOMING_VMDESC_MAX) {

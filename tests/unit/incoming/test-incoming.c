@@ -938,6 +938,40 @@ static void test_devices_bound(void **state)
     assert_int_equal(fx->err.code, INCOMING_ERR_DEVICE_STATE_SIZE);
 }
 
+/*
+ * Device state is read in bulk but never past a possible end pattern:
+ * decoys that match the pattern up to its last byte (and footers right
+ * before the real one) neither end the state early nor make the parser
+ * read into the VM description.
+ */
+static void test_devices_decoys(void **state)
+{
+    static const uint8_t
+        decoy[] = {
+            0x7e, 0,    0,    0,    1,   0x07, 0x06, 0,
+            0,    0,    9,    '{',  '"', 'p',  'a',  'g',
+            'e',  '_',  's',  'i',  'z', 'e',  '"',  ';', /* not ':' */
+            0x7e, 0x7e, 0x07, 0x7e,
+        };
+    Fx *fx = *state;
+
+    sb_begin(&fx->s, false);
+    sb_section_part(&fx->s, WIRE_VM_SECTION_END, SB_RAM_SID);
+    sb_eos(&fx->s);
+    sb_footer(&fx->s, SB_RAM_SID);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_FULL, 0, "timer", 0, 2);
+    sup_buf_append(&fx->s, decoy, sizeof(decoy));
+    sb_footer(&fx->s, 0);
+    sup_buf_put_u8(&fx->s, WIRE_VM_EOF);
+    sb_vmdesc(&fx->s);
+    fx_run(fx);
+    assert_true(fx->ok);
+    assert_int_equal(fx->outcome, INCOMING_COMPLETED);
+    /* section header, decoys, footer, EOF */
+    assert_int_equal(fx->precopy_dev_len,
+                     1 + 4 + 1 + 5 + 8 + sizeof(decoy) + 5 + 1);
+}
+
 static void test_vmdesc_size(void **state)
 {
     Fx *fx = *state;
@@ -1397,6 +1431,7 @@ int main(void)
         T(test_record_page_truncated),
         T(test_devices_no_end_colo),
         T(test_devices_bound),
+        T(test_devices_decoys),
         T(test_vmdesc_size),
         T(test_vmdesc_truncated),
         T(test_colo_two_checkpoints),
