@@ -154,9 +154,16 @@ static void stream_seed(const Primary *p, uint32_t channels,
     sup_buf_free(&b);
 }
 
-/* fuzz-main: conf, seed|chunk, (be32 len, bytes)*, main bytes. */
-static void main_seed(const Primary *p, uint32_t channels, WireCompression comp,
-                      bool colo, uint8_t sync_bits, const char *name)
+/*
+ * fuzz-main: conf, seed|chunk, (be32 len, bytes)*, main bytes.  Byte 1:
+ * scheduler seed 3; QEMU 9 style seeds unlimited deliveries, 7.2 style
+ * ones at most 4 KiB per step (split packets).  Small deliveries (a few
+ * bytes per step) cost several times more per input; the fuzzer reaches
+ * them by mutating this byte.
+ */
+static void main_seed(const Primary *p, bool qemu72, uint32_t channels,
+                      WireCompression comp, bool colo, uint8_t sync_bits,
+                      const char *name)
 {
     SupBuf b = { 0 };
     const SupBuf *m = &primary_conn(p, 0)->buf;
@@ -164,7 +171,7 @@ static void main_seed(const Primary *p, uint32_t channels, WireCompression comp,
 
     sup_buf_put_u8(&b, (uint8_t)(colo | channels << 1 | sync_bits << 3 |
                                  comp_bits(comp) << 5 | (!colo) << 7));
-    sup_buf_put_u8(&b, 0x53);
+    sup_buf_put_u8(&b, qemu72 ? 0xc3 : 0x03);
     for (i = 0; i < channels; i++) {
         const SupBuf *c = &primary_conn(p, 1 + i)->buf;
 
@@ -280,10 +287,10 @@ int main(int argc, char **argv)
                 stream_seed(p, ch, comps[ci], 0x30, 1, name);
                 snprintf(name, sizeof(name), "%s-%s-%uch", sname, cname[ci],
                          ch);
-                main_seed(p, ch, comps[ci], false, st ? 0 : 1, name);
+                main_seed(p, st, ch, comps[ci], false, st ? 0 : 1, name);
                 snprintf(name, sizeof(name), "%s-%s-%uch-colo2", sname,
                          cname[ci], ch);
-                main_seed(pc, ch, comps[ci], true, st ? 0 : 2, name);
+                main_seed(pc, st, ch, comps[ci], true, st ? 0 : 2, name);
                 if (ci == 0) {
                     snprintf(name, sizeof(name), "%s-%uch", sname, ch);
                     handshake_seed(p, ch, name);
@@ -298,9 +305,9 @@ int main(int argc, char **argv)
             Primary *pc = make(style, 0, WIRE_COMP_NONE, true, 3, 4);
 
             snprintf(name, sizeof(name), "%s-plain", sname);
-            main_seed(p, 0, WIRE_COMP_NONE, false, 0, name);
+            main_seed(p, st, 0, WIRE_COMP_NONE, false, 0, name);
             snprintf(name, sizeof(name), "%s-colo3", sname);
-            main_seed(pc, 0, WIRE_COMP_NONE, true, 0, name);
+            main_seed(pc, st, 0, WIRE_COMP_NONE, true, 0, name);
             primary_free(p);
             primary_free(pc);
         }
