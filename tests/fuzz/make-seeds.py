@@ -301,8 +301,13 @@ def capture_seeds(captures):
                 if shape not in seen:
                     seen.add(shape)
                     put('packet', bytes([COMP_BITS[comp] << 2]) + hdr)
-        # stream, capture layout (bit 6): channel 0 alone, 3 syncs; whole
-        # for the compressed ones, cut for nocomp
+        # stream, capture layout (bit 6: the captures' blocks, each cut to
+        # 16 KiB, so page offsets are folded as for main, see SmallRam):
+        # channel 0 alone, 3 syncs; whole for the compressed ones, cut for
+        # nocomp
+        r = SmallRam()
+        r.main(main)
+        chans = [r.channel(c, comp) for c in chans]
         conf = COMP_BITS[comp] << 2 | 0x40
         c0 = chans[0] if comp != 'none' else cut(chans[0], comp, 300000)
         put('stream', bytes([conf, syncs(c0, comp), 1]) + c0)
