@@ -150,12 +150,18 @@ static inline void sb_devices_end(SupBuf *b)
     sb_vmdesc(b);
 }
 
-/* ram END with the given page, then the device state and the end. */
-static inline void sb_end(SupBuf *b)
+/* The "ram" section's END part, empty: EOS and footer. */
+static inline void sb_ram_end(SupBuf *b)
 {
     sb_section_part(b, WIRE_VM_SECTION_END, SB_RAM_SID);
     sb_eos(b);
     sb_footer(b, SB_RAM_SID);
+}
+
+/* ram END, then the device state and the end. */
+static inline void sb_end(SupBuf *b)
+{
+    sb_ram_end(b);
     sb_devices_end(b);
 }
 

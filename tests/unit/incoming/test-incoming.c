@@ -283,9 +283,7 @@ static void test_plain_eof_without_devices(void **state)
     Fx *fx = *state;
 
     sb_begin(&fx->s, false);
-    sb_section_part(&fx->s, WIRE_VM_SECTION_END, SB_RAM_SID);
-    sb_eos(&fx->s);
-    sb_footer(&fx->s, SB_RAM_SID);
+    sb_ram_end(&fx->s);
     sup_buf_put_u8(&fx->s, WIRE_VM_EOF);
     fx_run(fx);
     assert_true(fx->ok);
@@ -297,9 +295,7 @@ static void test_plain_devices_without_vmdesc(void **state)
     Fx *fx = *state;
 
     sb_begin(&fx->s, false);
-    sb_section_part(&fx->s, WIRE_VM_SECTION_END, SB_RAM_SID);
-    sb_eos(&fx->s);
-    sb_footer(&fx->s, SB_RAM_SID);
+    sb_ram_end(&fx->s);
     sb_section_start(&fx->s, WIRE_VM_SECTION_FULL, 0, "timer", 0, 2);
     sb_footer(&fx->s, 0);
     sup_buf_put_u8(&fx->s, WIRE_VM_EOF);
@@ -618,9 +614,7 @@ static void test_section_part_after_end(void **state)
     size_t at;
 
     sb_begin(&fx->s, false);
-    sb_section_part(&fx->s, WIRE_VM_SECTION_END, SB_RAM_SID);
-    sb_eos(&fx->s);
-    sb_footer(&fx->s, SB_RAM_SID);
+    sb_ram_end(&fx->s);
     at = fx->s.len;
     sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
     fx_run(fx);
@@ -917,9 +911,7 @@ static void test_devices_no_end_colo(void **state)
     Fx *fx = *state;
 
     sb_begin(&fx->s, true);
-    sb_section_part(&fx->s, WIRE_VM_SECTION_END, SB_RAM_SID);
-    sb_eos(&fx->s);
-    sb_footer(&fx->s, SB_RAM_SID);
+    sb_ram_end(&fx->s);
     sb_section_start(&fx->s, WIRE_VM_SECTION_FULL, 0, "timer", 0, 2);
     sb_footer(&fx->s, 0);
     sup_buf_put_u8(&fx->s, WIRE_VM_EOF);
@@ -956,9 +948,7 @@ static void test_devices_decoys(void **state)
     Fx *fx = *state;
 
     sb_begin(&fx->s, false);
-    sb_section_part(&fx->s, WIRE_VM_SECTION_END, SB_RAM_SID);
-    sb_eos(&fx->s);
-    sb_footer(&fx->s, SB_RAM_SID);
+    sb_ram_end(&fx->s);
     sb_section_start(&fx->s, WIRE_VM_SECTION_FULL, 0, "timer", 0, 2);
     sup_buf_append(&fx->s, decoy, sizeof(decoy));
     sb_footer(&fx->s, 0);
@@ -978,9 +968,7 @@ static void test_vmdesc_size(void **state)
     size_t at;
 
     sb_begin(&fx->s, false);
-    sb_section_part(&fx->s, WIRE_VM_SECTION_END, SB_RAM_SID);
-    sb_eos(&fx->s);
-    sb_footer(&fx->s, SB_RAM_SID);
+    sb_ram_end(&fx->s);
     sup_buf_put_u8(&fx->s, WIRE_VM_EOF);
     at = fx->s.len;
     sup_buf_put_u8(&fx->s, WIRE_VM_VMDESCRIPTION);
@@ -1327,9 +1315,7 @@ static void test_precopy_hook_load_fails(void **state)
 
     fx->fail_precopy_load = true;
     sb_begin(&fx->s, false);
-    sb_section_part(&fx->s, WIRE_VM_SECTION_END, SB_RAM_SID);
-    sb_eos(&fx->s);
-    sb_footer(&fx->s, SB_RAM_SID);
+    sb_ram_end(&fx->s);
     at = fx->s.len;
     sb_devices_end(&fx->s);
     fx_run(fx);
