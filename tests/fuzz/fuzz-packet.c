@@ -113,8 +113,7 @@ static Codec *get_codec(unsigned ps_idx, unsigned m_idx)
     return codec_cache[ps_idx][m_idx];
 }
 
-static void check_ram_packet(PageSizeState *s, unsigned ps_idx,
-                             unsigned m_idx)
+static void check_ram_packet(PageSizeState *s, unsigned ps_idx, unsigned m_idx)
 {
     uint32_t page_size = page_sizes[ps_idx];
     uint32_t page_count = wire_page_count(page_size);
