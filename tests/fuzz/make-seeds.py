@@ -12,7 +12,10 @@ Writes files named by their SHA-1 into tests/fuzz/corpus/<harness>/:
     handshake, stream, main and model harnesses;
   - hand-made inputs for every round-trip format.
 
-Usage: tests/fuzz/make-seeds.py [--captures DIR] [--gen PROGRAM]
+Usage: tests/fuzz/make-seeds.py [--captures DIR] [--gen PROGRAM] [--out DIR]
+  --out DIR  write DIR/<harness>/ instead of tests/fuzz/corpus/<harness>/
+             (tests/fuzz/negative.sh starts its runs from such a seed-only
+             corpus, never from what campaigns added)
 Then minimise with libFuzzer (ci/fuzz --merge-only, docs/fuzzing.md).
 """
 import argparse
@@ -27,10 +30,11 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKET = 1344
 HS = 64
+OUT = os.path.join(HERE, 'corpus')
 
 
 def put(harness, data):
-    d = os.path.join(HERE, 'corpus', harness)
+    d = os.path.join(OUT, harness)
     os.makedirs(d, exist_ok=True)
     name = hashlib.sha1(data).hexdigest()
     with open(os.path.join(d, name), 'wb') as f:
@@ -418,7 +422,11 @@ def main():
                     default=os.path.join(HERE, '..', '..', '..', 'shared',
                                          'captures'))
     ap.add_argument('--gen', help='path of the fuzz-gen-seeds program')
+    ap.add_argument('--out', help='corpus root (default tests/fuzz/corpus)')
     a = ap.parse_args()
+    if a.out:
+        global OUT
+        OUT = a.out
     capture_seeds(a.captures)
     minimal_main_seeds()
     roundtrip_seeds()

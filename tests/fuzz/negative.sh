@@ -1,12 +1,20 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Negative twins: prove that libFuzzer finds each planted bug
-# (core/base/plant.h) from the committed seed corpus, and report how long
-# it took.  Each fuzz-<harness>-planted binary of a libFuzzer build is
-# run on a scratch copy of corpus/<harness> with a fixed seed until its
-# first crash or the budget; a bug not found is a failure.
+# (core/base/plant.h), and report how long it took.  Each
+# fuzz-<harness>-planted binary of a libFuzzer build is run with a fixed
+# seed until its first crash or the budget; a bug not found is a failure.
 #
-# Usage: tests/fuzz/negative.sh BUILD_DIR [BUDGET_SECONDS] [--save]
+# Where each run starts (NEG_FROM):
+#   seeds   (default) the seed corpus alone, made afresh by make-seeds.py
+#           from the captures and BUILD_DIR's fuzz-gen-seeds: the
+#           committed corpus is not used, because campaigns have added
+#           inputs that already reach (or are) the planted bug
+#   empty   nothing but the dictionary
+#   corpus  a copy of the committed corpus/<harness>
+#
+# Usage: [NEG_FROM=seeds|empty|corpus] [NEG_HARNESSES="h ..."]
+#        tests/fuzz/negative.sh BUILD_DIR [BUDGET_SECONDS] [--save]
 #   BUILD_DIR  a build configured with -Dfuzzing_engine=libfuzzer
 #   BUDGET     per harness, default 120
 #   --save     store each crashing input as a witness in planted/<h>/
@@ -20,6 +28,21 @@ harnesses="${NEG_HARNESSES:-handshake packet stream main model}"
 tmp=$(mktemp -d /tmp/mfcolo-negative.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 status=0
+from=${NEG_FROM:-seeds}
+
+case "$from" in
+seeds)
+    gen=$build/tests/fuzz/fuzz-gen-seeds
+    if [ ! -x "$gen" ] ||
+        ! python3 "$here/make-seeds.py" --gen "$gen" --out "$tmp/seeds" \
+            >"$tmp/seeds.log" 2>&1; then
+        echo "negative: cannot make the seed corpus ($gen):" >&2
+        tail -n 5 "$tmp/seeds.log" >&2
+        exit 1
+    fi ;;
+empty|corpus) ;;
+*) echo "negative: NEG_FROM must be seeds, empty or corpus" >&2; exit 2 ;;
+esac
 
 max_len() {
     case $1 in
@@ -31,6 +54,7 @@ max_len() {
     esac
 }
 
+echo "planted bugs, each run starting from: $from"
 printf '%-10s %-28s %7s %10s %s\n' harness planted found seconds executions
 for h in $harnesses; do
     bin=$build/tests/fuzz/fuzz-$h-planted
@@ -42,7 +66,10 @@ for h in $harnesses; do
         continue
     fi
     mkdir -p "$tmp/$h/corpus" "$tmp/$h/art"
-    cp "$here/corpus/$h/"* "$tmp/$h/corpus/"
+    case "$from" in
+    seeds) cp "$tmp/seeds/$h/"* "$tmp/$h/corpus/" ;;
+    corpus) cp "$here/corpus/$h/"* "$tmp/$h/corpus/" ;;
+    esac
     start=$(date +%s.%N)
     "$bin" -seed=1 -max_total_time="$budget" -max_len="$(max_len "$h")" \
         -dict="$here/mfcolo.dict" -print_final_stats=1 -timeout=10 \
