@@ -33,6 +33,7 @@ from=${NEG_FROM:-seeds}
 case "$from" in
 seeds)
     gen=$build/tests/fuzz/fuzz-gen-seeds
+    : >"$tmp/seeds.log"
     if [ ! -x "$gen" ] ||
         ! python3 "$here/make-seeds.py" --gen "$gen" --out "$tmp/seeds" \
             >"$tmp/seeds.log" 2>&1; then
