@@ -3,7 +3,7 @@
 """Seed the fuzz corpora.
 
 Writes files named by their SHA-1 into tests/fuzz/corpus/<harness>/:
-  - from the real QEMU 7.2 captures (../shared/captures/qemu-7.2 and
+  - from the real QEMU 7.2 captures (tests/data/qemu-7.2 and
     qemu-7.2-colo): handshakes, single packet headers, whole and cut
     multifd channel streams, whole and cut main channels (for the main
     harness with every RAM block shrunk to 16 KiB, see SmallRam);
@@ -419,8 +419,7 @@ def generated_seeds(gen):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--captures',
-                    default=os.path.join(HERE, '..', '..', '..', 'shared',
-                                         'captures'))
+                    default=os.path.join(HERE, '..', 'data'))
     ap.add_argument('--gen', help='path of the fuzz-gen-seeds program')
     ap.add_argument('--out', help='corpus root (default tests/fuzz/corpus)')
     a = ap.parse_args()
