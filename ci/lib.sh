@@ -27,10 +27,12 @@ mf_log()
     echo "[ci] $*" >&2
 }
 
-# Packages from ci/packages, comments and blank lines stripped.
+# Packages from a list file (default ci/packages), comments and blank
+# lines stripped.
 mf_package_list()
 {
-    sed -e 's/#.*//' -e 's/[[:space:]]//g' "$MF_CI/packages" | grep -v '^$'
+    sed -e 's/#.*//' -e 's/[[:space:]]//g' "${1:-$MF_CI/packages}" |
+        grep -v '^$'
 }
 
 mf_package_installed()
@@ -38,12 +40,12 @@ mf_package_installed()
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
 }
 
-# Install the packages of ci/packages that are missing.  Does nothing (no
-# apt-get update either) when all are present.  MFCOLO_NO_APT=1 skips
-# the step (for machines managed otherwise).
+# Install the packages of a list file (default ci/packages) that are
+# missing.  Does nothing (no apt-get update either) when all are present.
+# MFCOLO_NO_APT=1 skips the step (for machines managed otherwise).
 mf_ensure_packages()
 {
-    local missing="" pkg
+    local missing="" pkg list=${1:-$MF_CI/packages}
 
     if [ "${MFCOLO_NO_APT:-0}" = 1 ]; then
         mf_log "MFCOLO_NO_APT=1: not checking Debian packages"
@@ -53,13 +55,14 @@ mf_ensure_packages()
         mf_log "no dpkg-query: not a Debian system, skipping package check"
         return 0
     fi
-    for pkg in $(mf_package_list); do
+    for pkg in $(mf_package_list "$list"); do
         if ! mf_package_installed "$pkg"; then
             missing="$missing $pkg"
         fi
     done
     if [ -z "$missing" ]; then
-        mf_log "all $(mf_package_list | wc -l) Debian packages present"
+        mf_log "all $(mf_package_list "$list" | wc -l) Debian packages of" \
+            "$(basename "$list") present"
         return 0
     fi
     mf_log "installing missing Debian packages:$missing"
