@@ -15,7 +15,7 @@
 #define MF_PLANTED(name) MF_PLANTED_##name
 
 /* recv/handshake.c: accept a channel id equal to the channel count
- * (QEMU's gap, facts sheet 7). */
+ * (QEMU's gap, docs/qemu-reference.md#handshake-checks). */
 #ifdef MFCOLO_PLANT_RECV_ID_EQ_COUNT
 #define MF_PLANTED_RECV_ID_EQ_COUNT 1
 #else

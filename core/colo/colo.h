@@ -12,7 +12,7 @@
  * A receiver samples the phase once per packet (colo_phase() or
  * colo_begin_packet()) and passes that sample to prepare and process, so
  * a phase change between the two can never leave a page unrecorded
- * (facts sheet 7.4).
+ * (docs/qemu-reference.md#gap-phase).
  *
  * Threads: several channel threads may call colo_prepare_recv,
  * colo_process_recv and colo_load_main_page at once for distinct pages

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The COLO phase of the secondary (QEMU colo.c colo_incoming_thread and
- * colo_incoming_process_checkpoint), facts sheet section 6:
+ * colo_incoming_process_checkpoint; docs/qemu-reference.md#checkpoint):
  *
  *   S: CHECKPOINT_READY (once)
  *   P: CHECKPOINT_REQUEST   S: stop guest, CHECKPOINT_REPLY
@@ -226,7 +226,10 @@ static bool in_checkpoint(Incoming *in, bool *failover, MfError *err)
         return false;
     }
     if (in->cfg.multifd && in->cp.syncs == 0) {
-        /* facts 7.2: never flush before every channel synced (I5) */
+        /*
+         * Never flush before every channel synced (I5,
+         * docs/qemu-reference.md#gap-sync-before-flush).
+         */
         mf_error_set(err, INCOMING_ERR_NO_SYNC, in_offset(in) - 1,
                      "QEMU_VM_EOF of checkpoint %llu: %llu multifd syncs "
                      "in its RAM state, at least 1 required (MULTIFD_FLUSH, "

@@ -15,7 +15,8 @@
  *               VM description (found as described in docs/colo-stream.md,
  *               a method that works on a live stream).
  *   COLO        if ENABLE_COLO came: colo_enter, start the guest, send
- *               CHECKPOINT_READY, then checkpoints (facts sheet 6):
+ *               CHECKPOINT_READY, then checkpoints (the sequence of
+ *               docs/qemu-reference.md#checkpoint):
  *               REQUEST -> stop guest, REPLY; VMSTATE_SEND; RAM state up
  *               to QEMU_VM_EOF with the multifd sync; VMSTATE_SIZE + be64
  *               + opaque blob; RECEIVED; colo_flush; load device state;

@@ -11,7 +11,8 @@ bool ram_block_check_offset(const RamBlock *b, uint64_t offset, MfError *err)
 {
     /*
      * QEMU tests offset > used_length - page_size in unsigned arithmetic,
-     * which wraps for a block shorter than a page (facts 2.6): reject that
+     * which wraps for a block shorter than a page
+     * (docs/qemu-reference.md#unchecked): reject that
      * block first, then the subtraction cannot wrap and no sum can
      * overflow.
      */

@@ -97,7 +97,8 @@ void recv_engine_error(RecvEngine *e, MfError *out);
 void recv_engine_free(RecvEngine *e);
 
 /*
- * Additions (recv layer implementation, issue 3).
+ * Options and observation: device-state packets, the event trace,
+ * per-channel counters.
  */
 
 /*

@@ -26,7 +26,6 @@ typedef enum WireError {
     WIRE_ERR_VM_SECTION_TYPE,
     WIRE_ERR_RAM_FLAGS,
     WIRE_ERR_COLO_MESSAGE,
-    /* Added with the implementation (issue 2). */
     WIRE_ERR_VM_FOOTER,     /* section footer missing or wrong id */
     WIRE_ERR_VM_COMMAND,    /* unknown command or bad length */
     WIRE_ERR_RAM_ZERO_FILL, /* ZERO record fill byte not 0 */
