@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Helpers of the conformance suite: run mfcolo-replay in-process on the
- * real QEMU 7.2 captures (../shared/captures), the ground truth of their
+ * real QEMU 7.2 captures (tests/data), the ground truth of their
  * JSON files, reference memory per checkpoint, and the guest workload
- * oracle of captures/qemu-7.2-colo/README.md.
+ * oracle of tests/data/qemu-7.2-colo/README.md.
  */
 #ifndef MFCOLO_TESTS_CONFORMANCE_H
 #define MFCOLO_TESTS_CONFORMANCE_H

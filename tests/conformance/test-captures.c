@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Conformance against real QEMU 7.2 streams (../shared/captures): the
+ * Conformance against real QEMU 7.2 streams (tests/data): the
  * memory mfcolo-replay rebuilds must be the memory QEMU produced.
  *
- *   precopy-*     captures/qemu-7.2: every RAM block's SHA-256 and length
+ *   precopy-*     tests/data/qemu-7.2: every RAM block's SHA-256 and length
  *                 equal expected-ramblocks.json (channels in both orders).
  *   colo-kvm-workload-kill, colo-tcg-workload-yank: the replies are
  *                 byte-identical to what QEMU's secondary sent

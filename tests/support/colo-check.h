@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Oracles for the COLO memory invariants I1-I3 (ARCHITECTURE.md), usable
- * by every tier.
+ * Oracles for the COLO memory invariants I1-I3 (docs/design.md,
+ * Invariants), usable by every tier.
  *
  * Why here and not in core/colo: they are test oracles.  core/ holds only
  * what the suite verifies; an oracle compiled into core/ would be checked

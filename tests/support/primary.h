@@ -47,7 +47,7 @@
  *     SYNC packets (flags 0x01, everything else 0 but packet_num), per
  *     round sync: SYNC on every channel + RAM_SAVE_FLAG_MULTIFD_FLUSH on
  *     main before each EOS; packet_num is a global counter in send order.
- *   PRIMARY_QEMU_7_2: as the captures in /work/shared/captures/qemu-7.2:
+ *   PRIMARY_QEMU_7_2: as the recordings in tests/data/qemu-7.2:
  *     pages_alloc = page_count in every packet, even pure SYNC; the first
  *     packet on each channel is a pure SYNC with packet_num == id; a sync
  *     is sent per section (at every EOS, no MULTIFD_FLUSH); at a sync a

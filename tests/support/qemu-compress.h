@@ -2,7 +2,7 @@
 /*
  * Page payloads compressed exactly as QEMU's multifd sender produces
  * them (migration/multifd-zstd.c, multifd-zlib.c, send side; the shape
- * seen in captures/qemu-7.2): one compressor per channel that lives for
+ * seen in tests/data/qemu-7.2): one compressor per channel that lives for
  * the whole migration and is never reset.
  *
  *   zstd: one ZSTD_CStream at the given level (QEMU default 1); every

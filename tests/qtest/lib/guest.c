@@ -128,7 +128,8 @@ void guest_step(const GuestSpec *g, VcpuState *st, const GuestMem *m)
 
         if (((r >> 24) & 7) == 0) {
             /* One step in eight zeroes the whole page: a page non-zero at
-             * one checkpoint and zero at the next (facts sheet 7.1). */
+             * one checkpoint and zero at the next
+             * (docs/qemu-reference.md#gap-zero-pages). */
             static const uint8_t zero[GUEST_PAGE_SIZE];
             m->write(m->opaque, page, zero, sizeof(zero));
         } else {

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The zstd and zlib codecs against real QEMU 7.2 streams
- * (captures/qemu-7.2/{zstd,zlib}-2ch): walk each multifd connection
+ * (tests/data/qemu-7.2/{zstd,zlib}-2ch): walk each multifd connection
  * (64-byte handshake, then 1344-byte packet headers, big-endian fields at
- * the offsets of the facts sheet 1.4, a payload of next_packet_size bytes
- * after packets with normal pages), decompress packet after packet with
+ * the offsets of docs/qemu-reference.md#packet, a payload of
+ * next_packet_size bytes after packets with normal pages), decompress
+ * packet after packet with
  * one codec per connection, and check every page:
  *   - its SHA-256 prefix against page_sha256_16 of packets.json (same
  *     connection file and stream offset), when built with jansson;

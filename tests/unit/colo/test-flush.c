@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Unit tests for core/colo/flush.c: applying a checkpoint (facts 5.6),
- * I3, and the zero-page case of facts 7.1.
+ * Unit tests for core/colo/flush.c: applying a checkpoint
+ * (docs/qemu-reference.md#flush), I3, and the zero-page case
+ * (#gap-zero-pages there).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -99,8 +100,9 @@ static void test_flush_runs(void **state)
 }
 
 /*
- * Facts sheet 7.1: a page non-zero at checkpoint k and zero at k+1 must
- * be zero in the guest after the flush of k+1.  Through the receive
+ * A page non-zero at checkpoint k and zero at k+1 must be zero in the
+ * guest after the flush of k+1 (docs/qemu-reference.md#gap-zero-pages).
+ * Through the receive
  * path's steps (model_real_packet): the zero page is recorded, and the
  * zero-page rule zeroes the cache because the page was received before.
  */

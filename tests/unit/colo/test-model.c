@@ -405,7 +405,8 @@ static void test_compare_catches(void **state)
 
 /*
  * model_step finds a broken implementation: drop the dirty bit a zero
- * page recorded (QEMU's v1 patch did not record zero pages, facts 7.1)
+ * page recorded (QEMU's v1 patch did not record zero pages,
+ * docs/qemu-reference.md#gap-zero-pages)
  * and the next step reports it.
  */
 static void test_step_catches_lost_zero_record(void **state)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Unit tests for core/colo/recv.c: prepare-receive and process-receive as
- * QEMU's seed commit (facts 5.3, 5.5), main-channel pages, the guest's
+ * QEMU's seed commit (docs/qemu-reference.md#colo-precopy and
+ * #colo-phase), main-channel pages, the guest's
  * dirty log, and concurrent channel threads.
  */
 #include <pthread.h>
@@ -137,7 +138,10 @@ static void test_colo_packet(void **state)
     assert_int_equal(f->s.dirty_pages, 5);
 }
 
-/* The phase is the caller's one sample, not re-read (facts 7.4). */
+/*
+ * The phase is the caller's one sample, not re-read
+ * (docs/qemu-reference.md#gap-phase).
+ */
 static void test_phase_sample_is_used(void **state)
 {
     Fix *f = *state;

@@ -238,7 +238,8 @@ static void check_mismatch(PrimaryStyle style, IncomingSyncMode mode, int code)
 /*
  * Per-round mode on a 7.2 stream: no MULTIFD_FLUSH, so the checkpoint's
  * RAM state ends without any multifd sync.  Its multifd pages may still
- * be in flight: the checkpoint must not be flushed (facts 7.2, I5), and
+ * be in flight: the checkpoint must not be flushed (I5,
+ * docs/qemu-reference.md#gap-sync-before-flush), and
  * guest memory stays that of the last flushed state (I4).
  */
 static void test_round_mode_on_72_fails(void **state)

@@ -357,7 +357,8 @@ static void test_bad_magic(void **state)
 
 /*
  * A multifd connection taken as the main channel of a destination without
- * multifd (no RecvEngine): QEMU asserts on the multifd magic (facts 1.1);
+ * multifd (no RecvEngine): QEMU asserts on the multifd magic
+ * (docs/qemu-reference.md#classify);
  * here it is the main stream's magic error at offset 0, naming the value.
  */
 static void test_multifd_magic_as_main(void **state)

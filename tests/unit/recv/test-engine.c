@@ -2,8 +2,8 @@
 /*
  * The engine (core/recv/recv.h): handshake over the channel set, the
  * main thread's sync, end of migration, error propagation, cancel, and
- * the hang QEMU has when a channel dies during a sync (facts 7.3), with
- * both drivers.
+ * the hang QEMU has when a channel dies during a sync
+ * (docs/qemu-reference.md#gap-sync-hang), with both drivers.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -187,7 +187,10 @@ static void t_hs_magic_version(void **state)
     fx_destroy(&f);
 }
 
-/* QEMU accepts id == channels (facts 2.1) and indexes past its array. */
+/*
+ * QEMU accepts id == channels and indexes past its array
+ * (docs/qemu-reference.md#handshake-checks).
+ */
 static void t_hs_id_range(void **state)
 {
     static const uint8_t ids[] = { 3, 4, 255 };
@@ -666,7 +669,7 @@ static unsigned watchdog_seconds(void)
 
 static void watchdog_fired(int sig)
 {
-    static const char msg[] = "watchdog: the engine hung (facts 7.3)\n";
+    static const char msg[] = "watchdog: the engine hung (sync hang)\n";
 
     (void)sig;
     if (write(2, msg, sizeof(msg) - 1) < 0) {

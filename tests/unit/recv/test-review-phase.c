@@ -2,8 +2,9 @@
 /*
  * Review tests of the per-channel machine (core/recv/channel.c):
  *
- * - facts 7.4: the COLO phase is sampled once per packet.  The phase
- *   changes to COLO after the header of a precopy packet was processed
+ * - the COLO phase is sampled once per packet
+ *   (docs/qemu-reference.md#gap-phase).  The phase changes to COLO
+ *   after the header of a precopy packet was processed
  *   and before its pages arrive; the packet must still be handled as
  *   precopy from end to end (pages copied to guest memory too, I1),
  *   never half precopy (nothing recorded at header time) and half COLO

@@ -2,7 +2,7 @@
 /*
  * Conformance of core/wire with real QEMU 7.2 multifd streams.
  *
- * argv[1] is the captures root (shared/captures).  Every multifd channel
+ * argv[1] is the captures root (tests/data).  Every multifd channel
  * file qemu-7.2/<run>/conn-[1-9].bin (and qemu-7.2-colo/<run>/conn-[1-9]
  * .bin where present) is walked: handshake, then packet headers and their
  * payloads.  Each header must decode without error, re-encoding the
