@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* A small libqtest for mfcolo-vm (see libqtest.h). */
+/* A small libqtest for mfcolo-vm and real QEMUs (see libqtest.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,12 +19,19 @@
 #include <unistd.h>
 
 #include "libqtest.h"
+#include "qemu-backend.h"
 
 #define QT_MAX_VMS 8
 #define QT_MAX_EVENTS 256
 
 struct QTestState {
     char name[32];
+    QTestBackend backend;
+    char binary[4096];
+    int timeout_ms;
+    char ram_path[4200]; /* QT_BACKEND_QEMU: the file behind pc.ram */
+    QTestVersion version;
+    int qmp_stale; /* replies still owed to commands that timed out */
     pid_t pid;
     bool reaped;
     bool may_die; /* killed on purpose: any exit status is fine */
@@ -254,11 +261,13 @@ void qt_fail(const char *fmt, ...)
             qtest_dump_log(qt_vms[i]);
         }
     }
-    fprintf(stderr,
-            "# scenario %s, seed %" PRIu64 "\n# replay: MFCOLO_SEED=%" PRIu64
-            " %s -p %s\n",
-            qt_scenario, qt_seed_val, qt_seed_val,
-            program_invocation_short_name, qt_scenario);
+    if (qt_scenario[0]) {
+        fprintf(stderr,
+                "# scenario %s, seed %" PRIu64
+                "\n# replay: MFCOLO_SEED=%" PRIu64 " %s -p %s\n",
+                qt_scenario, qt_seed_val, qt_seed_val,
+                program_invocation_short_name, qt_scenario);
+    }
     exit(1);
 }
 
@@ -283,7 +292,7 @@ static int listen_unix(const char *path)
 
 static int accept_timeout(QTestState *s, int lfd, const char *what)
 {
-    int64_t end = now_ms() + qt_timeout_ms();
+    int64_t end = now_ms() + s->timeout_ms;
 
     while (now_ms() < end) {
         struct pollfd p = { .fd = lfd, .events = POLLIN };
@@ -299,19 +308,78 @@ static int accept_timeout(QTestState *s, int lfd, const char *what)
                     s->status, what);
         }
     }
-    qt_fail("%s did not connect %s", s->name, what);
+    qt_fail("%s did not connect %s within %d ms", s->name, what, s->timeout_ms);
+}
+
+/* Append the real QEMU's command line (qemu-backend.h) to @argv. */
+static int qemu_argv(QTestState *s, char **argv, int argc, bool incoming,
+                     char **obj_arg)
+{
+    static char machine[] = QT_QEMU_MACHINE ",memory-backend=pc.ram";
+    char *obj = malloc(4400);
+
+    if (!obj) {
+        qt_fail("out of memory");
+    }
+    snprintf(s->ram_path, sizeof(s->ram_path), "%s/%s.pc.ram", qt_tmpdir(),
+             s->name);
+    snprintf(obj, 4400,
+             "memory-backend-file,id=pc.ram,size=%uM,mem-path=%s,share=on",
+             QT_QEMU_RAM_SIZE >> 20, s->ram_path);
+    *obj_arg = obj;
+    argv[argc++] = "-qtest-log";
+    argv[argc++] = "/dev/null";
+    argv[argc++] = "-machine";
+    argv[argc++] = machine;
+    argv[argc++] = "-accel";
+    argv[argc++] = "tcg";
+    argv[argc++] = "-m";
+    argv[argc++] = "32";
+    argv[argc++] = "-smp";
+    argv[argc++] = "1";
+    argv[argc++] = "-nodefaults";
+    argv[argc++] = "-display";
+    argv[argc++] = "none";
+    argv[argc++] = "-device";
+    argv[argc++] = "VGA";
+    argv[argc++] = "-uuid";
+    argv[argc++] = QT_QEMU_UUID;
+    argv[argc++] = "-S";
+    argv[argc++] = "-object";
+    argv[argc++] = obj;
+    if (incoming) {
+        argv[argc++] = "-incoming";
+        argv[argc++] = "defer";
+    }
+    return argc;
 }
 
 QTestState *qtest_start(const char *name, const char *args)
 {
-    const char *bin = getenv("MFCOLO_VM_BINARY");
+    return qtest_start_backend(QT_BACKEND_VM, name, args);
+}
+
+QTestState *qtest_start_backend(QTestBackend backend, const char *name,
+                                const char *args)
+{
+    QTestOpts o = { .backend = backend, .args = args };
+
+    return qtest_start_opts(name, &o);
+}
+
+QTestState *qtest_start_opts(const char *name, const QTestOpts *o)
+{
+    const char *bin = o->binary;
+    const char *src = "QTestOpts.binary";
+    const char *args = o->args;
     const char *dir = qt_tmpdir();
     QTestState *s = calloc(1, sizeof(*s));
     char qmp_path[4200];
     char qtest_path[4200];
     char qmp_arg[4300];
     char qtest_arg[4300];
-    char *argv[96];
+    char *argv[128];
+    char *obj_arg = NULL;
     char *copy;
     char *save = NULL;
     char *tok;
@@ -321,15 +389,33 @@ QTestState *qtest_start(const char *name, const char *args)
     int slot;
     json_t *greet;
 
-    if (!bin) {
-        qt_fail("MFCOLO_VM_BINARY is not set (run through meson test)");
+    if (!bin && o->backend == QT_BACKEND_VM) {
+        bin = getenv("MFCOLO_VM_BINARY");
+        if (!bin) {
+            qt_fail("MFCOLO_VM_BINARY is not set (run through meson test)");
+        }
+    } else if (!bin) {
+        bin = qt_qemu_binary(&src);
     }
     for (slot = 0; slot < QT_MAX_VMS && qt_vms[slot]; slot++) {
     }
     if (!s || slot == QT_MAX_VMS) {
         qt_fail("too many VMs");
     }
+    s->backend = o->backend;
+    s->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : qt_timeout_ms();
+    snprintf(s->binary, sizeof(s->binary), "%s", bin);
     snprintf(s->name, sizeof(s->name), "%s", name);
+    if (s->backend == QT_BACKEND_QEMU) {
+        char why[512];
+
+        if (!qt_qemu_probe(bin, s->timeout_ms, s->version.line,
+                           sizeof(s->version.line), why, sizeof(why))) {
+            qt_fail("QEMU binary (from %s): %s", src, why);
+        }
+    } else {
+        snprintf(s->version.line, sizeof(s->version.line), "mfcolo-vm");
+    }
     snprintf(qmp_path, sizeof(qmp_path), "%s/%s.qmp", dir, name);
     snprintf(qtest_path, sizeof(qtest_path), "%s/%s.qtest", dir, name);
     snprintf(s->log, sizeof(s->log), "%s/%s.log", dir, name);
@@ -345,8 +431,10 @@ QTestState *qtest_start(const char *name, const char *args)
      * Under `meson test --setup valgrind` the secondary (where core/ runs)
      * runs under memcheck too; its report fails the test (qt_scan_log and
      * the exit status).  The primary stays native: it only generates.
+     * A real QEMU never runs under valgrind.
      */
-    if (under_valgrind() && strstr(copy, "-incoming")) {
+    if (under_valgrind() && s->backend == QT_BACKEND_VM &&
+        strstr(copy, "-incoming")) {
         static char supp[4200];
         const char *sf = getenv("MFCOLO_VALGRIND_SUPP");
 
@@ -369,7 +457,10 @@ QTestState *qtest_start(const char *name, const char *args)
     argv[argc++] = qmp_arg;
     argv[argc++] = "-qtest";
     argv[argc++] = qtest_arg;
-    for (tok = strtok_r(copy, " ", &save); tok && argc < 95;
+    if (s->backend == QT_BACKEND_QEMU) {
+        argc = qemu_argv(s, argv, argc, o->incoming, &obj_arg);
+    }
+    for (tok = strtok_r(copy, " ", &save); tok && argc < 127;
          tok = strtok_r(NULL, " ", &save)) {
         argv[argc++] = tok;
     }
@@ -391,6 +482,7 @@ QTestState *qtest_start(const char *name, const char *args)
         _exit(127);
     }
     free(copy);
+    free(obj_arg);
     s->qmp_fd = accept_timeout(s, lq, "QMP");
     s->qtest_fd = accept_timeout(s, lt, "qtest");
     close(lq);
@@ -398,13 +490,85 @@ QTestState *qtest_start(const char *name, const char *args)
     unlink(qmp_path);
     unlink(qtest_path);
 
-    greet = qtest_qmp_eventwait_ref(s, "__greeting__", qt_timeout_ms());
+    greet = qtest_qmp_eventwait_ref(s, "__greeting__", s->timeout_ms);
     if (!greet) {
         qt_fail("%s: no QMP greeting", s->name);
     }
     json_decref(greet);
     qtest_qmp_assert_success(s, "{'execute': 'qmp_capabilities'}");
+    if (s->backend == QT_BACKEND_QEMU) {
+        json_t *v = qtest_qmp_ok(s, "{'execute': 'query-version'}");
+        json_t *q = json_object_get(v, "qemu");
+        const char *pkg = json_string_value(json_object_get(v, "package"));
+
+        s->version.major = (int)json_integer_value(json_object_get(q, "major"));
+        s->version.minor = (int)json_integer_value(json_object_get(q, "minor"));
+        s->version.micro = (int)json_integer_value(json_object_get(q, "micro"));
+        snprintf(s->version.package, sizeof(s->version.package), "%s",
+                 pkg ? pkg : "");
+        json_decref(v);
+        if (s->version.major <= 0) {
+            qt_fail("%s: query-version reported no version", s->name);
+        }
+    }
     return s;
+}
+
+QTestBackend qtest_backend(const QTestState *s)
+{
+    return s->backend;
+}
+
+const char *qtest_binary(const QTestState *s)
+{
+    return s->binary;
+}
+
+int qtest_timeout(const QTestState *s)
+{
+    return s->timeout_ms;
+}
+
+void qtest_set_timeout(QTestState *s, int timeout_ms)
+{
+    s->timeout_ms = timeout_ms > 0 ? timeout_ms : qt_timeout_ms();
+}
+
+const char *qtest_log_path(const QTestState *s)
+{
+    return s->log;
+}
+
+bool qtest_log_last_line(QTestState *s, char *buf, size_t size)
+{
+    FILE *f = fopen(s->log, "r");
+    char line[1024];
+    bool found = false;
+
+    if (!f) {
+        return false;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        size_t n = strcspn(line, "\r\n");
+
+        line[n] = '\0';
+        if (n > 0 && size > 0) {
+            snprintf(buf, size, "%s", line);
+            found = true;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+const QTestVersion *qtest_version(const QTestState *s)
+{
+    return &s->version;
+}
+
+const char *qtest_ram_path(const QTestState *s)
+{
+    return s->backend == QT_BACKEND_QEMU ? s->ram_path : NULL;
 }
 
 const char *qtest_name(const QTestState *s)
@@ -506,6 +670,12 @@ static json_t *qmp_receive(QTestState *s, int timeout_ms)
                 queue_event(s, obj);
                 continue;
             }
+            if (s->qmp_stale > 0) {
+                /* the late answer to a command that timed out */
+                s->qmp_stale--;
+                json_decref(obj);
+                continue;
+            }
             return obj;
         }
         if (now_ms() >= end) {
@@ -517,7 +687,8 @@ static json_t *qmp_receive(QTestState *s, int timeout_ms)
     }
 }
 
-static json_t *qmp_vsend(QTestState *s, const char *fmt, va_list ap)
+static json_t *qmp_vsend(QTestState *s, int timeout_ms, const char *fmt,
+                         va_list ap)
 {
     char text[4096];
     char *p;
@@ -537,6 +708,18 @@ static json_t *qmp_vsend(QTestState *s, const char *fmt, va_list ap)
     cmd = json_loads(text, 0, &err);
     if (!cmd) {
         qt_fail("bad QMP command in test: %s (%s)", text, err.text);
+    }
+    if (s->backend != QT_BACKEND_VM) {
+        const char *ex = json_string_value(json_object_get(cmd, "execute"));
+
+        if (!ex) {
+            ex = json_string_value(json_object_get(cmd, "exec-oob"));
+        }
+        if (ex && strncmp(ex, "x-mfcolo-", 9) == 0) {
+            qt_fail("%s: '%s' is a command of the simulator (mfcolo-vm); "
+                    "%s is a real QEMU (%s)",
+                    s->name, ex, s->name, s->binary);
+        }
     }
     out = json_dumps(cmd, JSON_COMPACT);
     json_decref(cmd);
@@ -558,7 +741,10 @@ static json_t *qmp_vsend(QTestState *s, const char *fmt, va_list ap)
     if (off < n) {
         return NULL;
     }
-    reply = qmp_receive(s, qt_timeout_ms());
+    reply = qmp_receive(s, timeout_ms);
+    if (!reply && s->qmp_fd >= 0) {
+        s->qmp_stale++;
+    }
     return reply;
 }
 
@@ -568,7 +754,18 @@ json_t *qtest_qmp(QTestState *s, const char *fmt, ...)
     json_t *r;
 
     va_start(ap, fmt);
-    r = qmp_vsend(s, fmt, ap);
+    r = qmp_vsend(s, s->timeout_ms, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+json_t *qtest_qmp_timeout(QTestState *s, int timeout_ms, const char *fmt, ...)
+{
+    va_list ap;
+    json_t *r;
+
+    va_start(ap, fmt);
+    r = qmp_vsend(s, timeout_ms, fmt, ap);
     va_end(ap);
     return r;
 }
@@ -583,9 +780,9 @@ static json_t *qmp_vok(QTestState *s, const char *fmt, va_list ap)
     va_copy(ap2, ap);
     vsnprintf(cmd, sizeof(cmd), fmt, ap2);
     va_end(ap2);
-    r = qmp_vsend(s, fmt, ap);
+    r = qmp_vsend(s, s->timeout_ms, fmt, ap);
     if (!r) {
-        qt_fail("%s: no reply to %s", s->name, cmd);
+        qt_fail("%s: no reply to %s within %d ms", s->name, cmd, s->timeout_ms);
     }
     ret = json_object_get(r, "return");
     if (!ret) {
@@ -674,7 +871,7 @@ json_t *qtest_qmp_eventwait_ref(QTestState *s, const char *name, int timeout_ms)
 
 void qtest_qmp_eventwait(QTestState *s, const char *name)
 {
-    json_t *ev = qtest_qmp_eventwait_ref(s, name, qt_timeout_ms());
+    json_t *ev = qtest_qmp_eventwait_ref(s, name, s->timeout_ms);
 
     if (!ev) {
         qt_fail("%s: timed out waiting for event %s", s->name, name);
@@ -723,7 +920,7 @@ void qtest_migrate_status(QTestState *s, char *buf, size_t size)
 
 void qtest_wait_migration_status(QTestState *s, const char *want)
 {
-    int64_t end = now_ms() + qt_timeout_ms();
+    int64_t end = now_ms() + s->timeout_ms;
     char st[64] = "";
 
     while (now_ms() < end) {
@@ -742,24 +939,35 @@ void qtest_wait_migration_status(QTestState *s, const char *want)
 
 /* ---- qtest ---- */
 
-char *qtest_raw(QTestState *s, const char *line)
+/*
+ * Send @line and wait up to @timeout_ms for the reply line.  NULL with
+ * the reason in @why when none came (nothing fails here).
+ */
+static char *qtest_raw_try(QTestState *s, const char *line, int timeout_ms,
+                           char *why, size_t why_size)
 {
     size_t n = strlen(line);
     size_t off = 0;
-    int64_t end = now_ms() + qt_timeout_ms();
+    int64_t end = now_ms() + timeout_ms;
 
-    while (off < n) {
-        ssize_t r = write(s->qtest_fd, line + off, n - off);
+    if (s->qtest_fd < 0) {
+        snprintf(why, why_size, "qtest connection closed");
+        return NULL;
+    }
+    while (off <= n) {
+        /* the line, then its newline */
+        const char *p = off < n ? line + off : "\n";
+        size_t len = off < n ? n - off : 1;
+        ssize_t r = send(s->qtest_fd, p, len, MSG_NOSIGNAL);
+
         if (r < 0 && errno == EINTR) {
             continue;
         }
         if (r <= 0) {
-            qt_fail("%s: qtest write: %s", s->name, strerror(errno));
+            snprintf(why, why_size, "qtest write: %s", strerror(errno));
+            return NULL;
         }
         off += (size_t)r;
-    }
-    if (write(s->qtest_fd, "\n", 1) != 1) {
-        qt_fail("%s: qtest write failed", s->name);
     }
     for (;;) {
         char *nl = s->qbuf ? memchr(s->qbuf, '\n', s->qlen) : NULL;
@@ -769,6 +977,10 @@ char *qtest_raw(QTestState *s, const char *line)
         if (nl) {
             size_t len = (size_t)(nl - s->qbuf);
             char *out = malloc(len + 1);
+
+            if (!out) {
+                qt_fail("out of memory");
+            }
             memcpy(out, s->qbuf, len);
             out[len] = '\0';
             memmove(s->qbuf, nl + 1, s->qlen - len - 1);
@@ -783,17 +995,30 @@ char *qtest_raw(QTestState *s, const char *line)
             }
         }
         if (now_ms() >= end || poll(&p, 1, (int)(end - now_ms())) <= 0) {
-            qt_fail("%s: no qtest reply to '%.40s'", s->name, line);
+            snprintf(why, why_size, "no qtest reply within %d ms", timeout_ms);
+            return NULL;
         }
         r = read(s->qtest_fd, s->qbuf + s->qlen, s->qcap - s->qlen);
         if (r < 0 && errno == EINTR) {
             continue;
         }
         if (r <= 0) {
-            qt_fail("%s: qtest connection closed", s->name);
+            snprintf(why, why_size, "qtest connection closed");
+            return NULL;
         }
         s->qlen += (size_t)r;
     }
+}
+
+char *qtest_raw(QTestState *s, const char *line)
+{
+    char why[128];
+    char *r = qtest_raw_try(s, line, s->timeout_ms, why, sizeof(why));
+
+    if (!r) {
+        qt_fail("%s: '%.40s': %s", s->name, line, why);
+    }
+    return r;
 }
 
 static uint64_t qtest_read_sized(QTestState *s, const char *op, uint64_t addr)
@@ -866,30 +1091,134 @@ void qtest_writeq(QTestState *s, uint64_t a, uint64_t v)
     qtest_write_sized(s, "writeq", a, v);
 }
 
+static const char b64_chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Standard base64 with padding; @out has room for 4 * ((n + 2) / 3) + 1. */
+static void b64_encode(const uint8_t *in, size_t n, char *out)
+{
+    size_t i;
+
+    for (i = 0; i + 2 < n; i += 3) {
+        uint32_t v =
+            (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        *out++ = b64_chars[v >> 18];
+        *out++ = b64_chars[(v >> 12) & 63];
+        *out++ = b64_chars[(v >> 6) & 63];
+        *out++ = b64_chars[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)in[i] << 16;
+
+        if (i + 1 < n) {
+            v |= (uint32_t)in[i + 1] << 8;
+        }
+        *out++ = b64_chars[v >> 18];
+        *out++ = b64_chars[(v >> 12) & 63];
+        *out++ = i + 1 < n ? b64_chars[(v >> 6) & 63] : '=';
+        *out++ = '=';
+    }
+    *out = '\0';
+}
+
+/* Decode exactly @n bytes from @in; false if @in is not that. */
+static bool b64_decode(const char *in, uint8_t *out, size_t n)
+{
+    size_t len = strlen(in);
+    size_t got = 0;
+    size_t i;
+
+    if (len != 4 * ((n + 2) / 3)) {
+        return false;
+    }
+    for (i = 0; i < len; i += 4) {
+        uint32_t v = 0;
+        int k;
+
+        for (k = 0; k < 4; k++) {
+            const char *c = strchr(b64_chars, in[i + k]);
+
+            if (in[i + k] == '=' && i + 4 == len && k >= 2) {
+                v <<= 6;
+            } else if (!c || !in[i + k]) {
+                return false;
+            } else {
+                v = v << 6 | (uint32_t)(c - b64_chars);
+            }
+        }
+        for (k = 2; k >= 0 && got < n; k--) {
+            out[got++] = (uint8_t)(v >> (8 * k));
+        }
+    }
+    return got == n;
+}
+
 static int hexv(char c)
 {
     return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }
 
-void qtest_memread(QTestState *s, uint64_t addr, void *buf, size_t len)
+/* One chunk of at most 64 KiB; false with @why on any problem. */
+static bool mem_read_chunk(QTestState *s, uint64_t addr, uint8_t *out, size_t n,
+                           int timeout_ms, char *why, size_t why_size)
+{
+    bool b64 = s->backend == QT_BACKEND_QEMU;
+    char line[80];
+    char *r;
+    size_t i;
+    bool ok;
+
+    snprintf(line, sizeof(line), "%s 0x%" PRIx64 " %zu",
+             b64 ? "b64read" : "read", addr, n);
+    r = qtest_raw_try(s, line, timeout_ms, why, why_size);
+    if (!r) {
+        return false;
+    }
+    if (b64) {
+        ok = strncmp(r, "OK ", 3) == 0 && b64_decode(r + 3, out, n);
+    } else {
+        ok = strncmp(r, "OK 0x", 5) == 0 && strlen(r) == 5 + 2 * n;
+        for (i = 0; ok && i < n; i++) {
+            out[i] = (uint8_t)(hexv(r[5 + 2 * i]) << 4 | hexv(r[6 + 2 * i]));
+        }
+    }
+    if (!ok) {
+        snprintf(why, why_size, "'%s' answered '%.60s'", line, r);
+    }
+    free(r);
+    return ok;
+}
+
+bool qtest_memread_try(QTestState *s, uint64_t addr, void *buf, size_t len,
+                       int timeout_ms)
 {
     uint8_t *out = buf;
+    char why[200];
 
     while (len > 0) {
         size_t n = len > 65536 ? 65536 : len;
-        char line[80];
-        char *r;
-        size_t i;
 
-        snprintf(line, sizeof(line), "read 0x%" PRIx64 " %zu", addr, n);
-        r = qtest_raw(s, line);
-        if (strncmp(r, "OK 0x", 5) != 0 || strlen(r) != 5 + 2 * n) {
-            qt_fail("%s: '%s' answered '%.60s'", s->name, line, r);
+        if (!mem_read_chunk(s, addr, out, n, timeout_ms, why, sizeof(why))) {
+            return false;
         }
-        for (i = 0; i < n; i++) {
-            out[i] = (uint8_t)(hexv(r[5 + 2 * i]) << 4 | hexv(r[6 + 2 * i]));
+        out += n;
+        addr += n;
+        len -= n;
+    }
+    return true;
+}
+
+void qtest_memread(QTestState *s, uint64_t addr, void *buf, size_t len)
+{
+    uint8_t *out = buf;
+    char why[200];
+
+    while (len > 0) {
+        size_t n = len > 65536 ? 65536 : len;
+
+        if (!mem_read_chunk(s, addr, out, n, s->timeout_ms, why, sizeof(why))) {
+            qt_fail("%s: %s", s->name, why);
         }
-        free(r);
         out += n;
         addr += n;
         len -= n;
@@ -900,23 +1229,38 @@ void qtest_memwrite(QTestState *s, uint64_t addr, const void *buf, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const uint8_t *in = buf;
-    char *line = malloc(len * 2 + 80);
-    int off;
-    size_t i;
-    char *r;
 
-    off = sprintf(line, "write 0x%" PRIx64 " %zu 0x", addr, len);
-    for (i = 0; i < len; i++) {
-        line[off + 2 * i] = hex[in[i] >> 4];
-        line[off + 2 * i + 1] = hex[in[i] & 15];
+    while (len > 0) {
+        size_t n = len > 65536 ? 65536 : len;
+        char *line = malloc(n * 2 + 96);
+        int off;
+        size_t i;
+        char *r;
+
+        if (!line) {
+            qt_fail("out of memory");
+        }
+        if (s->backend == QT_BACKEND_QEMU) {
+            off = sprintf(line, "b64write 0x%" PRIx64 " %zu ", addr, n);
+            b64_encode(in, n, line + off);
+        } else {
+            off = sprintf(line, "write 0x%" PRIx64 " %zu 0x", addr, n);
+            for (i = 0; i < n; i++) {
+                line[off + 2 * i] = hex[in[i] >> 4];
+                line[off + 2 * i + 1] = hex[in[i] & 15];
+            }
+            line[off + 2 * n] = '\0';
+        }
+        r = qtest_raw(s, line);
+        if (strcmp(r, "OK") != 0) {
+            qt_fail("%s: %.30s... answered '%s'", s->name, line, r);
+        }
+        free(r);
+        free(line);
+        in += n;
+        addr += n;
+        len -= n;
     }
-    line[off + 2 * len] = '\0';
-    r = qtest_raw(s, line);
-    if (strcmp(r, "OK") != 0) {
-        qt_fail("%s: write answered '%s'", s->name, r);
-    }
-    free(r);
-    free(line);
 }
 
 void qtest_memset(QTestState *s, uint64_t addr, uint8_t v, size_t len)
@@ -1003,6 +1347,15 @@ bool qtest_alive(QTestState *s)
     return !qtest_wait_exit(s, 0, NULL);
 }
 
+bool qtest_kill_wait(QTestState *s, int *status)
+{
+    s->may_die = true;
+    if (!s->reaped && s->pid > 0) {
+        kill(s->pid, SIGKILL);
+    }
+    return qtest_wait_exit(s, s->timeout_ms, status);
+}
+
 void qtest_quit(QTestState *s)
 {
     int i;
@@ -1013,10 +1366,10 @@ void qtest_quit(QTestState *s)
     if (qtest_alive(s)) {
         json_t *r = qtest_qmp(s, "{'execute': 'quit'}");
         json_decref(r);
-        if (!qtest_wait_exit(s, qt_timeout_ms(), NULL)) {
+        if (!qtest_wait_exit(s, s->timeout_ms, NULL)) {
             qt_log("%s did not quit: SIGKILL", s->name);
             kill(s->pid, SIGKILL);
-            qtest_wait_exit(s, qt_timeout_ms(), NULL);
+            qtest_wait_exit(s, s->timeout_ms, NULL);
         }
     }
     qt_scan_log(s);
@@ -1035,6 +1388,9 @@ void qtest_quit(QTestState *s)
     }
     if (!getenv("MFCOLO_QTEST_KEEP")) {
         unlink(s->log);
+        if (s->ram_path[0]) {
+            unlink(s->ram_path);
+        }
     }
     for (i = 0; i < QT_MAX_VMS; i++) {
         if (qt_vms[i] == s) {
