@@ -107,6 +107,40 @@ bool oracle_image_equal(const MemImage *want, const MemImage *got,
     return true;
 }
 
+bool oracle_block_range_equal(const char *block, uint64_t base,
+                              const uint8_t *want, const uint8_t *got,
+                              size_t len, uint32_t page_size, OracleDiff *diff)
+{
+    OracleDiff d;
+    uint64_t off;
+    uint64_t page;
+
+    memset(&d, 0, sizeof(d));
+    if (memcmp(want, got, len) == 0) {
+        if (diff) {
+            *diff = d;
+        }
+        return true;
+    }
+    for (off = 0; want[off] == got[off]; off++) {
+        continue;
+    }
+    d.offset = base + off;
+    d.want = want[off];
+    d.got = got[off];
+    page = d.offset / page_size;
+    snprintf(d.msg, sizeof(d.msg),
+             "block %.100s page %" PRIu64 " (offset 0x%" PRIx64
+             "): first difference at byte 0x%" PRIx64
+             " of the page: expected 0x%02x, got 0x%02x",
+             block, page, page * page_size, d.offset - page * page_size, d.want,
+             d.got);
+    if (diff) {
+        *diff = d;
+    }
+    return false;
+}
+
 long oracle_image_digests(const MemImage *got, const uint8_t (*digest)[32])
 {
     for (size_t i = 0; i < got->nblocks; i++) {

@@ -28,12 +28,25 @@ typedef struct OracleDiff {
     size_t block;    /* first differing block */
     uint64_t offset; /* first differing byte in it */
     uint8_t want, got;
-    char msg[200]; /* "block pc.ram offset 0x1000: want 0x01 got 0x00" */
+    char msg[256]; /* "block pc.ram offset 0x1000: want 0x01 got 0x00" */
 } OracleDiff;
 
 /* @got equals @want byte for byte?  Else @diff (may be NULL) says where. */
 bool oracle_image_equal(const MemImage *want, const MemImage *got,
                         OracleDiff *diff);
+
+/*
+ * Bytes [@base, @base + @len) of block @block read back from a real
+ * destination (@got) against the expected bytes (@want).  On a
+ * difference @diff (may be NULL; .block stays 0) gets the first differing
+ * byte and the message
+ *   "block NAME page P (offset 0xOFF): first difference at byte 0xB of
+ *    the page: expected 0xWW, got 0xGG"
+ * with P the page index in the block and 0xOFF the page's offset.
+ */
+bool oracle_block_range_equal(const char *block, uint64_t base,
+                              const uint8_t *want, const uint8_t *got,
+                              size_t len, uint32_t page_size, OracleDiff *diff);
 
 /* Compare the blocks of @got with per-block SHA-256 digests (in block
  * order, as PrimaryStage.digest); -1 if all match, else the first

@@ -48,6 +48,7 @@ struct PmfScratch;
 struct Primary {
     PrimaryConfig cfg;
     char machine[128];
+    uint8_t *device_tail; /* copy of cfg.device_tail */
     uint32_t page_count;
     size_t pkt_size;
     PrimaryZeroPages zero_mode; /* resolved */

@@ -52,6 +52,16 @@ Primary *primary_new(const PrimaryConfig *cfg, const MemImage *initial)
     snprintf(p->machine, sizeof(p->machine), "%s",
              cfg->machine ? cfg->machine : "pc-i440fx-7.2");
     p->cfg.machine = p->machine;
+    if (cfg->device_tail) {
+        if (cfg->device_tail_eof >= cfg->device_tail_len ||
+            cfg->device_tail[cfg->device_tail_eof] != WIRE_VM_EOF) {
+            primary_die("device_tail_eof is not at a QEMU_VM_EOF byte");
+        }
+        p->device_tail =
+            sup_check_alloc(malloc(cfg->device_tail_len), "device tail");
+        memcpy(p->device_tail, cfg->device_tail, cfg->device_tail_len);
+        p->cfg.device_tail = p->device_tail;
+    }
     if (p->cfg.level == 0) {
         p->cfg.level = 1;
     }
@@ -102,6 +112,7 @@ void primary_free(Primary *p)
         sup_buf_free(&p->conns[i].buf);
     }
     free(p->conns);
+    free(p->device_tail);
     sup_buf_free(&p->replies);
     for (size_t i = 0; i < p->nstages; i++) {
         free(p->stages[i].start);
@@ -338,14 +349,24 @@ void primary_precopy_end(Primary *p)
     pm_put_section_part(p, WIRE_VM_SECTION_END);
     send_dirty(p);
     end_ram_section(p);
-    if (p->cfg.device_section) {
+    if (p->device_tail) {
+        SupBuf *b = primary_main_buf(p);
+        size_t eof = p->cfg.device_tail_eof;
+
         primary_mark_add(p, PM_DEVICE_SECTION, PRIMARY_MAIN_CONN);
-        pm_put_device_section(p);
-    }
-    primary_mark_add(p, PM_VM_EOF, PRIMARY_MAIN_CONN);
-    pm_put_eof(p);
-    if (p->cfg.vmdesc) {
-        pm_put_vmdesc(p);
+        sup_buf_append(b, p->device_tail, eof);
+        primary_mark_add(p, PM_VM_EOF, PRIMARY_MAIN_CONN);
+        sup_buf_append(b, p->device_tail + eof, p->cfg.device_tail_len - eof);
+    } else {
+        if (p->cfg.device_section) {
+            primary_mark_add(p, PM_DEVICE_SECTION, PRIMARY_MAIN_CONN);
+            pm_put_device_section(p);
+        }
+        primary_mark_add(p, PM_VM_EOF, PRIMARY_MAIN_CONN);
+        pm_put_eof(p);
+        if (p->cfg.vmdesc) {
+            pm_put_vmdesc(p);
+        }
     }
     if (p->cfg.colo) {
         sup_buf_put_be32(&p->replies, WIRE_COLO_CHECKPOINT_READY);

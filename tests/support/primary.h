@@ -22,7 +22,10 @@
  *   primary_precopy_end()    SECTION_END with the dirty pages, sync, EOS,
  *                            footer, an optional unmodelled device
  *                            section (SECTION_FULL), QEMU_VM_EOF, an
- *                            optional VMDESCRIPTION.  Stage 0 ends here.
+ *                            optional VMDESCRIPTION (or, with
+ *                            cfg.device_tail, a real QEMU's recorded
+ *                            device sections, EOF and VMDESCRIPTION as
+ *                            they are).  Stage 0 ends here.
  *   primary_checkpoint()     (cfg.colo) one COLO checkpoint: be32
  *                            CHECKPOINT_REQUEST, VMSTATE_SEND, the RAM
  *                            state as one SECTION_END (first record may be
@@ -130,6 +133,15 @@ typedef struct PrimaryConfig {
     bool duplicate_pages;         /* 7.2: repeat last page of a full packet */
     uint32_t device_state_size;   /* COLO blob bytes (QEMU/KVM: 13429) */
     bool keep_images;             /* keep a full image copy per stage */
+    /*
+     * Recorded device tail (recording.h, copied by primary_new): when
+     * set, precopy_end sends these bytes after the RAM section in place
+     * of device_section, QEMU_VM_EOF and vmdesc; @device_tail_eof is
+     * the offset of QEMU_VM_EOF in them (marked PM_VM_EOF).
+     */
+    const uint8_t *device_tail;
+    size_t device_tail_len;
+    size_t device_tail_eof;
 } PrimaryConfig;
 
 /*

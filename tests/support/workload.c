@@ -72,6 +72,70 @@ void workload_random(MemImage *img, SupRng *rng, uint64_t pages,
     }
 }
 
+void workload_fill_page(MemImage *img, SupRng *rng, size_t block, uint64_t page,
+                        PageSet *dirtied)
+{
+    uint8_t *pg = mem_image_page(img, block, page);
+    uint32_t len = mem_image_page_len(img, block, page);
+
+    for (uint32_t i = 0; i < len; i++) {
+        pg[i] = (uint8_t)sup_rng_next(rng);
+    }
+    pg[0] = (uint8_t)(1 + sup_rng_below(rng, 255));
+    mark(dirtied, block, page);
+}
+
+void workload_last_pages(MemImage *img, SupRng *rng, PageSet *dirtied)
+{
+    for (size_t b = 0; b < img->nblocks; b++) {
+        if (img->blocks[b].npages) {
+            workload_fill_page(img, rng, b, img->blocks[b].npages - 1, dirtied);
+        }
+    }
+}
+
+static bool page_nonzero(const MemImage *img, size_t block, uint64_t page)
+{
+    const uint8_t *pg = mem_image_page(img, block, page);
+    uint32_t len = mem_image_page_len(img, block, page);
+
+    for (uint32_t i = 0; i < len; i++) {
+        if (pg[i]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+uint64_t workload_zero_nonzero(MemImage *img, SupRng *rng, uint64_t pages,
+                               PageSet *dirtied)
+{
+    uint64_t left = 0;
+    uint64_t done = 0;
+
+    for (size_t b = 0; b < img->nblocks; b++) {
+        for (uint64_t p = 0; p < img->blocks[b].npages; p++) {
+            left += page_nonzero(img, b, p);
+        }
+    }
+    /* Selection sampling: each non-zero page in turn, in order. */
+    for (size_t b = 0; b < img->nblocks && done < pages; b++) {
+        for (uint64_t p = 0; p < img->blocks[b].npages && done < pages; p++) {
+            if (!page_nonzero(img, b, p)) {
+                continue;
+            }
+            if (sup_rng_below(rng, left) < pages - done) {
+                memset(mem_image_page(img, b, p), 0,
+                       mem_image_page_len(img, b, p));
+                mark(dirtied, b, p);
+                done++;
+            }
+            left--;
+        }
+    }
+    return done;
+}
+
 void workload_sequential_init(WorkloadSequential *w, size_t block,
                               uint64_t seed)
 {

@@ -41,6 +41,22 @@ void workload_random(MemImage *img, SupRng *rng, uint64_t pages,
                      unsigned zero_percent, PageSet *dirtied);
 
 /*
+ * Whole random pages: fill page @page of @block with seeded bytes (every
+ * byte, the first one non-zero so the page is not zero).
+ */
+void workload_fill_page(MemImage *img, SupRng *rng, size_t block, uint64_t page,
+                        PageSet *dirtied);
+/* workload_fill_page() on the last page of every block. */
+void workload_last_pages(MemImage *img, SupRng *rng, PageSet *dirtied);
+/*
+ * Zero @pages pages picked uniformly among the pages that are not zero
+ * now (all of them when fewer are): pages a primary sent as data on an
+ * earlier pass become zero pages on the next.  Returns how many.
+ */
+uint64_t workload_zero_nonzero(MemImage *img, SupRng *rng, uint64_t pages,
+                               PageSet *dirtied);
+
+/*
  * Sequential writes (a file upload): write @bytes seeded bytes into the
  * block from the cursor on, wrapping at the block end.
  */

@@ -131,6 +131,42 @@ static void test_digests(void **state)
     mem_image_free(a);
 }
 
+/* The mismatch message names the block, the page and the first byte. */
+static void test_block_range_equal(void **state)
+{
+    uint8_t want[3 * 4096];
+    uint8_t got[3 * 4096];
+    OracleDiff d;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(want); i++) {
+        want[i] = (uint8_t)(i * 7 + 1);
+    }
+    memcpy(got, want, sizeof(got));
+    assert_true(oracle_block_range_equal("pc.bios", 0x10000, want, got,
+                                         sizeof(got), 4096, &d));
+    assert_string_equal(d.msg, "");
+    /* Two differences: the first one is reported. */
+    got[4096 + 0x123] ^= 0xff;
+    got[2 * 4096 + 5] = 0;
+    assert_false(oracle_block_range_equal("pc.bios", 0x10000, want, got,
+                                          sizeof(got), 4096, &d));
+    assert_int_equal(d.offset, 0x11123);
+    assert_int_equal(d.want, want[4096 + 0x123]);
+    assert_int_equal(d.got, (uint8_t)(want[4096 + 0x123] ^ 0xff));
+    assert_string_equal(d.msg, "block pc.bios page 17 (offset 0x11000): "
+                               "first difference at byte 0x123 of the "
+                               "page: expected 0xf6, got 0x09");
+    /* A range that starts inside a page. */
+    memcpy(got, want, sizeof(got));
+    got[10] = 0xaa;
+    assert_false(
+        oracle_block_range_equal("pc.ram", 0xff8, want, got, 100, 4096, &d));
+    assert_string_equal(d.msg, "block pc.ram page 1 (offset 0x1000): "
+                               "first difference at byte 0x2 of the page: "
+                               "expected 0x47, got 0xaa");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +174,7 @@ int main(void)
         cmocka_unit_test(test_guests_ram_rejects),
         cmocka_unit_test(test_image_equal),
         cmocka_unit_test(test_digests),
+        cmocka_unit_test(test_block_range_equal),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

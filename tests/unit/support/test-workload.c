@@ -158,6 +158,94 @@ static void test_sequential(void **state)
     mem_image_free(img);
 }
 
+static bool page_is_zero(const MemImage *img, size_t b, uint64_t p)
+{
+    const uint8_t *pg = mem_image_page(img, b, p);
+
+    for (uint32_t i = 0; i < mem_image_page_len(img, b, p); i++) {
+        if (pg[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Whole pages of seeded bytes; the last page of every block, only it. */
+static void test_fill_and_last_pages(void **state)
+{
+    MemImage *img = mem_image_new(PS);
+    PageSet *dirty;
+    SupRng rng;
+    unsigned distinct = 0;
+    uint8_t seen[256] = { 0 };
+
+    (void)state;
+    mem_image_add(img, "a", 4 * PS);
+    mem_image_add(img, "b", PS);
+    mem_image_add(img, "c", 3 * PS + 100); /* partial last page */
+    dirty = page_set_new(img);
+    sup_rng_seed(&rng, 5);
+    workload_last_pages(img, &rng, dirty);
+    assert_int_equal(page_set_count(dirty), 3);
+    assert_true(page_set_test(dirty, 0, 3));
+    assert_true(page_set_test(dirty, 1, 0));
+    assert_true(page_set_test(dirty, 2, 3));
+    for (uint64_t p = 0; p < 3; p++) {
+        assert_true(page_is_zero(img, 0, p));
+        assert_true(page_is_zero(img, 2, p));
+    }
+    assert_int_not_equal(mem_image_page(img, 0, 3)[0], 0);
+    assert_int_not_equal(mem_image_page(img, 2, 3)[0], 0);
+    /* Random bytes over the whole page, not a few of them. */
+    for (uint32_t i = 0; i < PS; i++) {
+        uint8_t v = mem_image_page(img, 0, 3)[i];
+
+        distinct += !seen[v];
+        seen[v] = 1;
+    }
+    assert_true(distinct > 200);
+    assert_int_not_equal(mem_image_page(img, 0, 3)[PS - 1] |
+                             mem_image_page(img, 0, 3)[PS - 2] |
+                             mem_image_page(img, 0, 3)[PS - 3],
+                         0);
+    page_set_free(dirty);
+    mem_image_free(img);
+}
+
+/* Only non-zero pages are zeroed, as many as asked, or all of them. */
+static void test_zero_nonzero(void **state)
+{
+    MemImage *img = mem_image_new(PS);
+    PageSet *dirty;
+    SupRng rng;
+    size_t b = 0;
+    uint64_t p = 0;
+
+    (void)state;
+    mem_image_add(img, "ram", 64 * PS);
+    dirty = page_set_new(img);
+    sup_rng_seed(&rng, 9);
+    for (uint64_t i = 0; i < 64; i += 2) {
+        workload_fill_page(img, &rng, 0, i, NULL);
+    }
+    assert_int_equal(workload_zero_nonzero(img, &rng, 10, dirty), 10);
+    assert_int_equal(page_set_count(dirty), 10);
+    while (page_set_next(dirty, &b, &p)) {
+        assert_int_equal(p % 2, 0); /* a page that was non-zero */
+        assert_true(page_is_zero(img, b, p));
+        p++;
+    }
+    /* 22 non-zero pages left: asking for 30 zeroes those 22. */
+    page_set_clear(dirty);
+    assert_int_equal(workload_zero_nonzero(img, &rng, 30, dirty), 22);
+    assert_int_equal(page_set_count(dirty), 22);
+    for (uint64_t i = 0; i < 64; i++) {
+        assert_true(page_is_zero(img, 0, i));
+    }
+    page_set_free(dirty);
+    mem_image_free(img);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +253,8 @@ int main(void)
         cmocka_unit_test(test_random_deterministic),
         cmocka_unit_test(test_random_zero_pages),
         cmocka_unit_test(test_sequential),
+        cmocka_unit_test(test_fill_and_last_pages),
+        cmocka_unit_test(test_zero_nonzero),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
