@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * mfcolo-qemu send, checked end to end ($MFCOLO_QEMU_TOOL, the QEMU of
+ * qt_qemu_binary()):
+ *
+ *   test-send capture DIR COMPRESSION
+ *       a recorded 7.2 stream (DIR/conn-0.bin main, conn-1.bin, conn-2.bin
+ *       channels) completes, and the dumped pc.ram and pc.bios equal the
+ *       recording's ground truth (expected-ramblocks.json, DIR/dumps.json
+ *       and the guest-physical dump it names, compared outside the VGA
+ *       window 0xa0000-0xfffff)
+ *   test-send hang
+ *       the same stream with a multifd channel cut inside a page payload:
+ *       7.2 never finishes; the tool says "outcome: hang" within its bound
+ *       and its QEMU is gone (killed by pid, reaped)
+ *   test-send no-binary
+ *       --qemu naming a missing file: exit status 1 and the exact reason
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef MFCOLO_HAVE_ZSTD
+#include <zstd.h>
+#endif
+
+#include "libqtest.h"
+#include "qemu-backend.h"
+#include "sha256.h"
+
+typedef struct ToolRun {
+    int status;
+    int64_t ms;
+    char *out; /* stdout and stderr */
+    char last[1024];
+} ToolRun;
+
+static int64_t ms_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+
+    if (!f) {
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    qt_assert(buf);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        qt_fail("%s: short read", path);
+    }
+    buf[n] = '\0';
+    fclose(f);
+    if (len) {
+        *len = (size_t)n;
+    }
+    return buf;
+}
+
+/* Run the tool with @argv (NULL-terminated, argv[0] ignored). */
+static void run_tool(char **argv, ToolRun *r)
+{
+    const char *tool = getenv("MFCOLO_QEMU_TOOL");
+    char out[4200];
+    int64_t t0 = ms_now();
+    pid_t pid;
+    char *nl;
+    char *end;
+
+    qt_check(tool, "MFCOLO_QEMU_TOOL is not set (run through meson test)");
+    snprintf(out, sizeof(out), "%s/tool.out", qt_tmpdir());
+    argv[0] = (char *)tool;
+    pid = fork();
+    qt_check(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(tool, argv);
+        _exit(127);
+    }
+    while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR) {
+    }
+    r->ms = ms_now() - t0;
+    r->out = slurp(out, NULL);
+    qt_check(r->out, "%s: %s", out, strerror(errno));
+    fprintf(stderr, "%s", r->out);
+    end = r->out + strlen(r->out);
+    while (end > r->out && end[-1] == '\n') {
+        end--;
+    }
+    for (nl = end; nl > r->out && nl[-1] != '\n'; nl--) {
+    }
+    snprintf(r->last, sizeof(r->last), "%.*s", (int)(end - nl), nl);
+}
+
+static const char *data_root(void)
+{
+    const char *root = getenv("MFCOLO_DATA_ROOT");
+
+    qt_check(root, "MFCOLO_DATA_ROOT is not set (run through meson test)");
+    return root;
+}
+
+static void sha_hex(const void *data, size_t len, char hex[65])
+{
+    uint8_t d[SHA256_DIGEST_SIZE];
+    int i;
+
+    sha256_digest(data, len, d);
+    for (i = 0; i < SHA256_DIGEST_SIZE; i++) {
+        sprintf(hex + 2 * i, "%02x", d[i]);
+    }
+}
+
+#ifdef MFCOLO_HAVE_ZSTD
+/* Guest-physical dump vs pc.ram outside 0xa0000-0xfffff: first byte. */
+static void compare_physical(const char *dir, const json_t *dumps,
+                             const uint8_t *ram, size_t ram_len)
+{
+    json_t *d = json_object_get(dumps, "dst-ram.bin");
+    const char *file = json_string_value(json_object_get(d, "file"));
+    char path[4400];
+    size_t zlen;
+    char *z;
+    uint8_t *phys;
+    unsigned long long n;
+    size_t i;
+
+    qt_check(file, "%s/dumps.json: no dst-ram.bin file", dir);
+    /* "file" was written for the recording's own tree: the dumps live
+     * in the version folder's dumps/ (tests/data/qemu-7.2/README.md) */
+    file = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+    snprintf(path, sizeof(path), "%s/../dumps/%s", dir, file);
+    z = slurp(path, &zlen);
+    qt_check(z, "%s: %s", path, strerror(errno));
+    n = ZSTD_getFrameContentSize(z, zlen);
+    qt_check(n == ram_len, "%s: %llu bytes, pc.ram %zu", path, n, ram_len);
+    phys = malloc(ram_len);
+    qt_assert(phys);
+    qt_check(ZSTD_decompress(phys, ram_len, z, zlen) == ram_len,
+             "%s: does not decompress", path);
+    for (i = 0; i < ram_len; i++) {
+        if (i == 0xa0000) {
+            i = 0xfffff;
+            continue;
+        }
+        qt_check(phys[i] == ram[i],
+                 "pc.ram page 0x%zx, byte 0x%zx: 0x%02x, the recording's "
+                 "destination had 0x%02x",
+                 i & ~(size_t)4095, i & 4095, ram[i], phys[i]);
+    }
+    free(phys);
+    free(z);
+    qt_log("pc.ram equals %s outside 0xa0000-0xfffff", file);
+}
+#endif
+
+static void check_file_sha(const char *path, size_t want_len,
+                           const char *want_sha, const char *what)
+{
+    size_t len = 0;
+    char *buf = slurp(path, &len);
+    char hex[65];
+
+    qt_check(buf, "%s: %s", path, strerror(errno));
+    qt_check(len == want_len, "%s: %zu bytes, %s has %zu", path, len, what,
+             want_len);
+    sha_hex(buf, len, hex);
+    qt_check(!strcmp(hex, want_sha), "%s: sha256 %s, %s %s", path, hex, what,
+             want_sha);
+    free(buf);
+}
+
+static int test_capture(const char *name, const char *comp)
+{
+    char dir[4200];
+    char f[3][4400];
+    char dump[4200];
+    char path[4400];
+    char *argv[16];
+    json_error_t err;
+    json_t *exp;
+    json_t *dumps;
+    json_t *pcram;
+    json_t *bios;
+    ToolRun r;
+    int i;
+
+    snprintf(dir, sizeof(dir), "%s/qemu-7.2/%s", data_root(), name);
+    for (i = 0; i < 3; i++) {
+        snprintf(f[i], sizeof(f[i]), "%s/conn-%d.bin", dir, i);
+    }
+    snprintf(dump, sizeof(dump), "%s/dump", qt_tmpdir());
+    argv[1] = "send";
+    argv[2] = "--qemu";
+    argv[3] = (char *)qt_qemu_binary(NULL);
+    argv[4] = "--main";
+    argv[5] = f[0];
+    argv[6] = "--channel";
+    argv[7] = f[1];
+    argv[8] = "--channel";
+    argv[9] = f[2];
+    argv[10] = "--compression";
+    argv[11] = (char *)comp;
+    argv[12] = "--dump";
+    argv[13] = dump;
+    argv[14] = NULL;
+    run_tool(argv, &r);
+    qt_check(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+             "mfcolo-qemu ended with status 0x%x", r.status);
+    qt_check(!strcmp(r.last, "outcome: completed"),
+             "the last line is '%s', not 'outcome: completed'", r.last);
+    qt_check(strstr(r.out, "qemu-version: QEMU emulator version "),
+             "no qemu-version line");
+
+    snprintf(path, sizeof(path), "%s/qemu-7.2/expected-ramblocks.json",
+             data_root());
+    exp = json_load_file(path, 0, &err);
+    qt_check(exp, "%s: %s", path, err.text);
+    pcram = json_object_get(json_object_get(exp, "ramblocks"), "pc.ram");
+    snprintf(path, sizeof(path), "%s/pc.ram.bin", dump);
+    check_file_sha(
+        path, (size_t)json_integer_value(json_object_get(pcram, "used_length")),
+        json_string_value(json_object_get(pcram, "sha256")),
+        "expected-ramblocks.json pc.ram");
+    snprintf(path, sizeof(path), "%s/dumps.json", dir);
+    dumps = json_load_file(path, 0, &err);
+    qt_check(dumps, "%s: %s", path, err.text);
+    bios = json_object_get(dumps, "dst-bios-fffc0000.bin");
+    snprintf(path, sizeof(path), "%s/pc.bios.bin", dump);
+    check_file_sha(path,
+                   (size_t)json_integer_value(json_object_get(bios, "size")),
+                   json_string_value(json_object_get(bios, "sha256")),
+                   "dumps.json dst-bios-fffc0000.bin");
+#ifdef MFCOLO_HAVE_ZSTD
+    {
+        size_t len;
+        char *ram;
+
+        snprintf(path, sizeof(path), "%s/pc.ram.bin", dump);
+        ram = slurp(path, &len);
+        qt_check(ram, "%s: %s", path, strerror(errno));
+        compare_physical(dir, dumps, (uint8_t *)ram, len);
+        free(ram);
+    }
+#endif
+    json_decref(dumps);
+    json_decref(exp);
+    printf("ok send/capture %s (%s): completed in %" PRId64
+           " ms, pc.ram and pc.bios equal the ground truth\n",
+           name, comp, r.ms);
+    free(r.out);
+    return 0;
+}
+
+static int test_hang(void)
+{
+    char dir[4200];
+    char f[3][4400];
+    char cut[4400];
+    char *argv[16];
+    const char *pidline;
+    size_t len;
+    char *data;
+    FILE *o;
+    long pid;
+    ToolRun r;
+    int i;
+
+    snprintf(dir, sizeof(dir), "%s/qemu-7.2/nocomp-2ch", data_root());
+    for (i = 0; i < 3; i++) {
+        snprintf(f[i], sizeof(f[i]), "%s/conn-%d.bin", dir, i);
+    }
+    /* channel conn-1: handshake (64), SYNC (1344), a header and 100
+     * bytes of the first page payload */
+    data = slurp(f[1], &len);
+    qt_check(data && len > 64 + 1344 + 1344 + 100, "%s", f[1]);
+    snprintf(cut, sizeof(cut), "%s/conn-1.cut.bin", qt_tmpdir());
+    o = fopen(cut, "wb");
+    qt_check(o && fwrite(data, 1, 64 + 1344 + 1344 + 100, o) ==
+                      64 + 1344 + 1344 + 100,
+             "%s: cannot write", cut);
+    fclose(o);
+    free(data);
+    argv[1] = "send";
+    argv[2] = "--qemu";
+    argv[3] = (char *)qt_qemu_binary(NULL);
+    argv[4] = "--main";
+    argv[5] = f[0];
+    argv[6] = "--channel";
+    argv[7] = cut;
+    argv[8] = "--channel";
+    argv[9] = f[2];
+    argv[10] = "--compression";
+    argv[11] = "none";
+    argv[12] = "--timeout-ms";
+    argv[13] = "1000";
+    argv[14] = NULL;
+    run_tool(argv, &r);
+    qt_check(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+             "mfcolo-qemu ended with status 0x%x", r.status);
+    qt_check(!strncmp(r.last, "outcome: hang", 13),
+             "the last line is '%s', not 'outcome: hang...'", r.last);
+    pidline = strstr(r.out, "qemu-pid: ");
+    qt_check(pidline && sscanf(pidline, "qemu-pid: %ld", &pid) == 1 && pid > 0,
+             "no qemu-pid line");
+    qt_check(strstr(r.out, "qemu-killed: pid "), "no qemu-killed line");
+    qt_check(kill((pid_t)pid, 0) < 0 && errno == ESRCH,
+             "QEMU pid %ld still exists after the tool ended", pid);
+    /* start (~1 s) + send + the 1 s bound + kill: well under 8 s */
+    qt_check(r.ms < 8000, "the tool took %" PRId64 " ms", r.ms);
+    printf("ok send/hang: '%s' after %" PRId64 " ms, pid %ld gone\n", r.last,
+           r.ms, pid);
+    free(r.out);
+    return 0;
+}
+
+static int test_no_binary(void)
+{
+    char missing[4300];
+    char want[4500];
+    char *argv[10];
+    char f[4400];
+    ToolRun r;
+
+    snprintf(missing, sizeof(missing), "%s/no-such-qemu", qt_tmpdir());
+    snprintf(f, sizeof(f), "%s/qemu-7.2/nocomp-2ch/conn-0.bin", data_root());
+    argv[1] = "send";
+    argv[2] = "--qemu";
+    argv[3] = missing;
+    argv[4] = "--main";
+    argv[5] = f;
+    argv[6] = "--compression";
+    argv[7] = "none";
+    argv[8] = NULL;
+    run_tool(argv, &r);
+    snprintf(want, sizeof(want),
+             "mfcolo-qemu: cannot run QEMU (from --qemu): %s does not exist",
+             missing);
+    qt_check(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 1,
+             "status 0x%x, not exit 1", r.status);
+    qt_check(!strcmp(r.last, want), "the last line is '%s', not '%s'", r.last,
+             want);
+    free(r.out);
+    printf("ok send/no-binary\n");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && !strcmp(argv[1], "capture")) {
+        return test_capture(argv[2], argv[3]);
+    } else if (argc == 2 && !strcmp(argv[1], "hang")) {
+        return test_hang();
+    } else if (argc == 2 && !strcmp(argv[1], "no-binary")) {
+        return test_no_binary();
+    }
+    fprintf(stderr,
+            "usage: %s capture DIR none|zstd|zlib | hang | "
+            "no-binary\n",
+            argv[0]);
+    return 2;
+}
