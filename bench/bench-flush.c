@@ -105,9 +105,16 @@ int main(int argc, char **argv)
 
             for (i = 0; i < n; i += 128) {
                 uint32_t m = n - i < 128 ? (uint32_t)(n - i) : 128;
+                uint8_t *slots[128];
+                ColoPacket pk;
 
-                colo_prepare_recv(&colo, b, COLO_PHASE_COLO, off + i, m, NULL,
-                                  0);
+                /* recorded at the begin; the cache keeps its bytes */
+                if (!colo_place_packet_begin(&pk, &colo, b, off + i, m, NULL, 0,
+                                             slots, 0, &err)) {
+                    fprintf(stderr, "place: %s\n", err.msg);
+                    return 1;
+                }
+                colo_place_packet_end(&pk);
             }
             t0 = now();
             if (!colo_flush(&colo, &st, &err)) {

@@ -37,7 +37,7 @@
 #define MF_PLANTED_CODEC_NO_PAYLOAD_BOUND 0
 #endif
 
-/* colo/recv.c: colo_prepare_recv does not record zero pages. */
+/* colo/recv.c: colo_place_packet_begin does not record zero pages. */
 #ifdef MFCOLO_PLANT_COLO_ZERO_UNRECORDED
 #define MF_PLANTED_COLO_ZERO_UNRECORDED 1
 #else

@@ -9,22 +9,35 @@
  * pages the secondary dirtied itself, from cache to guest), FAILED_OVER
  * (the secondary runs alone; receiving is refused).
  *
- * A receiver samples the phase once per packet (colo_phase() or
- * colo_begin_packet()) and passes that sample to prepare and process, so
- * a phase change between the two can never leave a page unrecorded
+ * Page placement is owned here: the receivers (recv for a multifd
+ * packet, incoming for a main-channel page) validate what they read,
+ * then hand the pages to colo_place_packet_begin()/_end() or
+ * colo_place_main_page(), which check the phase, pick where the pages
+ * land (the COLO cache, or guest memory when COLO is off), apply the
+ * zero-page rule, set the received bits and record COLO pages.  The
+ * receivers never touch guest memory or the cache themselves.
+ *
+ * The phase is sampled once per packet, at colo_place_packet_begin(), and
+ * the sample serves until colo_place_packet_end(), so a phase change in
+ * between can never leave a page unrecorded
  * (docs/qemu-reference.md#gap-phase).
  *
- * Threads: several channel threads may call colo_prepare_recv,
- * colo_process_recv and colo_load_main_page at once for distinct pages
+ * Threads: several channel threads may place distinct pages at once
  * while a vCPU thread calls colo_guest_dirty; bitmap updates and the
  * dirty_pages counter are atomic.  colo_enter, colo_flush, colo_discard,
  * colo_failover and colo_destroy need every receiver quiescent (after the
  * sync) and the vCPU stopped, as QEMU's BQL-held flush.
  *
- * Every write to a COLO cache also marks the page received, so the
- * zero-page rule (ram_block_zero_page_needs_write) stays sound for the
- * cache: a cache page that was never marked received is zero.  (QEMU's
- * main channel does not mark pages received in COLO state.)
+ * The zero-page rule, one for both channels: a zero page is written
+ * unless every place it lands is known to hold zeros already, which is
+ * when the page was never received and its memory started zeroed (a COLO
+ * cache, guest memory the table allocated) or, for guest memory of the
+ * caller, reads as zeros.  Every write to the cache or guest memory here
+ * (and colo_discard's restore of the cache) marks the page received, so a
+ * page never received still holds what its memory started with; the
+ * secondary's own writes happen in COLO phase, when guest memory is no
+ * target.  (QEMU's main channel does not mark pages received in COLO
+ * state; here it does, which keeps the rule sound for the cache.)
  *
  * Errors are COLO_ERR_* (colo/errors.h).  No global state.  The oracles
  * that check I1-I3 live in tests/support/colo-check.h: they are test
@@ -72,50 +85,76 @@ ColoPhase colo_phase(const ColoState *s);
 const char *colo_phase_name(ColoPhase phase);
 
 /*
- * Sample the phase for one packet into *@phase.  COLO_ERR_PHASE after
- * failover (the secondary no longer accepts pages).
- */
-bool colo_begin_packet(const ColoState *s, ColoPhase *phase, MfError *err);
-
-/*
  * PRECOPY -> COLO (QEMU colo_incoming_start_dirty_log): clears every dirty
  * and guest_dirty bitmap.  COLO_ERR_PHASE from any other phase,
  * COLO_ERR_NO_CACHE when the table's COLO parts were released.
  */
 bool colo_enter(ColoState *s, MfError *err);
 
-/* Where received pages for @b are written: its COLO cache. */
-uint8_t *colo_recv_base(const ColoState *s, const RamBlock *b);
+/*
+ * Where the pages of one multifd packet land, from
+ * colo_place_packet_begin() to colo_place_packet_end().  Read-only for
+ * the caller.
+ */
+typedef struct ColoPacket {
+    ColoState *s; /* NULL: COLO off, pages land in guest memory */
+    RamBlock *block;
+    ColoPhase phase;        /* the packet's one sample */
+    const uint64_t *normal; /* the caller's arrays, kept until _end */
+    uint32_t nnormal;
+    const uint64_t *zero;
+    uint32_t nzero;
+    uint32_t zero_writes; /* zero pages the zero-page rule wrote */
+} ColoPacket;
 
 /*
- * Before any page data of a packet is placed: in COLO phase record every
- * normal and zero page in @b's dirty bitmap (zero pages too: they may
- * overwrite a formerly non-zero page).  Nothing in other phases.  Offsets
- * must have passed ram_block_check_offset().  Thread-safe.
+ * Start placing a multifd packet's pages in @b: @nnormal normal pages at
+ * @normal (their data follows) and @nzero zero pages at @zero.  Every
+ * offset must have passed ram_block_check_offset().  @s NULL: COLO is
+ * off.  In order:
+ *   - the phase is sampled; after failover the packet is refused
+ *     (COLO_ERR_PHASE, MfError.offset 0);
+ *   - the target is picked: the COLO cache (@s given), else guest memory;
+ *     a block without one is refused (COLO_ERR_NO_CACHE, MfError.offset
+ *     @block_at: where the caller's record names the block);
+ *   - in COLO phase every normal and zero page is recorded in @b's dirty
+ *     bitmap, before any byte is placed (zero pages too: they may
+ *     overwrite a formerly non-zero page), so a packet that fails midway
+ *     leaves every page it placed recorded;
+ *   - each zero page is marked received and written by the zero-page
+ *     rule (counted in @pk->zero_writes);
+ *   - @slots[i] is set to where normal page i must be written (the
+ *     caller writes the page data there: raw pages straight from the
+ *     socket, or the decompressor's output).
+ * On an error nothing is changed.  Thread-safe for distinct pages.
  */
-void colo_prepare_recv(ColoState *s, RamBlock *b, ColoPhase phase,
-                       const uint64_t *normal, uint32_t nnormal,
-                       const uint64_t *zero, uint32_t nzero);
+bool colo_place_packet_begin(ColoPacket *pk, ColoState *s, RamBlock *b,
+                             const uint64_t *normal, uint32_t nnormal,
+                             const uint64_t *zero, uint32_t nzero,
+                             uint8_t **slots, uint64_t block_at, MfError *err);
 
 /*
- * After the pages of a packet are in the cache: in PRECOPY copy each
- * normal page cache -> guest and zero each zero page in the guest
- * (unconditionally, as QEMU's seed commit).  Nothing in other phases.
- * Thread-safe for disjoint pages.
+ * Every normal page of @pk is in its slot: mark the normal pages
+ * received; in PRECOPY with COLO mirror the packet into guest memory
+ * (zero pages zeroed, unconditionally as QEMU's seed commit, then normal
+ * pages copied from the cache).  Not called for a packet that failed
+ * before its data was complete.
  */
-void colo_process_recv(ColoState *s, RamBlock *b, ColoPhase phase,
-                       const uint64_t *normal, uint32_t nnormal,
-                       const uint64_t *zero, uint32_t nzero);
+void colo_place_packet_end(const ColoPacket *pk);
 
 /*
- * A page that came on the main channel (RAM_SAVE_FLAG_PAGE with @data, or
- * ZERO with @data NULL and @fill).  PRECOPY: written to guest and cache;
- * COLO: written to the cache and recorded; FAILED_OVER: ignored.  Marks
- * the page received.  The offset must have been checked with
- * ram_block_check_offset().
+ * Place a page that came on the main channel (RAM_SAVE_FLAG_PAGE with
+ * @data, or ZERO with @data NULL and @fill) at @offset of @b, which must
+ * have passed ram_block_check_offset().  @s NULL: COLO is off, the page
+ * goes to guest memory.  PRECOPY: guest memory and cache; COLO: the cache
+ * only, recorded before it is written.  A zero page with @fill 0 follows
+ * the zero-page rule; every page is marked received.  COLO_ERR_PHASE
+ * after failover, COLO_ERR_NO_CACHE for a block without a COLO cache
+ * (MfError.offset 0 for both, nothing changed).  Thread-safe for distinct
+ * pages.
  */
-void colo_load_main_page(ColoState *s, RamBlock *b, ColoPhase phase,
-                         uint64_t offset, const uint8_t *data, uint8_t fill);
+bool colo_place_main_page(ColoState *s, RamBlock *b, uint64_t offset,
+                          const uint8_t *data, uint8_t fill, MfError *err);
 
 /*
  * The secondary's vCPU wrote the page at @offset (its dirty log).

@@ -36,16 +36,6 @@ const char *colo_phase_name(ColoPhase phase)
     return "invalid";
 }
 
-bool colo_begin_packet(const ColoState *s, ColoPhase *phase, MfError *err)
-{
-    *phase = colo_phase(s);
-    if (*phase == COLO_PHASE_FAILED_OVER) {
-        return mf_error_set(err, COLO_ERR_PHASE, 0, "page received in phase %s",
-                            colo_phase_name(*phase));
-    }
-    return true;
-}
-
 static void set_phase(ColoState *s, ColoPhase phase)
 {
     __atomic_store_n(&s->phase, phase, __ATOMIC_RELEASE);

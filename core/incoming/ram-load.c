@@ -2,11 +2,11 @@
 /*
  * The "ram" section's records (QEMU ram.c ram_load_precopy): MEM_SIZE
  * block list, ZERO and PAGE (with or without CONTINUE), EOS, MULTIFD_FLUSH;
- * then the section footer.  Pages go through colo_load_main_page when
- * COLO is on (precopy: guest and cache; COLO phase: cache + dirty bit),
- * else straight into guest memory.
+ * then the section footer.  Every page is placed by colo
+ * (colo_place_main_page: guest memory and/or the COLO cache by phase,
+ * the zero-page rule, received and dirty bits); COLO off is a NULL
+ * ColoState.
  */
-#include <string.h>
 
 #include "base/be.h"
 #include "base/plant.h"
@@ -169,44 +169,6 @@ static RamBlock *in_record_block(Incoming *in, uint32_t flags, uint64_t start,
     return b;
 }
 
-static bool page_is_zero(const uint8_t *p, size_t n)
-{
-    return p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
-}
-
-static void in_place_page(Incoming *in, RamBlock *b, uint64_t addr,
-                          const uint8_t *data)
-{
-    ColoState *colo = in->cfg.colo;
-    ColoPhase phase = colo ? colo_phase(colo) : COLO_PHASE_PRECOPY;
-
-    /*
-     * A zero page outside COLO phase that is zero already (guest and
-     * cache) needs no write: QEMU 7.2 tests buffer_is_zero too, and it
-     * keeps never-written memory untouched.  Memory the table allocated
-     * starts zeroed and every receive path marks what it writes, so a
-     * page of such a block never received is zero without looking.
-     */
-    if (!data && phase == COLO_PHASE_PRECOPY &&
-        ((b->host_owned && !ram_block_is_received(b, addr)) ||
-         (page_is_zero(b->host + addr, in->page_size) &&
-          (!colo || !b->colo_cache ||
-           page_is_zero(b->colo_cache + addr, in->page_size))))) {
-        ram_block_set_received(b, addr);
-        return;
-    }
-    if (colo) {
-        colo_load_main_page(colo, b, phase, addr, data, 0);
-        return;
-    }
-    if (data) {
-        memcpy(b->host + addr, data, in->page_size);
-    } else {
-        memset(b->host + addr, 0, in->page_size);
-    }
-    ram_block_set_received(b, addr);
-}
-
 static bool in_page_record(Incoming *in, uint64_t addr, uint32_t flags,
                            uint64_t start, MfError *err)
 {
@@ -229,7 +191,9 @@ static bool in_page_record(Incoming *in, uint64_t addr, uint32_t flags,
         if (!wire_ram_zero_fill_check(fill, err)) {
             return in_fail_at(in, err, fill_off);
         }
-        in_place_page(in, b, addr, NULL);
+        if (!colo_place_main_page(in->cfg.colo, b, addr, NULL, 0, err)) {
+            return in_fail_at(in, err, start);
+        }
         in->stats.zero_pages++;
         in->cp.zero_pages++;
     } else {
@@ -237,7 +201,9 @@ static bool in_page_record(Incoming *in, uint64_t addr, uint32_t flags,
                      err)) {
             return false;
         }
-        in_place_page(in, b, addr, in->page);
+        if (!colo_place_main_page(in->cfg.colo, b, addr, in->page, 0, err)) {
+            return in_fail_at(in, err, start);
+        }
         in->stats.pages++;
         in->cp.pages++;
     }

@@ -54,7 +54,7 @@ bool ram_block_is_received(const RamBlock *b, uint64_t offset)
     return (word >> (bit % MF_BITS_PER_LONG)) & 1;
 }
 
-bool ram_block_zero_page_needs_write(RamBlock *b, uint64_t offset)
+bool ram_block_test_and_set_received(RamBlock *b, uint64_t offset)
 {
     return mf_bitmap_test_and_set_atomic(b->received,
                                          ram_block_page_index(b, offset));

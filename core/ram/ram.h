@@ -138,13 +138,11 @@ void ram_block_set_received(RamBlock *b, uint64_t offset);
 bool ram_block_is_received(const RamBlock *b, uint64_t offset);
 
 /*
- * The zero-page rule (QEMU 9.0 multifd-zero-page.c): memory starts zeroed,
- * so a zero page needs writing only if the page was received before.
- * Marks the page received and returns true when the caller must write
- * zeros (received before), false when the page was not received yet (it
- * is now marked).  @offset must have passed ram_block_check_offset().
+ * Mark the page at @offset received and return whether it was received
+ * before (one atomic test-and-set).  The zero-page rule (colo/colo.h)
+ * is built on it.  @offset must have passed ram_block_check_offset().
  * Thread-safe.
  */
-bool ram_block_zero_page_needs_write(RamBlock *b, uint64_t offset);
+bool ram_block_test_and_set_received(RamBlock *b, uint64_t offset);
 
 #endif /* MFCOLO_RAM_RAM_H */

@@ -15,7 +15,6 @@
 #include "base/label.h"
 #include "base/plant.h"
 #include "codec/codec.h"
-#include "colo/errors.h"
 #include "recv/errors.h"
 #include "wire/errors.h"
 
@@ -45,7 +44,7 @@ struct RecvChannel {
     size_t packet_len; /* RAM header bytes (1344 for 4 KiB pages) */
     uint8_t *pkt;      /* header buffer, both packet kinds fit */
     uint64_t *offsets; /* page_count entries */
-    uint8_t **pages;   /* page pointers for the decompressor */
+    uint8_t **pages;   /* where each normal page lands (colo's slots) */
     uint8_t *payload;  /* compressed or device-state payload */
     size_t payload_cap;
     RecvUnit unit;
@@ -57,8 +56,7 @@ struct RecvChannel {
     WirePacket p;
     WireDevStatePacket dev;
     RamBlock *block;
-    uint8_t *target; /* base the page offsets apply to */
-    ColoPhase phase; /* sampled once per packet */
+    ColoPacket place; /* where the current packet's pages land */
 };
 
 static bool fail_at(RecvChannel *ch, MfError *local, uint64_t base,
@@ -213,32 +211,21 @@ static void next_packet(RecvChannel *ch)
     start_unit(ch, UNIT_HDR, WIRE_PACKET_HDR_SIZE);
 }
 
-/* Every page of the packet is in place: bookkeeping, COLO, SYNC. */
+/* Every page of the packet is in place: colo's end, stats, SYNC. */
 static bool finish_ram_packet(RecvChannel *ch, MfError *err)
 {
     const WirePacket *p = &ch->p;
-    uint32_t i;
 
     if (p->normal_pages && !ch->raw) {
         MfError l = { 0 };
 
-        for (i = 0; i < p->normal_pages; i++) {
-            ch->pages[i] = ch->target + ch->offsets[i];
-        }
         if (!codec_decompress(ch->codec, ch->payload, ch->need, ch->pages,
                               p->normal_pages, &l)) {
             return fail_at(ch, &l, ch->payload_start, err);
         }
     }
     if (wire_packet_pages(p)) {
-        for (i = 0; i < p->normal_pages; i++) {
-            ram_block_set_received(ch->block, ch->offsets[i]);
-        }
-        if (ch->cfg.colo) {
-            colo_process_recv(ch->cfg.colo, ch->block, ch->phase, ch->offsets,
-                              p->normal_pages, ch->offsets + p->normal_pages,
-                              p->zero_pages);
-        }
+        colo_place_packet_end(&ch->place);
         ch->stats.normal_pages += p->normal_pages;
         ch->stats.zero_pages += p->zero_pages;
     }
@@ -257,7 +244,6 @@ static bool process_ram_header(RecvChannel *ch, MfError *err)
     WirePacket *p = &ch->p;
     MfError l = { 0 };
     uint32_t i, npages;
-    uint8_t *target;
     size_t payload;
 
     p->offsets = ch->offsets;
@@ -284,33 +270,14 @@ static bool process_ram_header(RecvChannel *ch, MfError *err)
     if (!codec_check_packet(ch->codec, p, &l)) {
         return fail_at(ch, &l, ch->pkt_start, err);
     }
-    ch->phase = ch->cfg.colo ? colo_phase(ch->cfg.colo) : COLO_PHASE_PRECOPY;
-    if (ch->phase == COLO_PHASE_FAILED_OVER) {
-        mf_error_set(&l, COLO_ERR_PHASE, 0,
-                     "packet with %" PRIu32 " pages for block %s after "
-                     "failover",
-                     npages, p->ramblock);
+    /* colo places the pages: errors are relative to the packet start. */
+    if (!colo_place_packet_begin(&ch->place, ch->cfg.colo, ch->block,
+                                 ch->offsets, p->normal_pages,
+                                 ch->offsets + p->normal_pages, p->zero_pages,
+                                 ch->pages, PKT_OFF_RAMBLOCK, &l)) {
         return fail_at(ch, &l, ch->pkt_start, err);
     }
-    target = ch->cfg.colo ? colo_recv_base(ch->cfg.colo, ch->block)
-                          : ch->block->host;
-    if (!target) {
-        mf_error_set(&l, COLO_ERR_NO_CACHE, 0, "block %s has no COLO cache",
-                     ch->block->name);
-        return fail_at(ch, &l, ch->pkt_start + PKT_OFF_RAMBLOCK, err);
-    }
-    ch->target = target;
-    if (ch->cfg.colo) {
-        colo_prepare_recv(ch->cfg.colo, ch->block, ch->phase, ch->offsets,
-                          p->normal_pages, ch->offsets + p->normal_pages,
-                          p->zero_pages);
-    }
-    for (i = p->normal_pages; i < npages; i++) {
-        if (ram_block_zero_page_needs_write(ch->block, ch->offsets[i])) {
-            memset(target + ch->offsets[i], 0, ch->cfg.page_size);
-            ch->stats.zero_writes++;
-        }
-    }
+    ch->stats.zero_writes += ch->place.zero_writes;
     if (p->normal_pages == 0) {
         return finish_ram_packet(ch, err);
     }
@@ -441,7 +408,7 @@ int recv_channel_next_iov(RecvChannel *ch, struct iovec *iov, int max)
         page = ch->have / ps;
         in_page = ch->have % ps;
         while (n < max && page < ch->p.normal_pages) {
-            iov[n].iov_base = ch->target + ch->offsets[page] + in_page;
+            iov[n].iov_base = ch->pages[page] + in_page;
             iov[n].iov_len = ps - in_page;
             in_page = 0;
             page++;

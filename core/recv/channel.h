@@ -7,16 +7,19 @@
  * (recv_channel_feed) or asked "where do the next bytes go"
  * (recv_channel_next_iov, then recv_channel_advance with the count that
  * was written there).  The buffers it hands out are the header buffer,
- * the page slots themselves (raw pages go straight into the COLO cache or
- * guest memory, no copy) or the compressed-payload buffer.
+ * the page slots themselves (raw pages go straight to where colo placed
+ * them, no copy) or the compressed-payload buffer.
  *
  * Per packet: 12-byte header; device-state packets are rejected
  * (RECV_ERR_DEVICE_STATE) unless a handler is set; the rest of the RAM
  * header is decoded (wire) and validated against the RAM table (block
- * name, every offset, codec rules) before any memory is touched; the COLO
- * phase is sampled once; colo_prepare_recv; the zero-page rule; the
- * normal pages are placed (raw scatter, or decompressed from the payload);
- * received bits set; colo_process_recv.  A packet with the SYNC flag is
+ * name, every offset, codec rules) before any memory is touched; then
+ * colo_place_packet_begin (phase sample, COLO_ERR_* refusals, recording,
+ * zero pages, the page slots); the normal pages are written into their
+ * slots (raw scatter, or decompressed from the payload);
+ * colo_place_packet_end (received bits, precopy mirror).  The channel
+ * itself never touches guest memory or the cache.  A packet with the SYNC
+ * flag is
  * processed first, then the machine stops in RECV_CH_SYNC until
  * recv_channel_release().  Fields of packets without pages are stale in
  * old senders and are never used (no payload follows such a packet).

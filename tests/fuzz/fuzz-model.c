@@ -29,9 +29,10 @@
  * that 512-byte pages do not); then operations, each a kind byte followed by
  * its parameters (missing bytes read as 0); at most 64 operations.
  *
- * Target functions: colo_enter colo_prepare_recv colo_process_recv
- * colo_load_main_page colo_guest_dirty colo_flush colo_discard
- * colo_failover ram_block_check_offset ram_block_zero_page_needs_write
+ * Target functions: colo_enter colo_place_packet_begin
+ * colo_place_packet_end colo_place_main_page colo_guest_dirty colo_flush
+ * colo_discard colo_failover ram_block_check_offset
+ * ram_block_test_and_set_received
  */
 #include "fuzz.h"
 

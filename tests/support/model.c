@@ -450,45 +450,48 @@ static bool check_offsets(RamBlock *b, const uint64_t *offs, uint32_t n,
     return true;
 }
 
+/*
+ * The model refuses after failover before it looks at offsets: an empty
+ * packet asks colo whether it still accepts pages.
+ */
+static bool phase_accepts(ColoState *s, RamBlock *b, MfError *err)
+{
+    ColoPacket pk;
+
+    return colo_place_packet_begin(&pk, s, b, NULL, 0, NULL, 0, NULL, 0, err);
+}
+
 bool model_real_packet(ColoState *s, RamBlock *b, const uint64_t *normal,
                        const uint8_t *data, uint32_t nnormal,
                        const uint64_t *zero, uint32_t nzero, MfError *err)
 {
-    ColoPhase phase;
-    uint8_t *base;
+    uint8_t *slots[MODEL_OP_MAX_PAGES];
+    ColoPacket pk;
     uint32_t i;
 
-    if (!colo_begin_packet(s, &phase, err) ||
-        !check_offsets(b, normal, nnormal, err) ||
-        !check_offsets(b, zero, nzero, err)) {
+    if (nnormal > MODEL_OP_MAX_PAGES) {
+        return mf_error_set(err, MF_ERR_INVALID_ARG, 0,
+                            "%" PRIu32 " normal pages, at most %u", nnormal,
+                            MODEL_OP_MAX_PAGES);
+    }
+    if (!phase_accepts(s, b, err) || !check_offsets(b, normal, nnormal, err) ||
+        !check_offsets(b, zero, nzero, err) ||
+        !colo_place_packet_begin(&pk, s, b, normal, nnormal, zero, nzero, slots,
+                                 0, err)) {
         return false;
     }
-    colo_prepare_recv(s, b, phase, normal, nnormal, zero, nzero);
-    base = colo_recv_base(s, b);
-    for (i = 0; i < nzero; i++) {
-        if (ram_block_zero_page_needs_write(b, zero[i])) {
-            memset(base + zero[i], 0, b->page_size);
-        }
-    }
     for (i = 0; i < nnormal; i++) {
-        ram_block_set_received(b, normal[i]);
-        memcpy(base + normal[i], data + (size_t)i * b->page_size, b->page_size);
+        memcpy(slots[i], data + (size_t)i * b->page_size, b->page_size);
     }
-    colo_process_recv(s, b, phase, normal, nnormal, zero, nzero);
+    colo_place_packet_end(&pk);
     return true;
 }
 
 bool model_real_main_page(ColoState *s, RamBlock *b, uint64_t offset,
                           const uint8_t *data, uint8_t fill, MfError *err)
 {
-    ColoPhase phase;
-
-    if (!colo_begin_packet(s, &phase, err) ||
-        !ram_block_check_offset(b, offset, err)) {
-        return false;
-    }
-    colo_load_main_page(s, b, phase, offset, data, fill);
-    return true;
+    return phase_accepts(s, b, err) && ram_block_check_offset(b, offset, err) &&
+           colo_place_main_page(s, b, offset, data, fill, err);
 }
 
 /* ---- ops ---- */

@@ -144,11 +144,13 @@ bool model_compare(const Model *m, const ColoState *s, ModelDiff *diff,
                    MfError *err);
 
 /*
- * The real side of a packet, in the receive path's order: sample the
- * phase, check every offset, prepare (record), place zero pages in the
- * cache by the zero-page rule, then normal pages (marked received),
- * process (precopy mirror).  Errors: COLO_ERR_PHASE, RAM_ERR_*; nothing
- * changes on error.
+ * The real side of a packet: refused after failover first (the model's
+ * order), then every offset checked, then the receive path's calls:
+ * colo_place_packet_begin (record, zero pages by the zero-page rule),
+ * the normal pages' data written into their slots,
+ * colo_place_packet_end (received bits, precopy mirror).  At most
+ * MODEL_OP_MAX_PAGES normal pages.  Errors: COLO_ERR_PHASE, RAM_ERR_*;
+ * nothing changes on error.
  */
 bool model_real_packet(ColoState *s, RamBlock *b, const uint64_t *normal,
                        const uint8_t *data, uint32_t nnormal,

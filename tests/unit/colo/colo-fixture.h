@@ -4,10 +4,12 @@
  * with two blocks "a" and "b" (sizes chosen by the test, "b" may end in
  * a partial page) and a ColoState on it, in phase precopy.
  * colo_fix_setup() returns -1 (cmocka: setup failed) on any error.
+ * colo_fix_begin() records pages as a receiver does.
  */
 #ifndef MFCOLO_TESTS_COLO_FIXTURE_H
 #define MFCOLO_TESTS_COLO_FIXTURE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -49,6 +51,22 @@ static inline int colo_fix_teardown(void **state)
     ram_table_destroy(&f->t);
     free(f);
     return 0;
+}
+
+/*
+ * Begin a packet of @nn normal and @nz zero pages on @b without its data
+ * (a partial packet: in COLO phase every page is recorded).  The slots
+ * are not written; true on success.
+ */
+static inline bool colo_fix_begin(ColoState *s, RamBlock *b,
+                                  const uint64_t *normal, uint32_t nn,
+                                  const uint64_t *zero, uint32_t nz)
+{
+    uint8_t *slots[8];
+    ColoPacket pk;
+
+    return nn <= 8 && colo_place_packet_begin(&pk, s, b, normal, nn, zero, nz,
+                                              slots, 0, NULL);
 }
 
 #endif /* MFCOLO_TESTS_COLO_FIXTURE_H */

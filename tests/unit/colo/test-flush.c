@@ -71,7 +71,7 @@ static void test_flush_runs(void **state)
     for (p = 0; p < 7; p++) {
         uint64_t off = pages[p] * PS;
 
-        colo_prepare_recv(&f->s, f->a, COLO_PHASE_COLO, &off, 1, NULL, 0);
+        assert_true(colo_fix_begin(&f->s, f->a, &off, 1, NULL, 0));
         memset(f->a->colo_cache + off, 0x10 + (int)p, PS);
     }
     /* secondary dirtied page 3 (joins run 0-3) and 100 (alone) */

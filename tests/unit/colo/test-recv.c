@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Unit tests for core/colo/recv.c: prepare-receive and process-receive as
- * QEMU's seed commit (docs/qemu-reference.md#colo-precopy and
- * #colo-phase), main-channel pages, the guest's
- * dirty log, and concurrent channel threads.
+ * Unit tests for core/colo/recv.c, the owner of page placement: a
+ * multifd packet's pages (colo_place_packet_begin/_end; recording and
+ * mirroring as QEMU's seed commit, docs/qemu-reference.md#colo-precopy
+ * and #colo-phase), main-channel pages (colo_place_main_page), the
+ * zero-page rule, exact errors, the guest's dirty log, and concurrent
+ * channel threads.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -17,6 +19,7 @@
 
 #include "base/bitmap.h"
 #include "colo/colo.h"
+#include "colo/errors.h"
 #include "ram/ram.h"
 
 #define PS 4096u
@@ -62,29 +65,81 @@ static void assert_bytes(const uint8_t *p, uint8_t v, size_t n)
     }
 }
 
-static void test_recv_base(void **state)
+/* Begin a packet, write each normal page's data (@fill + i), end it. */
+static bool place_packet(ColoState *s, RamBlock *b, const uint64_t *normal,
+                         uint32_t nn, const uint64_t *zero, uint32_t nz,
+                         uint8_t fill, ColoPacket *pk, MfError *err)
 {
-    Fix *f = *state;
+    uint8_t *slots[8];
+    uint32_t i;
 
-    assert_ptr_equal(colo_recv_base(&f->s, f->a), f->a->colo_cache);
-    assert_ptr_not_equal(colo_recv_base(&f->s, f->a), f->a->host);
+    if (!colo_place_packet_begin(pk, s, b, normal, nn, zero, nz, slots, 64,
+                                 err)) {
+        return false;
+    }
+    for (i = 0; i < nn; i++) {
+        memset(slots[i], fill + (int)i, b->page_size);
+    }
+    colo_place_packet_end(pk);
+    return true;
 }
 
-/* Precopy: nothing recorded; process mirrors the cache into the guest. */
+/* COLO off: pages land in guest memory; nothing recorded anywhere else. */
+static void test_packet_without_colo(void **state)
+{
+    Fix *f = *state;
+    uint64_t normal[2] = { 3 * PS, 0 };
+    uint64_t zero[1] = { 7 * PS };
+    uint8_t *slots[2];
+    ColoPacket pk;
+    MfError err = { 0 };
+
+    assert_true(colo_place_packet_begin(&pk, NULL, f->a, normal, 2, zero, 1,
+                                        slots, 64, &err));
+    assert_ptr_equal(slots[0], f->a->host + 3 * PS);
+    assert_ptr_equal(slots[1], f->a->host);
+    assert_null(pk.s);
+    assert_int_equal(pk.phase, COLO_PHASE_PRECOPY);
+    /* the zero page is received at once, the normal ones at the end */
+    assert_true(ram_block_is_received(f->a, 7 * PS));
+    assert_false(ram_block_is_received(f->a, 3 * PS));
+    assert_int_equal(pk.zero_writes, 0);
+    memset(slots[0], 0xab, PS);
+    memset(slots[1], 0xcd, PS);
+    colo_place_packet_end(&pk);
+    assert_bytes(f->a->host + 3 * PS, 0xab, PS);
+    assert_bytes(f->a->host, 0xcd, PS);
+    assert_bytes(f->a->host + PS, 0, 2 * PS);
+    assert_bytes(f->a->colo_cache, 0, NPAGES * PS);
+    assert_true(ram_block_is_received(f->a, 3 * PS));
+    assert_true(ram_block_is_received(f->a, 0));
+    assert_int_equal(mf_bitmap_count(f->a->received, NPAGES), 3);
+    assert_true(mf_bitmap_empty(f->a->dirty, NPAGES));
+    assert_int_equal(err.code, MF_OK);
+}
+
+/* Precopy: pages land in the cache; the end mirrors them into the guest. */
 static void test_precopy_packet(void **state)
 {
     Fix *f = *state;
     uint64_t normal[2] = { 3 * PS, 0 };
     uint64_t zero[2] = { 7 * PS, 9 * PS };
+    uint8_t *slots[2];
+    ColoPacket pk;
+    MfError err = { 0 };
 
     memset(f->a->host + 7 * PS, 0xee, PS); /* stale guest data */
     memset(f->a->host + 9 * PS, 0xee, PS);
-    colo_prepare_recv(&f->s, f->a, COLO_PHASE_PRECOPY, normal, 2, zero, 2);
+    assert_true(colo_place_packet_begin(&pk, &f->s, f->a, normal, 2, zero, 2,
+                                        slots, 64, &err));
+    assert_ptr_equal(slots[0], f->a->colo_cache + 3 * PS);
+    assert_ptr_equal(slots[1], f->a->colo_cache);
     assert_true(mf_bitmap_empty(f->a->dirty, NPAGES));
     assert_int_equal(f->s.dirty_pages, 0);
-    memset(f->a->colo_cache + 3 * PS, 0xab, PS);
-    memset(f->a->colo_cache, 0xcd, PS);
-    colo_process_recv(&f->s, f->a, COLO_PHASE_PRECOPY, normal, 2, zero, 2);
+    memset(slots[0], 0xab, PS);
+    memset(slots[1], 0xcd, PS);
+    assert_bytes(f->a->host + 3 * PS, 0, PS); /* not before the end */
+    colo_place_packet_end(&pk);
     assert_bytes(f->a->host + 3 * PS, 0xab, PS);
     assert_bytes(f->a->host, 0xcd, PS);
     /* zero pages zeroed in the guest unconditionally (not received) */
@@ -92,7 +147,10 @@ static void test_precopy_packet(void **state)
     assert_bytes(f->a->host + 9 * PS, 0, PS);
     /* nothing else touched */
     assert_bytes(f->a->host + PS, 0, 2 * PS);
+    assert_memory_equal(f->a->host, f->a->colo_cache, 10 * PS);
     assert_true(mf_bitmap_empty(f->a->dirty, NPAGES));
+    assert_int_equal(mf_bitmap_count(f->a->received, NPAGES), 4);
+    assert_int_equal(pk.zero_writes, 0);
 }
 
 /* A page both normal and zero in one packet still ends mirrored. */
@@ -101,21 +159,29 @@ static void test_precopy_duplicate_offsets(void **state)
     Fix *f = *state;
     uint64_t normal[1] = { 4 * PS };
     uint64_t zero[1] = { 4 * PS };
+    ColoPacket pk;
 
-    memset(f->a->colo_cache + 4 * PS, 0x42, PS);
-    colo_process_recv(&f->s, f->a, COLO_PHASE_PRECOPY, normal, 1, zero, 1);
+    assert_true(place_packet(&f->s, f->a, normal, 1, zero, 1, 0x42, &pk, NULL));
+    assert_bytes(f->a->colo_cache + 4 * PS, 0x42, PS);
     assert_memory_equal(f->a->host + 4 * PS, f->a->colo_cache + 4 * PS, PS);
 }
 
-/* COLO: normal AND zero pages recorded; guest never written. */
+/*
+ * COLO: normal AND zero pages recorded at the begin, before any byte is
+ * placed; the guest is never written.
+ */
 static void test_colo_packet(void **state)
 {
     Fix *f = *state;
     uint64_t normal[3] = { 3 * PS, 64 * PS, 3 * PS };
     uint64_t zero[2] = { 5 * PS, 255 * PS };
+    uint8_t *slots[3];
+    ColoPacket pk;
 
     assert_true(colo_enter(&f->s, NULL));
-    colo_prepare_recv(&f->s, f->a, COLO_PHASE_COLO, normal, 3, zero, 2);
+    assert_true(colo_place_packet_begin(&pk, &f->s, f->a, normal, 3, zero, 2,
+                                        slots, 64, NULL));
+    assert_int_equal(pk.phase, COLO_PHASE_COLO);
     assert_true(mf_bitmap_test(f->a->dirty, 3));
     assert_true(mf_bitmap_test(f->a->dirty, 64));
     assert_true(mf_bitmap_test(f->a->dirty, 5));
@@ -123,38 +189,172 @@ static void test_colo_packet(void **state)
     assert_int_equal(mf_bitmap_count(f->a->dirty, NPAGES), 4);
     assert_int_equal(f->s.dirty_pages, 4); /* duplicate counted once */
 
-    memset(f->a->colo_cache + 3 * PS, 0xab, PS);
-    colo_process_recv(&f->s, f->a, COLO_PHASE_COLO, normal, 3, zero, 2);
+    memset(slots[0], 0xab, PS);
+    colo_place_packet_end(&pk);
     assert_bytes(f->a->host, 0, NPAGES * PS);
+    assert_bytes(f->a->colo_cache + 3 * PS, 0xab, PS);
+    assert_int_equal(mf_bitmap_count(f->a->received, NPAGES), 4);
 
     /* recording again the same page does not count it twice */
-    colo_prepare_recv(&f->s, f->a, COLO_PHASE_COLO, normal, 1, NULL, 0);
+    assert_true(place_packet(&f->s, f->a, normal, 1, NULL, 0, 1, &pk, NULL));
     assert_int_equal(f->s.dirty_pages, 4);
     /* zero-only and empty packets */
     zero[0] = 6 * PS;
-    colo_prepare_recv(&f->s, f->a, COLO_PHASE_COLO, NULL, 0, zero, 1);
+    assert_true(place_packet(&f->s, f->a, NULL, 0, zero, 1, 0, &pk, NULL));
     assert_int_equal(f->s.dirty_pages, 5);
-    colo_prepare_recv(&f->s, f->a, COLO_PHASE_COLO, NULL, 0, NULL, 0);
+    assert_true(place_packet(&f->s, f->a, NULL, 0, NULL, 0, 0, &pk, NULL));
     assert_int_equal(f->s.dirty_pages, 5);
+    assert_bytes(f->a->host, 0, NPAGES * PS);
+}
+
+/* A packet that fails midway (no end): every page it placed is recorded. */
+static void test_colo_packet_fails_midway(void **state)
+{
+    Fix *f = *state;
+    uint64_t normal[2] = { 10 * PS, 11 * PS };
+    uint8_t *slots[2];
+    ColoPacket pk;
+    MfError err = { 0 };
+
+    assert_true(colo_enter(&f->s, NULL));
+    assert_true(colo_place_packet_begin(&pk, &f->s, f->a, normal, 2, NULL, 0,
+                                        slots, 64, &err));
+    memset(slots[0], 0x5e, 100); /* part of the first page, then EOF */
+    assert_true(mf_bitmap_test(f->a->dirty, 10));
+    assert_true(mf_bitmap_test(f->a->dirty, 11));
+    assert_false(ram_block_is_received(f->a, 10 * PS));
+    /* the discard of the partial checkpoint restores it from the guest */
+    colo_discard(&f->s);
+    assert_bytes(f->a->colo_cache + 10 * PS, 0, PS);
+    assert_bytes(f->a->host, 0, NPAGES * PS);
 }
 
 /*
- * The phase is the caller's one sample, not re-read
+ * The zero-page rule in the cache: a page received before is zeroed
+ * (counted), a page never received holds zeros already (not written).
+ */
+static void test_packet_zero_page_rule(void **state)
+{
+    Fix *f = *state;
+    uint64_t page = 20 * PS, fresh = 21 * PS;
+    ColoPacket pk;
+
+    assert_true(colo_enter(&f->s, NULL));
+    assert_true(place_packet(&f->s, f->a, &page, 1, NULL, 0, 0x5a, &pk, NULL));
+    assert_bytes(f->a->colo_cache + page, 0x5a, PS);
+    assert_true(place_packet(&f->s, f->a, NULL, 0, &page, 1, 0, &pk, NULL));
+    assert_int_equal(pk.zero_writes, 1);
+    assert_bytes(f->a->colo_cache + page, 0, PS);
+    assert_true(place_packet(&f->s, f->a, NULL, 0, &fresh, 1, 0, &pk, NULL));
+    assert_int_equal(pk.zero_writes, 0);
+    assert_true(ram_block_is_received(f->a, fresh));
+    assert_true(mf_bitmap_test(f->a->dirty, 21));
+    assert_bytes(f->a->host, 0, NPAGES * PS);
+}
+
+/* Guest memory of the caller is looked at: a stale page is zeroed. */
+static void test_zero_page_rule_caller_memory(void **state)
+{
+    RamTable t;
+    RamBlock *b;
+    static uint8_t mem[4 * PS];
+    uint64_t zero[2] = { PS, 2 * PS };
+    ColoPacket pk;
+
+    (void)state;
+    memset(mem, 0, sizeof(mem));
+    mem[PS + 17] = 0x99; /* page 1 was never received but is not zero */
+    assert_true(ram_table_init(&t, PS, NULL));
+    b = ram_table_add(&t, "own", sizeof(mem), mem, NULL);
+    assert_non_null(b);
+    assert_true(place_packet(NULL, b, NULL, 0, zero, 2, 0, &pk, NULL));
+    assert_int_equal(pk.zero_writes, 1); /* page 1 only */
+    assert_bytes(mem, 0, sizeof(mem));
+    assert_int_equal(mf_bitmap_count(b->received, b->npages), 2);
+    /* the main channel follows the same rule */
+    mem[3 * PS] = 0x98;
+    assert_true(colo_place_main_page(NULL, b, 3 * PS, NULL, 0, NULL));
+    assert_bytes(mem, 0, sizeof(mem));
+    assert_true(ram_block_is_received(b, 3 * PS));
+    ram_table_destroy(&t);
+}
+
+/* After failover a packet is refused before anything changes. */
+static void test_packet_failed_over(void **state)
+{
+    Fix *f = *state;
+    uint64_t normal[1] = { 2 * PS };
+    uint64_t zero[1] = { 3 * PS };
+    uint8_t *slots[1] = { NULL };
+    ColoPacket pk;
+    MfError err = { 0 };
+
+    colo_failover(&f->s);
+    assert_false(colo_place_packet_begin(&pk, &f->s, f->a, normal, 1, zero, 1,
+                                         slots, 64, &err));
+    assert_int_equal(err.code, COLO_ERR_PHASE);
+    assert_string_equal(err.code_name, "COLO_ERR_PHASE");
+    assert_int_equal(err.offset, 0);
+    assert_false(err.located);
+    assert_string_equal(err.msg,
+                        "packet with 2 pages for block pc.ram after failover");
+    assert_null(slots[0]);
+    assert_true(mf_bitmap_empty(f->a->received, NPAGES));
+    assert_true(mf_bitmap_empty(f->a->dirty, NPAGES));
+    assert_int_equal(f->s.dirty_pages, 0);
+}
+
+/* A block without a COLO cache: refused, located at @block_at. */
+static void test_packet_no_cache(void **state)
+{
+    Fix *f = *state;
+    uint64_t zero[1] = { 3 * PS };
+    uint8_t *cache = f->a->colo_cache;
+    ColoPacket pk;
+    MfError err = { 0 };
+
+    f->a->colo_cache = NULL;
+    assert_false(colo_place_packet_begin(&pk, &f->s, f->a, NULL, 0, zero, 1,
+                                         NULL, 64, &err));
+    assert_int_equal(err.code, COLO_ERR_NO_CACHE);
+    assert_string_equal(err.code_name, "COLO_ERR_NO_CACHE");
+    assert_int_equal(err.offset, 64);
+    assert_string_equal(err.msg, "block pc.ram has no COLO cache");
+    assert_false(ram_block_is_received(f->a, 3 * PS));
+    /* the main channel: refused as well, offset 0 */
+    mf_error_clear(&err);
+    assert_false(colo_place_main_page(&f->s, f->a, 3 * PS, NULL, 0, &err));
+    assert_int_equal(err.code, COLO_ERR_NO_CACHE);
+    assert_int_equal(err.offset, 0);
+    assert_string_equal(err.msg, "block pc.ram has no COLO cache");
+    assert_false(ram_block_is_received(f->a, 3 * PS));
+    /* the phase is checked first */
+    colo_failover(&f->s);
+    mf_error_clear(&err);
+    assert_false(colo_place_packet_begin(&pk, &f->s, f->a, NULL, 0, zero, 1,
+                                         NULL, 64, &err));
+    assert_int_equal(err.code, COLO_ERR_PHASE);
+    f->a->colo_cache = cache;
+}
+
+/*
+ * The phase is the packet's one sample, not re-read at the end
  * (docs/qemu-reference.md#gap-phase).
  */
 static void test_phase_sample_is_used(void **state)
 {
     Fix *f = *state;
     uint64_t normal[1] = { 8 * PS };
+    uint8_t *slots[1];
+    ColoPacket pk;
 
-    assert_true(colo_enter(&f->s, NULL));
     /* a packet sampled in precopy finishes as precopy */
-    memset(f->a->colo_cache + 8 * PS, 0x31, PS);
-    colo_process_recv(&f->s, f->a, COLO_PHASE_PRECOPY, normal, 1, NULL, 0);
+    assert_true(colo_place_packet_begin(&pk, &f->s, f->a, normal, 1, NULL, 0,
+                                        slots, 64, NULL));
+    assert_true(colo_enter(&f->s, NULL));
+    memset(slots[0], 0x31, PS);
+    colo_place_packet_end(&pk);
     assert_bytes(f->a->host + 8 * PS, 0x31, PS);
-    /* a sample of failed-over does nothing */
-    colo_prepare_recv(&f->s, f->a, COLO_PHASE_FAILED_OVER, normal, 1, NULL, 0);
-    colo_process_recv(&f->s, f->a, COLO_PHASE_FAILED_OVER, normal, 1, NULL, 0);
     assert_true(mf_bitmap_empty(f->a->dirty, NPAGES));
 }
 
@@ -165,38 +365,82 @@ static void test_main_page(void **state)
 
     memset(page, 0x61, sizeof(page));
     /* precopy: guest and cache, received, not recorded */
-    colo_load_main_page(&f->s, f->a, COLO_PHASE_PRECOPY, 2 * PS, page, 0);
+    assert_true(colo_place_main_page(&f->s, f->a, 2 * PS, page, 0, NULL));
     assert_bytes(f->a->host + 2 * PS, 0x61, PS);
     assert_bytes(f->a->colo_cache + 2 * PS, 0x61, PS);
     assert_true(ram_block_is_received(f->a, 2 * PS));
     assert_true(mf_bitmap_empty(f->a->dirty, NPAGES));
-    /* precopy zero record with fill */
-    colo_load_main_page(&f->s, f->a, COLO_PHASE_PRECOPY, 2 * PS, NULL, 0);
+    /* precopy zero record over a received page: both zeroed */
+    assert_true(colo_place_main_page(&f->s, f->a, 2 * PS, NULL, 0, NULL));
     assert_bytes(f->a->host + 2 * PS, 0, PS);
     assert_bytes(f->a->colo_cache + 2 * PS, 0, PS);
+    /* a zero page never received: marked received, nothing else */
+    assert_true(colo_place_main_page(&f->s, f->a, 3 * PS, NULL, 0, NULL));
+    assert_true(ram_block_is_received(f->a, 3 * PS));
+    assert_int_equal(mf_bitmap_count(f->a->received, NPAGES), 2);
 
     assert_true(colo_enter(&f->s, NULL));
     /* COLO: cache only, recorded, received */
-    colo_load_main_page(&f->s, f->a, COLO_PHASE_COLO, 10 * PS, page, 0);
+    assert_true(colo_place_main_page(&f->s, f->a, 10 * PS, page, 0, NULL));
     assert_bytes(f->a->colo_cache + 10 * PS, 0x61, PS);
     assert_bytes(f->a->host + 10 * PS, 0, PS);
     assert_true(mf_bitmap_test(f->a->dirty, 10));
     assert_true(ram_block_is_received(f->a, 10 * PS));
     assert_int_equal(f->s.dirty_pages, 1);
-    colo_load_main_page(&f->s, f->a, COLO_PHASE_COLO, 11 * PS, NULL, 0x7);
+    assert_true(colo_place_main_page(&f->s, f->a, 11 * PS, NULL, 0x7, NULL));
     assert_bytes(f->a->colo_cache + 11 * PS, 0x7, PS);
     assert_bytes(f->a->host + 11 * PS, 0, PS);
     assert_int_equal(f->s.dirty_pages, 2);
+    /* COLO zero page over a received page: cache zeroed, recorded */
+    assert_true(colo_place_main_page(&f->s, f->a, 10 * PS, NULL, 0, NULL));
+    assert_bytes(f->a->colo_cache + 10 * PS, 0, PS);
+    assert_int_equal(f->s.dirty_pages, 2);
+    /* a zero page never received: recorded, received */
+    assert_true(colo_place_main_page(&f->s, f->a, 12 * PS, NULL, 0, NULL));
+    assert_true(mf_bitmap_test(f->a->dirty, 12));
+    assert_true(ram_block_is_received(f->a, 12 * PS));
+    assert_int_equal(f->s.dirty_pages, 3);
+    assert_bytes(f->a->host + 10 * PS, 0, 3 * PS);
+}
 
-    /* failed over: ignored */
-    colo_load_main_page(&f->s, f->a, COLO_PHASE_FAILED_OVER, 12 * PS, page, 0);
+static void test_main_page_without_colo(void **state)
+{
+    Fix *f = *state;
+    uint8_t page[PS];
+
+    memset(page, 0x62, sizeof(page));
+    assert_true(colo_place_main_page(NULL, f->a, 5 * PS, page, 0, NULL));
+    assert_bytes(f->a->host + 5 * PS, 0x62, PS);
+    assert_bytes(f->a->colo_cache + 5 * PS, 0, PS);
+    assert_true(ram_block_is_received(f->a, 5 * PS));
+    assert_true(colo_place_main_page(NULL, f->a, 5 * PS, NULL, 0, NULL));
+    assert_bytes(f->a->host + 5 * PS, 0, PS);
+    assert_true(colo_place_main_page(NULL, f->a, 6 * PS, NULL, 0x3, NULL));
+    assert_bytes(f->a->host + 6 * PS, 0x3, PS);
+    assert_int_equal(mf_bitmap_count(f->a->received, NPAGES), 2);
+    assert_true(mf_bitmap_empty(f->a->dirty, NPAGES));
+}
+
+/* After failover a main-channel page is refused, nothing changes. */
+static void test_main_page_failed_over(void **state)
+{
+    Fix *f = *state;
+    uint8_t page[PS];
+    MfError err = { 0 };
+
+    memset(page, 0x61, sizeof(page));
+    assert_true(colo_enter(&f->s, NULL));
+    colo_failover(&f->s);
+    assert_false(colo_place_main_page(&f->s, f->a, 12 * PS, page, 0, &err));
+    assert_int_equal(err.code, COLO_ERR_PHASE);
+    assert_string_equal(err.code_name, "COLO_ERR_PHASE");
+    assert_int_equal(err.offset, 0);
+    assert_string_equal(err.msg, "main-channel page at offset 49152 of "
+                                 "block pc.ram after failover");
     assert_bytes(f->a->colo_cache + 12 * PS, 0, PS);
+    assert_bytes(f->a->host + 12 * PS, 0, PS);
     assert_false(ram_block_is_received(f->a, 12 * PS));
     assert_false(mf_bitmap_test(f->a->dirty, 12));
-    /* a phase value outside the enum: ignored as well */
-    colo_load_main_page(&f->s, f->a, (ColoPhase)42, 13 * PS, page, 0);
-    assert_bytes(f->a->colo_cache + 13 * PS, 0, PS);
-    assert_false(ram_block_is_received(f->a, 13 * PS));
 }
 
 static void test_guest_dirty(void **state)
@@ -236,6 +480,7 @@ typedef struct ChanArg {
     ColoState *s;
     RamBlock *b;
     int id;
+    bool failed;
 } ChanArg;
 
 /* Channel @id receives every page p with p % THREADS == id, 8 a packet,
@@ -256,10 +501,12 @@ static void *chan_thread(void *opaque)
                 normal[nn++] = p * PS;
             }
             if (nn == 8 || nz == 8 || p + THREADS >= NPAGES) {
-                ColoPhase ph = colo_phase(a->s);
+                ColoPacket pk;
 
-                colo_prepare_recv(a->s, a->b, ph, normal, nn, zero, nz);
-                colo_process_recv(a->s, a->b, ph, normal, nn, zero, nz);
+                if (!place_packet(a->s, a->b, normal, nn, zero, nz, 0, &pk,
+                                  NULL)) {
+                    a->failed = true;
+                }
                 nn = nz = 0;
             }
         }
@@ -296,6 +543,9 @@ static void test_concurrent_record(void **state)
     for (i = 0; i <= THREADS; i++) {
         assert_int_equal(pthread_join(th[i], NULL), 0);
     }
+    for (i = 0; i < THREADS; i++) {
+        assert_false(args[i].failed);
+    }
     /* every page recorded exactly once, whatever the interleaving */
     assert_int_equal(mf_bitmap_count(f->a->dirty, NPAGES), NPAGES);
     assert_int_equal(f->s.dirty_pages, NPAGES);
@@ -308,12 +558,19 @@ static void test_concurrent_record(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_recv_base),
+        T(test_packet_without_colo),
         T(test_precopy_packet),
         T(test_precopy_duplicate_offsets),
         T(test_colo_packet),
+        T(test_colo_packet_fails_midway),
+        T(test_packet_zero_page_rule),
+        cmocka_unit_test(test_zero_page_rule_caller_memory),
+        T(test_packet_failed_over),
+        T(test_packet_no_cache),
         T(test_phase_sample_is_used),
         T(test_main_page),
+        T(test_main_page_without_colo),
+        T(test_main_page_failed_over),
         T(test_guest_dirty),
         cmocka_unit_test(test_guest_dirty_without_colo),
         T(test_concurrent_record),

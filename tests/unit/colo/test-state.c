@@ -70,23 +70,27 @@ static void test_enter(void **state)
     assert_string_equal(err.msg, "cannot enter COLO from phase failed-over");
 }
 
-static void test_begin_packet(void **state)
+/* A packet samples the phase once; after failover it is refused. */
+static void test_packet_phase(void **state)
 {
     Fix *f = *state;
     MfError err = { 0 };
-    ColoPhase p = COLO_PHASE_FAILED_OVER;
+    ColoPacket pk = { .phase = COLO_PHASE_FAILED_OVER };
 
-    assert_true(colo_begin_packet(&f->s, &p, &err));
-    assert_int_equal(p, COLO_PHASE_PRECOPY);
+    assert_true(colo_place_packet_begin(&pk, &f->s, f->a, NULL, 0, NULL, 0,
+                                        NULL, 0, &err));
+    assert_int_equal(pk.phase, COLO_PHASE_PRECOPY);
     assert_true(colo_enter(&f->s, NULL));
-    assert_true(colo_begin_packet(&f->s, &p, &err));
-    assert_int_equal(p, COLO_PHASE_COLO);
+    assert_true(colo_place_packet_begin(&pk, &f->s, f->a, NULL, 0, NULL, 0,
+                                        NULL, 0, &err));
+    assert_int_equal(pk.phase, COLO_PHASE_COLO);
     colo_failover(&f->s);
-    assert_false(colo_begin_packet(&f->s, &p, &err));
-    assert_int_equal(p, COLO_PHASE_FAILED_OVER);
+    assert_false(colo_place_packet_begin(&pk, &f->s, f->a, NULL, 0, NULL, 0,
+                                         NULL, 0, &err));
     assert_int_equal(err.code, COLO_ERR_PHASE);
     assert_string_equal(err.code_name, "COLO_ERR_PHASE");
-    assert_string_equal(err.msg, "page received in phase failed-over");
+    assert_string_equal(err.msg,
+                        "packet with 0 pages for block a after failover");
 }
 
 static void test_discard(void **state)
@@ -105,7 +109,7 @@ static void test_discard(void **state)
     assert_true(colo_enter(&f->s, NULL));
 
     /* a partial checkpoint: pages recorded, cache partly written */
-    colo_prepare_recv(&f->s, f->a, COLO_PHASE_COLO, pages, 2, zero, 1);
+    assert_true(colo_fix_begin(&f->s, f->a, pages, 2, zero, 1));
     assert_int_equal(f->s.dirty_pages, 3);
     memset(f->a->colo_cache + 2 * PS, 0x22, 100);
     memset(f->a->colo_cache, 0, PS);
@@ -155,7 +159,7 @@ static void test_failover(void **state)
     uint64_t page = PS;
 
     assert_true(colo_enter(&f->s, NULL));
-    colo_prepare_recv(&f->s, f->a, COLO_PHASE_COLO, &page, 1, NULL, 0);
+    assert_true(colo_fix_begin(&f->s, f->a, &page, 1, NULL, 0));
     f->a->colo_cache[PS] = 0x99;
     colo_guest_dirty(f->a, 0);
     f->a->host[0] = 0x77;
@@ -226,7 +230,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_init),     cmocka_unit_test(test_phase_names),
-        T(test_enter),    T(test_begin_packet),
+        T(test_enter),    T(test_packet_phase),
         T(test_discard),  T(test_discard_partial_last_page),
         T(test_failover), T(test_failover_from_precopy),
         T(test_destroy),  cmocka_unit_test(test_destroy_unused),

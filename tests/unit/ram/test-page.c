@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Unit tests for core/ram/page.c: offset validation on both sides of each
- * limit, the received bitmap and the zero-page rule.
+ * limit, the received bitmap and its test-and-set.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -144,7 +144,7 @@ static void test_page_helpers(void **state)
     ram_table_destroy(&t);
 }
 
-static void test_received_and_zero_rule(void **state)
+static void test_test_and_set_received(void **state)
 {
     RamTable t;
     RamBlock *b;
@@ -153,25 +153,25 @@ static void test_received_and_zero_rule(void **state)
     assert_true(ram_table_init(&t, 4096, NULL));
     b = ram_table_add(&t, "b", 70 * 4096, NULL, NULL);
 
-    /* never received: no write needed, but now it is received */
+    /* never received: answers false, and now it is received */
     assert_false(ram_block_is_received(b, 0));
-    assert_false(ram_block_zero_page_needs_write(b, 0));
+    assert_false(ram_block_test_and_set_received(b, 0));
     assert_true(ram_block_is_received(b, 0));
-    /* received before: zeros must be written */
-    assert_true(ram_block_zero_page_needs_write(b, 0));
-    assert_true(ram_block_zero_page_needs_write(b, 0));
+    /* received before: answers true, stays received */
+    assert_true(ram_block_test_and_set_received(b, 0));
+    assert_true(ram_block_test_and_set_received(b, 0));
 
-    /* a normal page marks received: a later zero page must write */
+    /* ram_block_set_received is seen by a later test-and-set */
     assert_false(ram_block_is_received(b, 65 * 4096));
     ram_block_set_received(b, 65 * 4096);
     assert_true(ram_block_is_received(b, 65 * 4096));
-    assert_true(ram_block_zero_page_needs_write(b, 65 * 4096));
+    assert_true(ram_block_test_and_set_received(b, 65 * 4096));
 
     /* neighbours are independent (same word, next word) */
     assert_false(ram_block_is_received(b, 4096));
     assert_false(ram_block_is_received(b, 64 * 4096));
     assert_false(ram_block_is_received(b, 66 * 4096));
-    assert_false(ram_block_zero_page_needs_write(b, 69 * 4096));
+    assert_false(ram_block_test_and_set_received(b, 69 * 4096));
     assert_int_equal(mf_bitmap_count(b->received, b->npages), 3);
     ram_table_destroy(&t);
 }
@@ -189,7 +189,7 @@ static void *mark_pages(void *opaque)
     uint64_t p;
 
     for (p = a->first; p < a->b->npages; p += a->step) {
-        if (!ram_block_zero_page_needs_write(a->b, p * 4096)) {
+        if (!ram_block_test_and_set_received(a->b, p * 4096)) {
             a->newly++;
         }
         ram_block_set_received(a->b, p * 4096);
@@ -234,7 +234,7 @@ int main(void)
         cmocka_unit_test(test_limits_524288),
         cmocka_unit_test(test_messages),
         cmocka_unit_test(test_page_helpers),
-        cmocka_unit_test(test_received_and_zero_rule),
+        cmocka_unit_test(test_test_and_set_received),
         cmocka_unit_test(test_received_threads),
     };
 
