@@ -4,14 +4,16 @@
  * qt_qemu_binary()):
  *
  *   test-send capture DIR COMPRESSION
- *       a recorded 7.2 stream (DIR/conn-0.bin main, conn-1.bin, conn-2.bin
- *       channels) completes, and the dumped pc.ram and pc.bios equal the
- *       recording's ground truth (expected-ramblocks.json, DIR/dumps.json
- *       and the guest-physical dump it names, compared outside the VGA
- *       window 0xa0000-0xfffff)
+ *       a recorded stream of the binary's own version (tests/data/
+ *       qemu-M.m.u/DIR, else qemu-M.m/DIR: conn-0.bin main, conn-1.bin,
+ *       conn-2.bin channels; the destination's -global settings from its
+ *       cmdlines.txt) completes, and the dumped pc.ram and pc.bios equal
+ *       the recording's ground truth (expected-ramblocks.json,
+ *       DIR/dumps.json and the guest-physical dump it names, compared
+ *       outside the VGA window 0xa0000-0xfffff)
  *   test-send hang
- *       the same stream with a multifd channel cut inside a page payload:
- *       7.2 never finishes; the tool says "outcome: hang" within its bound
+ *       the nocomp-2ch stream with a multifd channel cut short: QEMU (7.2
+ *       and 10.0.2) never finishes; the tool says "outcome: hang" within its bound
  *       and its QEMU is gone (killed by pid, reaped)
  *   test-send no-binary
  *       --qemu naming a missing file: exit status 1 and the exact reason
@@ -149,10 +151,13 @@ static void compare_physical(const char *dir, const json_t *dumps,
     size_t i;
 
     qt_check(file, "%s/dumps.json: no dst-ram.bin file", dir);
-    /* "file" was written for the recording's own tree: the dumps live
-     * in the version folder's dumps/ (tests/data/qemu-7.2/README.md) */
-    file = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-    snprintf(path, sizeof(path), "%s/../dumps/%s", dir, file);
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    if (access(path, R_OK) < 0) {
+        /* 7.2's dumps.json names them as in the recording's own tree;
+         * they live in the version folder's dumps/ (its README.md) */
+        file = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+        snprintf(path, sizeof(path), "%s/../dumps/%s", dir, file);
+    }
     z = slurp(path, &zlen);
     qt_check(z, "%s: %s", path, strerror(errno));
     n = ZSTD_getFrameContentSize(z, zlen);
@@ -193,13 +198,77 @@ static void check_file_sha(const char *path, size_t want_len,
     free(buf);
 }
 
+/* The data folder of the binary's version: qemu-M.m.u, else qemu-M.m. */
+static void version_dir(char *buf, size_t size)
+{
+    char line[160];
+    char why[512];
+    int v[3];
+    int i;
+
+    qt_check(qt_qemu_probe(qt_qemu_binary(NULL), 10000, line, sizeof(line), why,
+                           sizeof(why)),
+             "%s", why);
+    qt_check(sscanf(line, "QEMU emulator version %d.%d.%d", &v[0], &v[1],
+                    &v[2]) == 3,
+             "-version: '%s'", line);
+    for (i = 0; i < 2; i++) {
+        if (i == 0) {
+            snprintf(buf, size, "%s/qemu-%d.%d.%d", data_root(), v[0], v[1],
+                     v[2]);
+        } else {
+            snprintf(buf, size, "%s/qemu-%d.%d", data_root(), v[0], v[1]);
+        }
+        if (access(buf, R_OK) == 0) {
+            return;
+        }
+    }
+    qt_fail("no recording of %s under %s (qemu-%d.%d.%d/ or qemu-%d.%d/)", line,
+            data_root(), v[0], v[1], v[2], v[0], v[1]);
+}
+
+/* "-global X" pairs of the DESTINATION line of DIR/cmdlines.txt. */
+static int dst_globals(const char *dir, char **argv, int argc, int max)
+{
+    char path[4400];
+    char *text;
+    char *dst;
+    char *save = NULL;
+    char *tok;
+    bool next = false;
+
+    snprintf(path, sizeof(path), "%s/cmdlines.txt", dir);
+    text = slurp(path, NULL);
+    qt_check(text, "%s: %s", path, strerror(errno));
+    dst = strstr(text, "DESTINATION:");
+    qt_check(dst, "%s: no DESTINATION line", path);
+    dst += strlen("DESTINATION:");
+    dst += strspn(dst, "\n");
+    dst[strcspn(dst, "\n")] = '\0'; /* the line after the label */
+    for (tok = strtok_r(dst, " ", &save); tok;
+         tok = strtok_r(NULL, " ", &save)) {
+        if (next) {
+            qt_check(argc + 4 < max, "too many -global");
+            argv[argc++] = "--qemu-arg";
+            argv[argc++] = "-global";
+            argv[argc++] = "--qemu-arg";
+            argv[argc++] = strdup(tok);
+        }
+        next = !strcmp(tok, "-global");
+    }
+    free(text);
+    return argc;
+}
+
 static int test_capture(const char *name, const char *comp)
 {
-    char dir[4200];
+    char vdir[4200];
+    char dir[4300];
     char f[3][4400];
     char dump[4200];
     char path[4400];
-    char *argv[16];
+    char *argv[40];
+    int argc;
     json_error_t err;
     json_t *exp;
     json_t *dumps;
@@ -208,7 +277,8 @@ static int test_capture(const char *name, const char *comp)
     ToolRun r;
     int i;
 
-    snprintf(dir, sizeof(dir), "%s/qemu-7.2/%s", data_root(), name);
+    version_dir(vdir, sizeof(vdir));
+    snprintf(dir, sizeof(dir), "%s/%s", vdir, name);
     for (i = 0; i < 3; i++) {
         snprintf(f[i], sizeof(f[i]), "%s/conn-%d.bin", dir, i);
     }
@@ -226,7 +296,8 @@ static int test_capture(const char *name, const char *comp)
     argv[11] = (char *)comp;
     argv[12] = "--dump";
     argv[13] = dump;
-    argv[14] = NULL;
+    argc = dst_globals(dir, argv, 14, 39);
+    argv[argc] = NULL;
     run_tool(argv, &r);
     qt_check(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
              "mfcolo-qemu ended with status 0x%x", r.status);
@@ -235,8 +306,7 @@ static int test_capture(const char *name, const char *comp)
     qt_check(strstr(r.out, "qemu-version: QEMU emulator version "),
              "no qemu-version line");
 
-    snprintf(path, sizeof(path), "%s/qemu-7.2/expected-ramblocks.json",
-             data_root());
+    snprintf(path, sizeof(path), "%s/expected-ramblocks.json", vdir);
     exp = json_load_file(path, 0, &err);
     qt_check(exp, "%s: %s", path, err.text);
     pcram = json_object_get(json_object_get(exp, "ramblocks"), "pc.ram");
@@ -268,6 +338,11 @@ static int test_capture(const char *name, const char *comp)
 #endif
     json_decref(dumps);
     json_decref(exp);
+    for (i = 14; i < argc; i++) {
+        if (strcmp(argv[i], "--qemu-arg") && strcmp(argv[i], "-global")) {
+            free(argv[i]);
+        }
+    }
     printf("ok send/capture %s (%s): completed in %" PRId64
            " ms, pc.ram and pc.bios equal the ground truth\n",
            name, comp, r.ms);
@@ -277,10 +352,12 @@ static int test_capture(const char *name, const char *comp)
 
 static int test_hang(void)
 {
-    char dir[4200];
+    char vdir[4200];
+    char dir[4300];
     char f[3][4400];
     char cut[4400];
-    char *argv[16];
+    char *argv[40];
+    int argc;
     const char *pidline;
     size_t len;
     char *data;
@@ -289,12 +366,14 @@ static int test_hang(void)
     ToolRun r;
     int i;
 
-    snprintf(dir, sizeof(dir), "%s/qemu-7.2/nocomp-2ch", data_root());
+    version_dir(vdir, sizeof(vdir));
+    snprintf(dir, sizeof(dir), "%s/nocomp-2ch", vdir);
     for (i = 0; i < 3; i++) {
         snprintf(f[i], sizeof(f[i]), "%s/conn-%d.bin", dir, i);
     }
-    /* channel conn-1: handshake (64), SYNC (1344), a header and 100
-     * bytes of the first page payload */
+    /* channel conn-1 cut after 2852 bytes: in 7.2's capture the
+     * handshake (64), a SYNC (1344), a header and 100 bytes of the first
+     * page payload; in 10.0.2's inside its second packet */
     data = slurp(f[1], &len);
     qt_check(data && len > 64 + 1344 + 1344 + 100, "%s", f[1]);
     snprintf(cut, sizeof(cut), "%s/conn-1.cut.bin", qt_tmpdir());
@@ -317,7 +396,8 @@ static int test_hang(void)
     argv[11] = "none";
     argv[12] = "--timeout-ms";
     argv[13] = "1000";
-    argv[14] = NULL;
+    argc = dst_globals(dir, argv, 14, 39);
+    argv[argc] = NULL;
     run_tool(argv, &r);
     qt_check(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
              "mfcolo-qemu ended with status 0x%x", r.status);
@@ -331,6 +411,11 @@ static int test_hang(void)
              "QEMU pid %ld still exists after the tool ended", pid);
     /* start (~1 s) + send + the 1 s bound + kill: well under 8 s */
     qt_check(r.ms < 8000, "the tool took %" PRId64 " ms", r.ms);
+    for (i = 14; i < argc; i++) {
+        if (strcmp(argv[i], "--qemu-arg") && strcmp(argv[i], "-global")) {
+            free(argv[i]);
+        }
+    }
     printf("ok send/hang: '%s' after %" PRId64 " ms, pid %ld gone\n", r.last,
            r.ms, pid);
     free(r.out);

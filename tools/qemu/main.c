@@ -32,6 +32,7 @@
 #include "qemu-backend.h"
 
 #define MQ_MAX_CHANNELS 16
+#define MQ_MAX_EXTRA 32
 #define MQ_DEFAULT_BOUND_MS 3000
 #define MQ_SETUP_BOUND_MS 10000
 
@@ -55,12 +56,17 @@ typedef struct MqArgs {
     MqStream main;
     MqStream ch[MQ_MAX_CHANNELS];
     int nch;
+    const char *qemu_args[MQ_MAX_EXTRA]; /* --qemu-arg */
+    int nqemu_args;
+    const char *params[MQ_MAX_EXTRA]; /* --param NAME=VALUE */
+    int nparams;
 } MqArgs;
 
 static const char usage_text[] =
     "usage: mfcolo-qemu send [--qemu BIN] --main FILE [--channel FILE]...\n"
     "                        --compression none|zstd|zlib [--dump DIR]\n"
-    "                        [--timeout-ms N] [--hold]\n"
+    "                        [--timeout-ms N] [--hold] [--qemu-arg ARG]...\n"
+    "                        [--param NAME=VALUE]...\n"
     "\n"
     "Start a fresh real QEMU destination (-incoming defer, the machine of\n"
     "tests/data/qemu-7.2), set multifd (when channels are given),\n"
@@ -78,6 +84,11 @@ static const char usage_text[] =
     "                    when QEMU answers) to DIR/<name>.bin\n"
     "  --timeout-ms N    bound of every wait after the last byte\n"
     "                    (default 3000)\n"
+    "  --qemu-arg ARG    one more argument for QEMU's command line, e.g.\n"
+    "                    --qemu-arg -global --qemu-arg\n"
+    "                    migration.multifd-flush-after-each-section=off\n"
+    "  --param N=V       one more migrate-set-parameters value (V: an\n"
+    "                    integer, true/false, else a string)\n"
     "  --hold            keep the connections open after the last byte\n"
     "                    (default: shut down their write side, as a source\n"
     "                    that ended)\n"
@@ -163,7 +174,26 @@ static void parse_args(int argc, char **argv, MqArgs *a)
             usage_error("%s needs a value", o);
         }
         i++;
-        if (!strcmp(o, "--qemu")) {
+        if (!strcmp(o, "--qemu-arg")) {
+            if (a->nqemu_args == MQ_MAX_EXTRA) {
+                usage_error("more than %d --qemu-arg", MQ_MAX_EXTRA);
+            }
+            if (!*v || strchr(v, ' ')) {
+                usage_error("--qemu-arg '%s': one argument, no blanks", v);
+            }
+            a->qemu_args[a->nqemu_args++] = v;
+        } else if (!strcmp(o, "--param")) {
+            const char *eq = strchr(v, '=');
+
+            if (a->nparams == MQ_MAX_EXTRA) {
+                usage_error("more than %d --param", MQ_MAX_EXTRA);
+            }
+            if (!eq || eq == v || strchr(v, '\'') || strchr(v, '"') ||
+                strchr(v, '\\')) {
+                usage_error("--param '%s': not NAME=VALUE (no quotes)", v);
+            }
+            a->params[a->nparams++] = v;
+        } else if (!strcmp(o, "--qemu")) {
             a->qemu = v;
             a->qemu_source = "--qemu";
         } else if (!strcmp(o, "--main")) {
@@ -578,6 +608,7 @@ int main(int argc, char **argv)
     int64_t t0 = mq_now();
     int64_t t_started;
     int64_t t_sent;
+    char *extra;
     int port;
     int status;
     int i;
@@ -591,12 +622,32 @@ int main(int argc, char **argv)
         return 1;
     }
     o.binary = a.qemu;
+    {
+        size_t len = 1;
+
+        for (i = 0; i < a.nqemu_args; i++) {
+            len += strlen(a.qemu_args[i]) + 1;
+        }
+        extra = calloc(1, len);
+        if (!extra) {
+            fprintf(stderr, "mfcolo-qemu: out of memory\n");
+            return 1;
+        }
+        for (i = 0; i < a.nqemu_args; i++) {
+            strcat(extra, i ? " " : "");
+            strcat(extra, a.qemu_args[i]);
+        }
+        o.args = extra;
+    }
     o.timeout_ms =
         a.bound_ms > MQ_SETUP_BOUND_MS ? a.bound_ms : MQ_SETUP_BOUND_MS;
     s = qtest_start_opts("dst", &o);
     t_started = mq_now();
     qtest_version_print(s, stdout);
     printf("qemu-pid: %ld\n", (long)qtest_pid(s));
+    if (a.nqemu_args) {
+        printf("qemu-args: %s\n", extra);
+    }
 
     qtest_qmp_assert_success(
         s,
@@ -615,6 +666,21 @@ int main(int argc, char **argv)
                                  "{'execute': 'migrate-set-parameters', "
                                  "'arguments': {'multifd-compression': '%s'}}",
                                  a.compression);
+    }
+    for (i = 0; i < a.nparams; i++) {
+        const char *eq = strchr(a.params[i], '=');
+        const char *val = eq + 1;
+        char *end;
+        bool num = *val && (strtoll(val, &end, 10), !*end);
+        bool boolean = !strcmp(val, "true") || !strcmp(val, "false");
+
+        qtest_qmp_assert_success(s,
+                                 "{'execute': 'migrate-set-parameters', "
+                                 "'arguments': {'%.*s': %s%s%s}}",
+                                 (int)(eq - a.params[i]), a.params[i],
+                                 num || boolean ? "" : "'", val,
+                                 num || boolean ? "" : "'");
+        printf("setup: %s\n", a.params[i]);
     }
     printf("setup: multifd %s, multifd-channels %d, multifd-compression %s\n",
            a.nch > 0 ? "on" : "off", a.nch, a.compression);
@@ -670,6 +736,7 @@ int main(int argc, char **argv)
         close(a.main.fd);
     }
     free(a.main.data);
+    free(extra);
 
     switch (res.outcome) {
     case MQ_COMPLETED:
