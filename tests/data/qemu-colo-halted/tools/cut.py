@@ -7,6 +7,9 @@ qemu tier's test primary sends as they are:
                    SECTION_END: the device sections, QEMU_VM_EOF and the
                    VMDESCRIPTION (what PrimaryConfig.device_tail sends)
   devstate-K.bin   the VMSTATE_SIZE payload of COLO checkpoint K
+  precopy-pages.bin  the pages precopy carried (firmware, option ROMs,
+                   SeaBIOS data): a secondary's kvm-tpr-opt state only
+                   loads over the option ROM it describes
 
 and print what it found (parse.txt): offsets, record counts, sizes, SHA-256.
 
@@ -48,9 +51,12 @@ class Reader:
         return struct.unpack(">Q", self.take(8))[0]
 
 
-def ram_records(r, psize, counts, first):
-    """Walk RAM records up to and including EOS; returns the MEM_SIZE list."""
+def ram_records(r, psize, counts, first, pages=None, cur=None):
+    """Walk RAM records up to and including EOS; returns the MEM_SIZE list.
+    PAGE records go to @pages as (block, offset, bytes) when given."""
     blocks = []
+    if cur is None:
+        cur = [None]
     while True:
         w = r.be64()
         flags = w & (psize - 1)
@@ -73,6 +79,7 @@ def ram_records(r, psize, counts, first):
             if not flags & F_CONTINUE:
                 name = r.take(r.u8()).decode()
                 counts.setdefault("named", []).append(name)
+                cur[0] = name
             elif first[0]:
                 counts["first_continue"] = True
             first[0] = False
@@ -80,8 +87,10 @@ def ram_records(r, psize, counts, first):
                 r.u8()
                 counts["zero"] += 1
             else:
-                r.take(psize)
+                data = r.take(psize)
                 counts["page"] += 1
+                if pages is not None:
+                    pages.append((cur[0], w & ~(psize - 1), data))
             continue
         raise ValueError("offset %d: RAM flags 0x%x" % (r.o - 8, flags))
 
@@ -107,6 +116,8 @@ def main():
     print("%s: %d bytes, version %d" % (path, len(data), r.be32()))
     tail_start = None
     counts = {"eos": 0, "flush": 0, "zero": 0, "page": 0}
+    pages = []
+    cur = [None]
     while tail_start is None:
         t = r.u8()
         if t == 0x07:
@@ -121,12 +132,12 @@ def main():
             inst, ver = r.be32(), r.be32()
             if name != "ram":
                 raise ValueError("section %s before the ram END" % name)
-            blocks = ram_records(r, psize, counts, [True])
+            blocks = ram_records(r, psize, counts, [True], pages, cur)
             section_footer(r, sid)
             print("  ram START sid %d blocks %s" % (sid, blocks))
         elif t in (0x02, 0x03):
             sid = r.be32()
-            ram_records(r, psize, counts, [True])
+            ram_records(r, psize, counts, [True], pages, cur)
             section_footer(r, sid)
             if t == 0x03:
                 tail_start = r.o
@@ -134,6 +145,19 @@ def main():
             raise ValueError("offset %d: section type %d" % (r.o - 1, t))
     print("  precopy RAM: %d PAGE, %d ZERO, %d EOS, %d MULTIFD_FLUSH" %
           (counts["page"], counts["zero"], counts["eos"], counts["flush"]))
+    # precopy-pages.bin: the non-zero pages precopy carried, last copy of
+    # each page wins: u8 name length, name, be64 offset, the page.
+    last = {}
+    for name, off, pg in pages:
+        last[(name, off)] = pg
+    with open(outdir + "/precopy-pages.bin", "wb") as f:
+        for (name, off), pg in last.items():
+            f.write(bytes([len(name)]) + name.encode() +
+                    struct.pack(">Q", off) + pg)
+    per = {}
+    for name, off in last:
+        per[name] = per.get(name, 0) + 1
+    print("  precopy-pages.bin: %d pages %s" % (len(last), per))
     key = b'\x06'
     o = tail_start
     while True:
