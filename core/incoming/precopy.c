@@ -7,8 +7,12 @@
  * The device sections carry no length, so their end is found by a
  * pattern that only the end of precopy has (docs/colo-stream.md):
  *
- *   0x7e be32(id)  0x00  0x06 be32(len)  {"page_size":
+ *   0x7e be32(id)  0x00  0x06 be32(len)  {"page_size":  or  {"configurati
  *   last footer    EOF   VM description  JSON start
+ *
+ * The JSON starts with "page_size" up to QEMU 7.2 and with the machine's
+ * "configuration" object in 10.0.2 (both recorded in tests/data); the
+ * pattern holds the first 13 bytes of either.
  *
  * read one byte at a time, so it works on a live socket: nothing after
  * the pattern is consumed except the rest of the JSON.
@@ -19,8 +23,13 @@
 #include "incoming/incoming-int.h"
 #include "wire/errors.h"
 
-#define VMDESC_JSON_START "{\"page_size\":"
 #define VMDESC_JSON_START_LEN 13
+static const char vmdesc_json_start[][VMDESC_JSON_START_LEN + 1] = {
+    "{\"page_size\":",
+    "{\"configurati",
+};
+#define VMDESC_JSON_STARTS \
+    (sizeof(vmdesc_json_start) / sizeof(vmdesc_json_start[0]))
 /* footer(5) + EOF(1) + 0x06(1) + be32(4) + JSON start(13) */
 #define END_PATTERN_LEN (5 + 1 + 1 + 4 + VMDESC_JSON_START_LEN)
 
@@ -152,11 +161,24 @@ static bool in_vmdesc(Incoming *in, MfError *err)
     return in_skip(in, len, "VM description", start, err);
 }
 
+/* Do the @m bytes at @p start one of the VM description's JSON starts? */
+static bool json_start_prefix(const uint8_t *p, size_t m)
+{
+    size_t i;
+
+    for (i = 0; i < VMDESC_JSON_STARTS; i++) {
+        if (memcmp(p, vmdesc_json_start[i], m) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool end_pattern(const uint8_t *tail)
 {
     return tail[0] == WIRE_VM_SECTION_FOOTER && tail[5] == WIRE_VM_EOF &&
            tail[6] == WIRE_VM_VMDESCRIPTION &&
-           memcmp(tail + 11, VMDESC_JSON_START, VMDESC_JSON_START_LEN) == 0;
+           json_start_prefix(tail + 11, VMDESC_JSON_START_LEN);
 }
 
 /*
@@ -165,42 +187,20 @@ static bool end_pattern(const uint8_t *tail)
  */
 static bool end_pattern_prefix(const uint8_t *p, size_t m)
 {
-    static const uint8_t fixed[END_PATTERN_LEN] = {
-        WIRE_VM_SECTION_FOOTER,
-        0,
-        0,
-        0,
-        0,
-        WIRE_VM_EOF,
-        WIRE_VM_VMDESCRIPTION,
-        0,
-        0,
-        0,
-        0,
-        '{',
-        '"',
-        'p',
-        'a',
-        'g',
-        'e',
-        '_',
-        's',
-        'i',
-        'z',
-        'e',
-        '"',
-        ':',
+    static const uint8_t fixed[11] = {
+        WIRE_VM_SECTION_FOOTER, 0, 0, 0, 0, WIRE_VM_EOF, WIRE_VM_VMDESCRIPTION,
     };
     size_t i;
 
-    for (i = 0; i < m; i++) {
+    for (i = 0; i < m && i < sizeof(fixed); i++) {
         bool wildcard = (i >= 1 && i <= 4) || (i >= 7 && i <= 10);
 
         if (!wildcard && p[i] != fixed[i]) {
             return false;
         }
     }
-    return true;
+    return m <= sizeof(fixed) ||
+           json_start_prefix(p + sizeof(fixed), m - sizeof(fixed));
 }
 
 /*

@@ -4,6 +4,7 @@
  * memory mfcolo-replay rebuilds must be the memory QEMU produced.
  *
  *   precopy-*     tests/data/qemu-7.2: every RAM block's SHA-256 and length
+ *                 (precopy-10.0.2-*: the same for tests/data/qemu-10.0.2)
  *                 equal expected-ramblocks.json (channels in both orders).
  *   colo-kvm-workload-kill, colo-tcg-workload-yank: the replies are
  *                 byte-identical to what QEMU's secondary sent
@@ -41,12 +42,15 @@
 
 /* ---- (1) precopy captures ---- */
 
-static void check_ramblocks(const ConfRun *r)
+static void check_ramblocks(const ConfRun *r, const char *ver)
 {
-    ConfBuf exp = conf_read("qemu-7.2/expected-ramblocks.json");
+    char rel[128];
+    ConfBuf exp;
     const char *blocks, *line;
     size_t blen, nlines = 0;
 
+    snprintf(rel, sizeof(rel), "%s/expected-ramblocks.json", ver);
+    exp = conf_read(rel);
     blocks = conf_json_get((const char *)exp.data, exp.len, "ramblocks", &blen);
     assert_non_null(blocks);
     for (line = r->out; line && *line; nlines++) {
@@ -81,30 +85,39 @@ static void check_ramblocks(const ConfRun *r)
     conf_buf_free(&exp);
 }
 
-static void run_precopy(const char *dir, const char *comp, bool reverse,
-                        const char *dump)
+/*
+ * Replay "<ver>/<dir>": conn-0.bin and @nchan channel files (in reverse
+ * accept order if @reverse), sync mode @sync (NULL: the default).
+ */
+static void run_precopy_ver(const char *ver, const char *dir, int nchan,
+                            const char *comp, bool reverse, const char *sync,
+                            const char *dump)
 {
-    char m[1024], c1[1024], c2[1024], rel[256];
-    const char *args[16];
+    char m[1024], c[8][1024], rel[256];
+    const char *args[32];
     ConfRun r;
-    int n = 0;
+    int n = 0, i;
 
-    snprintf(rel, sizeof(rel), "qemu-7.2/%s/conn-0.bin", dir);
+    assert_true(nchan >= 1 && nchan <= 8);
+    snprintf(rel, sizeof(rel), "%s/%s/conn-0.bin", ver, dir);
     conf_path(m, sizeof(m), rel);
-    snprintf(rel, sizeof(rel), "qemu-7.2/%s/conn-1.bin", dir);
-    conf_path(c1, sizeof(c1), rel);
-    snprintf(rel, sizeof(rel), "qemu-7.2/%s/conn-2.bin", dir);
-    conf_path(c2, sizeof(c2), rel);
     args[n++] = "--main";
     args[n++] = m;
-    args[n++] = "--channel";
-    args[n++] = reverse ? c2 : c1;
-    args[n++] = "--channel";
-    args[n++] = reverse ? c1 : c2;
+    for (i = 0; i < nchan; i++) {
+        snprintf(rel, sizeof(rel), "%s/%s/conn-%d.bin", ver, dir,
+                 reverse ? nchan - i : i + 1);
+        conf_path(c[i], sizeof(c[i]), rel);
+        args[n++] = "--channel";
+        args[n++] = c[i];
+    }
     args[n++] = "--compression";
     args[n++] = comp;
     args[n++] = "--uuid";
     args[n++] = "6d756c74-6966-6463-6170-747572652121";
+    if (sync) {
+        args[n++] = "--sync";
+        args[n++] = sync;
+    }
     if (dump) {
         args[n++] = "--dump";
         args[n++] = dump;
@@ -116,8 +129,14 @@ static void run_precopy(const char *dir, const char *comp, bool reverse,
     }
     assert_int_equal(r.status, 0);
     assert_int_equal(r.err_len, 0);
-    check_ramblocks(&r);
+    check_ramblocks(&r, ver);
     conf_run_free(&r);
+}
+
+static void run_precopy(const char *dir, const char *comp, bool reverse,
+                        const char *dump)
+{
+    run_precopy_ver("qemu-7.2", dir, 2, comp, reverse, NULL, dump);
 }
 
 static void test_precopy_nocomp(void **state)
@@ -161,6 +180,50 @@ static void test_precopy_zlib(void **state)
 {
     (void)state;
     run_precopy("zlib-2ch", "zlib", true, NULL);
+}
+
+/*
+ * QEMU 10.0.2 (tests/data/qemu-10.0.2): the current shape (zero pages in
+ * the packets, MULTIFD_FLUSH per round) with --sync round and auto, the
+ * machine's compat shape (per section) with section and auto.
+ */
+#define Q10 "qemu-10.0.2"
+
+static void test_precopy_10_nocomp(void **state)
+{
+    (void)state;
+    run_precopy_ver(Q10, "nocomp-2ch", 2, "none", false, "round", NULL);
+}
+
+static void test_precopy_10_nocomp_reversed(void **state)
+{
+    (void)state;
+    run_precopy_ver(Q10, "nocomp-2ch", 2, "none", true, "auto", NULL);
+}
+
+static void test_precopy_10_zstd(void **state)
+{
+    (void)state;
+    run_precopy_ver(Q10, "zstd-2ch", 2, "zstd", false, "round", NULL);
+}
+
+static void test_precopy_10_zlib(void **state)
+{
+    (void)state;
+    run_precopy_ver(Q10, "zlib-2ch", 2, "zlib", true, "round", NULL);
+}
+
+static void test_precopy_10_zstd_4ch(void **state)
+{
+    (void)state;
+    run_precopy_ver(Q10, "zstd-4ch", 4, "zstd", false, "auto", NULL);
+}
+
+static void test_precopy_10_compat_zstd(void **state)
+{
+    (void)state;
+    run_precopy_ver(Q10, "compat-zstd-2ch", 2, "zstd", false, "section", NULL);
+    run_precopy_ver(Q10, "compat-zstd-2ch", 2, "zstd", true, "auto", NULL);
 }
 
 /* ---- (2) COLO captures with expected.json ---- */
@@ -410,6 +473,12 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_precopy_nocomp_reversed),
         cmocka_unit_test(test_precopy_zstd),
         cmocka_unit_test(test_precopy_zlib),
+        cmocka_unit_test(test_precopy_10_nocomp),
+        cmocka_unit_test(test_precopy_10_nocomp_reversed),
+        cmocka_unit_test(test_precopy_10_zstd),
+        cmocka_unit_test(test_precopy_10_zlib),
+        cmocka_unit_test(test_precopy_10_zstd_4ch),
+        cmocka_unit_test(test_precopy_10_compat_zstd),
         cmocka_unit_test(test_colo_kvm_workload_kill),
         cmocka_unit_test(test_colo_tcg_workload_yank),
         cmocka_unit_test(test_colo_kvm_multifd2),
