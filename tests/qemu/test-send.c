@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,8 +78,11 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
-/* Run the tool with @argv (NULL-terminated, argv[0] ignored). */
-static void run_tool(char **argv, ToolRun *r)
+/*
+ * Run the tool with @argv (NULL-terminated, argv[0] ignored).  With
+ * @trigger, create that file as soon as the tool printed "sent: ".
+ */
+static void run_tool_trigger(char **argv, ToolRun *r, const char *trigger)
 {
     const char *tool = getenv("MFCOLO_QEMU_TOOL");
     char out[4200];
@@ -102,7 +106,23 @@ static void run_tool(char **argv, ToolRun *r)
         execv(tool, argv);
         _exit(127);
     }
-    while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR) {
+    for (;;) {
+        pid_t w = waitpid(pid, &r->status, trigger ? WNOHANG : 0);
+        char *so_far;
+
+        if (w == pid || (w < 0 && errno != EINTR)) {
+            break;
+        }
+        so_far = trigger ? slurp(out, NULL) : NULL;
+        if (so_far && strstr(so_far, "\nsent: ")) {
+            FILE *t = fopen(trigger, "w");
+
+            qt_check(t, "%s: %s", trigger, strerror(errno));
+            fclose(t);
+            trigger = NULL;
+        }
+        free(so_far);
+        usleep(10000);
     }
     r->ms = ms_now() - t0;
     r->out = slurp(out, NULL);
@@ -115,6 +135,11 @@ static void run_tool(char **argv, ToolRun *r)
     for (nl = end; nl > r->out && nl[-1] != '\n'; nl--) {
     }
     snprintf(r->last, sizeof(r->last), "%.*s", (int)(end - nl), nl);
+}
+
+static void run_tool(char **argv, ToolRun *r)
+{
+    run_tool_trigger(argv, r, NULL);
 }
 
 static const char *data_root(void)
@@ -422,6 +447,141 @@ static int test_hang(void)
     return 0;
 }
 
+/* @src with its first @n bytes replaced by @with, as a new file. */
+static void write_patched(const char *src, const char *dst, const char *with,
+                          size_t n, size_t keep)
+{
+    size_t len;
+    char *data = slurp(src, &len);
+    FILE *o;
+
+    qt_check(data && len >= keep && keep >= n, "%s", src);
+    memcpy(data, with, n);
+    o = fopen(dst, "wb");
+    qt_check(o && fwrite(data, 1, keep, o) == keep, "%s: cannot write", dst);
+    fclose(o);
+    free(data);
+}
+
+/*
+ * The main channel with a bad magic and no multifd: QEMU says so and
+ * exits 1: "outcome: failed: MESSAGE" with its message.
+ */
+static int test_failed(void)
+{
+    char vdir[4200];
+    char f[4400];
+    char bad[4400];
+    char *argv[12];
+    const char *msg;
+    ToolRun r;
+
+    version_dir(vdir, sizeof(vdir));
+    snprintf(f, sizeof(f), "%s/nocomp-2ch/conn-0.bin", vdir);
+    snprintf(bad, sizeof(bad), "%s/main.badmagic.bin", qt_tmpdir());
+    write_patched(f, bad, "XXXX", 4, 4096);
+    argv[1] = "send";
+    argv[2] = "--qemu";
+    argv[3] = (char *)qt_qemu_binary(NULL);
+    argv[4] = "--main";
+    argv[5] = bad;
+    argv[6] = "--compression";
+    argv[7] = "none";
+    argv[8] = NULL;
+    run_tool(argv, &r);
+    qt_check(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+             "mfcolo-qemu ended with status 0x%x", r.status);
+    qt_check(!strncmp(r.last, "outcome: failed: ", 17),
+             "the last line is '%s', not 'outcome: failed: MESSAGE'", r.last);
+    msg = r.last + 17;
+    qt_check(strstr(msg, "load of migration failed"),
+             "QEMU's message '%s' is not its load failure", msg);
+    qt_check(strstr(r.out, "qemu-exit: status 1\n"),
+             "no 'qemu-exit: status 1' line");
+    printf("ok send/failed: '%s'\n", r.last);
+    free(r.out);
+    return 0;
+}
+
+/*
+ * A "QEMU" that dies of SIGSEGV while the stream waits: a wrapper
+ * script around the real binary, triggered once the tool sent the bytes.
+ * "outcome: crash SIGSEGV: LAST STDERR LINE".
+ */
+static int test_crash(void)
+{
+    char vdir[4200];
+    char dir[4300];
+    char f[3][4400];
+    char cut[4400];
+    char fake[4400];
+    char trigger[4400];
+    char *argv[40];
+    const char *want = "outcome: crash SIGSEGV: fake-qemu: simulated crash";
+    FILE *o;
+    ToolRun r;
+    int argc;
+    int i;
+
+    version_dir(vdir, sizeof(vdir));
+    for (i = 0; i < 3; i++) {
+        snprintf(f[i], sizeof(f[i]), "%s/nocomp-2ch/conn-%d.bin", vdir, i);
+    }
+    snprintf(cut, sizeof(cut), "%s/conn-1.cut.bin", qt_tmpdir());
+    write_patched(f[1], cut, "", 0, 2852);
+    snprintf(trigger, sizeof(trigger), "%s/crash-now", qt_tmpdir());
+    snprintf(fake, sizeof(fake), "%s/fake-qemu", qt_tmpdir());
+    o = fopen(fake, "w");
+    qt_check(o, "%s: %s", fake, strerror(errno));
+    /* exec keeps the pid: the tool's child is the real QEMU, and a
+     * watcher sends it SIGSEGV once the trigger file exists */
+    fprintf(o,
+            "#!/bin/sh\n"
+            "ulimit -c 0\n"
+            "[ \"$1\" = -version ] && exec '%s' -version\n"
+            "me=$$\n"
+            "(while [ ! -e '%s' ]; do\n"
+            "   kill -0 $me 2>/dev/null || exit 0\n"
+            "   sleep 0.02\n"
+            " done\n"
+            " echo 'fake-qemu: simulated crash' >&2\n"
+            " kill -SEGV $me) &\n"
+            "exec '%s' \"$@\"\n",
+            qt_qemu_binary(NULL), trigger, qt_qemu_binary(NULL));
+    fclose(o);
+    qt_check(chmod(fake, 0700) == 0, "chmod: %s", strerror(errno));
+    argv[1] = "send";
+    argv[2] = "--qemu";
+    argv[3] = fake;
+    argv[4] = "--main";
+    argv[5] = f[0];
+    argv[6] = "--channel";
+    argv[7] = cut;
+    argv[8] = "--channel";
+    argv[9] = f[2];
+    argv[10] = "--compression";
+    argv[11] = "none";
+    argv[12] = "--timeout-ms";
+    argv[13] = "8000";
+    snprintf(dir, sizeof(dir), "%s/nocomp-2ch", vdir);
+    argc = dst_globals(dir, argv, 14, 39);
+    argv[argc] = NULL;
+    run_tool_trigger(argv, &r, trigger);
+    qt_check(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+             "mfcolo-qemu ended with status 0x%x", r.status);
+    qt_check(!strcmp(r.last, want), "the last line is '%s', not '%s'", r.last,
+             want);
+    qt_check(r.ms < 8000, "the crash was seen after %" PRId64 " ms", r.ms);
+    for (i = 14; i < argc; i++) {
+        if (strcmp(argv[i], "--qemu-arg") && strcmp(argv[i], "-global")) {
+            free(argv[i]);
+        }
+    }
+    printf("ok send/crash: '%s' after %" PRId64 " ms\n", r.last, r.ms);
+    free(r.out);
+    return 0;
+}
+
 static int test_no_binary(void)
 {
     char missing[4300];
@@ -461,10 +621,14 @@ int main(int argc, char **argv)
         return test_hang();
     } else if (argc == 2 && !strcmp(argv[1], "no-binary")) {
         return test_no_binary();
+    } else if (argc == 2 && !strcmp(argv[1], "failed")) {
+        return test_failed();
+    } else if (argc == 2 && !strcmp(argv[1], "crash")) {
+        return test_crash();
     }
     fprintf(stderr,
-            "usage: %s capture DIR none|zstd|zlib | hang | "
-            "no-binary\n",
+            "usage: %s capture DIR none|zstd|zlib | hang | failed | "
+            "crash | no-binary\n",
             argv[0]);
     return 2;
 }
