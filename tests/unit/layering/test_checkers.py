@@ -5,12 +5,16 @@
 A checker that always passes proves nothing, so this runs each one on
 planted violations and requires it to fail with exactly the expected
 reports (file and line), and to pass on a clean tree.  Layering uses the
-fixture trees in fixtures/; the SPDX cases are built in a temporary
-folder (a file without the line cannot live in the repository, whose own
-SPDX check would flag it).
+fixture trees in fixtures/, checked against the repository's own graph
+(core/layers.txt: the planted ram -> chan and colo -> codec includes are
+refused by the real graph, not by a copy); a malformed graph is
+fixtures/badgraph/layers.txt; design.md's copy of the graph and the SPDX
+cases are built in a temporary folder (a file without the SPDX line
+cannot live in the repository, whose own SPDX check would flag it).
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,6 +22,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, 'fixtures')
 LAYERING = os.path.join(HERE, 'check_layering.py')
+GRAPH = os.path.join(HERE, '..', '..', '..', 'core', 'layers.txt')
 SPDX = os.path.join(HERE, 'check_spdx.py')
 C_SPDX = '/* SPDX-License-Identifier: GPL-2.0-or-later */\n'
 HASH_SPDX = '# SPDX-License-Identifier: GPL-2.0-or-later\n'
@@ -25,18 +30,22 @@ HASH_SPDX = '# SPDX-License-Identifier: GPL-2.0-or-later\n'
 failures = []
 
 
-def run(script, root):
-    p = subprocess.run([sys.executable, script, root], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, universal_newlines=True)
+def run(script, root, opts):
+    p = subprocess.run([sys.executable, script] + opts + [root],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       universal_newlines=True)
     return p.returncode, p.stdout
 
 
-def expect(name, script, root, want_rc, want_prefixes):
+def expect(name, script, root, want_rc, want_prefixes, opts=None):
     """Run @script on @root; require exit @want_rc and exactly one report
     line starting with each of @want_prefixes, and no other report."""
-    rc, out = run(script, root)
+    if opts is None:
+        opts = ['--graph', GRAPH] if script == LAYERING else []
+    rc, out = run(script, root, opts)
     reports = [l for l in out.splitlines() if l.startswith(('core/', 'tests/',
-               'ci/', 'meson', 'tools/', 'bench/', '.ci/'))]
+               'ci/', 'meson', 'tools/', 'bench/', '.ci/', 'docs/',
+               'layers.txt'))]
     problems = []
     if rc != want_rc:
         problems.append('exit %d, expected %d' % (rc, want_rc))
@@ -84,6 +93,60 @@ def layering_cases():
             'of tests/',
             'core/base/fx.c:5: layer base includes "tests/support/fake.h" '
             'is under tests/'])
+    expect('layering follows the graph, not the order', LAYERING,
+           fixture('graph'), 1,
+           ['core/ram/fxr.c:4: layer ram includes "chan/fxc.h" is of layer '
+            'chan, which ram may not include (ram: base;',
+            'core/colo/fxo.c:4: layer colo includes "codec/fxk.h" is of '
+            'layer codec, which colo may not include (colo: base ram;',
+            'core/colo/fxo.c:5: layer colo includes "chan/fxc.h" is of '
+            'layer chan, which colo may not include'])
+    expect('layering keeps page placement in colo', LAYERING,
+           fixture('placement'), 1,
+           ['core/recv/fxv.c:7: layer recv names "->host", which it never '
+            'may (layers.txt:',
+            'core/recv/fxv.c:8: layer recv names "->host"',
+            'core/recv/fxv.c:9: layer recv names "colo_cache"',
+            'core/recv/fxv.c:10: layer recv names "COLO_ERR_"',
+            'core/incoming/fxi.c:4: layer incoming names "COLO_ERR_"'])
+    expect('layering rejects a malformed graph', LAYERING, fixture('good'), 1,
+           ['layers.txt:3: layer wire names chan, which is not listed above',
+            'layers.txt:5: layer base listed twice',
+            'layers.txt:6: not "LAYER: LAYERS"',
+            'layers.txt:7: "never" for unknown layer misc',
+            'layers.txt:8: layer chan listed twice'],
+           ['--graph', os.path.join(FIXTURES, 'badgraph', 'layers.txt')])
+    design_cases()
+
+
+def design_cases():
+    """ROOT's own graph: docs/design.md must show it unchanged."""
+    with open(GRAPH) as fh:
+        graph = fh.read()
+    rules = [l for l in graph.split('\n')
+             if l.strip() and not l.startswith('#')]
+    with tempfile.TemporaryDirectory() as root:
+        shutil.copytree(os.path.join(fixture('good'), 'core'),
+                        os.path.join(root, 'core'))
+        write(root, 'core/layers.txt', graph)
+        expect('layering reads ROOT/core/layers.txt', LAYERING, root, 0, [],
+               [])
+        design = ('# design\n\ntext\n\n<!-- core/layers.txt -->\n```\n%s\n'
+                  '```\n' % '\n'.join(rules))
+        write(root, 'docs/design.md', design)
+        expect('layering accepts design.md showing the graph', LAYERING,
+               root, 0, [], [])
+        write(root, 'docs/design.md',
+              design.replace('colo: base ram', 'colo: base ram codec'))
+        expect('layering rejects design.md drifting from the graph',
+               LAYERING, root, 1,
+               ['docs/design.md:7: the layer graph differs from '
+                'core/layers.txt (rule 6: "colo: base ram codec" here, '
+                '"colo: base ram" there)'], [])
+        write(root, 'docs/design.md', design.replace(
+            '<!-- core/layers.txt -->', ''))
+        expect('layering rejects design.md without the graph', LAYERING,
+               root, 1, ['docs/design.md:1: no copy of core/layers.txt'], [])
 
 
 def write(root, path, text, mode=0o644):
