@@ -17,6 +17,11 @@
  *       and its QEMU is gone (killed by pid, reaped)
  *   test-send no-binary
  *       --qemu naming a missing file: exit status 1 and the exact reason
+ *   test-send bad-args
+ *       a missing stream file, a bad --compression, a bad --timeout-ms:
+ *       exit status 2 and the exact message
+ *   test-send failed, test-send crash
+ *       the other two outcomes (see their functions)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -613,6 +618,53 @@ static int test_no_binary(void)
     return 0;
 }
 
+/* Exit 2 and the exact first line for bad arguments (no QEMU runs). */
+static int test_bad_args(void)
+{
+    char missing[4300];
+    char f[4400];
+    char want[4500];
+    char *argv[10];
+    ToolRun r;
+    int k;
+
+    snprintf(missing, sizeof(missing), "%s/no-such-stream.bin", qt_tmpdir());
+    snprintf(f, sizeof(f), "%s/qemu-7.2/nocomp-2ch/conn-0.bin", data_root());
+    for (k = 0; k < 3; k++) {
+        argv[1] = "send";
+        argv[2] = "--main";
+        argv[3] = k == 0 ? missing : f;
+        argv[4] = "--compression";
+        argv[5] = k == 1 ? "lz4" : "none";
+        argv[6] = k == 2 ? "--timeout-ms" : NULL;
+        argv[7] = "0";
+        argv[8] = NULL;
+        if (k == 0) {
+            snprintf(want, sizeof(want),
+                     "mfcolo-qemu: %s: cannot open: No such file or "
+                     "directory\n",
+                     missing);
+        } else if (k == 1) {
+            snprintf(want, sizeof(want),
+                     "mfcolo-qemu: --compression lz4: not none, zstd or "
+                     "zlib\n");
+        } else {
+            snprintf(want, sizeof(want),
+                     "mfcolo-qemu: --timeout-ms 0: not a number of ms in "
+                     "1..3600000\n");
+        }
+        run_tool(argv, &r);
+        qt_check(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 2,
+                 "case %d: status 0x%x, not exit 2", k, r.status);
+        qt_check(!strncmp(r.out, want, strlen(want)),
+                 "case %d: the output starts '%.200s', not '%s'", k, r.out,
+                 want);
+        free(r.out);
+    }
+    printf("ok send/bad-args\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && !strcmp(argv[1], "capture")) {
@@ -621,6 +673,8 @@ int main(int argc, char **argv)
         return test_hang();
     } else if (argc == 2 && !strcmp(argv[1], "no-binary")) {
         return test_no_binary();
+    } else if (argc == 2 && !strcmp(argv[1], "bad-args")) {
+        return test_bad_args();
     } else if (argc == 2 && !strcmp(argv[1], "failed")) {
         return test_failed();
     } else if (argc == 2 && !strcmp(argv[1], "crash")) {
@@ -628,7 +682,7 @@ int main(int argc, char **argv)
     }
     fprintf(stderr,
             "usage: %s capture DIR none|zstd|zlib | hang | failed | "
-            "crash | no-binary\n",
+            "crash | no-binary | bad-args\n",
             argv[0]);
     return 2;
 }
