@@ -8,6 +8,7 @@
 
 #include "base/bitmap.h"
 #include "scenario.h"
+#include "secondary.h"
 #include "sender.h"
 #include "sha256.h"
 
@@ -136,14 +137,7 @@ void scenario_free(Scenario *s)
 
 typedef struct Run {
     const Scenario *s;
-    RamTable ram;
-    bool ram_ok;
-    ColoState colo;
-    bool colo_ok;
-    RecvEngine *engine;
-    Chan *main;
-    Chan *reply;
-    Incoming *in;
+    Secondary *sec; /* NULL until its RAM table and COLO state exist */
     Sender *sender;
     int pipes[16][2];
     size_t npipes;
@@ -168,7 +162,7 @@ static void hook_stage(void *opaque, IncomingStage stage)
     if (stage == INCOMING_STAGE_CP_RAM && r->s->def->failover_at >= 0 &&
         r->requests == r->s->def->failover_at + 1 && !r->failover_sent) {
         r->failover_sent = true;
-        incoming_request_failover(r->in);
+        incoming_request_failover(r->sec->in);
     }
 }
 
@@ -187,8 +181,8 @@ static Chan *run_chan(Run *r, size_t i, const char *label, MfError *err)
 static bool run_setup(Run *r, MfError *err)
 {
     const ScenarioDef *d = r->s->def;
-    RecvConfig rc = { 0 };
-    IncomingConfig ic = { 0 };
+    SecondaryOptions opts = { 0 };
+    Chan *main, *reply;
     size_t i, n = primary_nconns(r->s->p);
 
     if (d->fd) {
@@ -213,22 +207,21 @@ static bool run_setup(Run *r, MfError *err)
         so.pace = d->checkpoints > 0;
         r->sender = sender_start(r->s->p, conns, &so);
     }
-    if (!ram_table_init(&r->ram, PAGE, err)) {
-        return false;
-    }
-    r->ram_ok = true;
-    if (!colo_init(&r->colo, &r->ram, err)) {
-        return false;
-    }
-    r->colo_ok = true;
-    rc.channels = d->channels;
-    rc.page_size = PAGE;
-    rc.compression = d->comp;
-    rc.driver = d->driver;
-    rc.seed = 7;
-    rc.max_chunk = d->chunk;
-    r->engine = recv_engine_new(&rc, &r->ram, &r->colo, err);
-    if (!r->engine) {
+    opts.page_size = PAGE;
+    opts.create_blocks = true;
+    opts.colo = true;
+    opts.multifd.channels = d->channels;
+    opts.multifd.compression = d->comp;
+    opts.multifd.driver = d->driver;
+    opts.multifd.seed = 7;
+    opts.multifd.max_chunk = d->chunk;
+    opts.expect_end = true;
+    opts.sync = INCOMING_SYNC_AUTO;
+    opts.hooks.opaque = r;
+    opts.hooks.precopy_done = hook_precopy_done;
+    opts.hooks.stage = hook_stage;
+    r->sec = secondary_build(&opts, err);
+    if (!r->sec) {
         return false;
     }
     for (i = 1; i < n; i++) {
@@ -237,52 +230,32 @@ static bool run_setup(Run *r, MfError *err)
         if (d->fd) {
             r->pipes[i][0] = -1; /* owned by the channel (or closed) */
         }
-        if (!ch || !recv_engine_add_channel(r->engine, ch, err)) {
+        if (!ch || !secondary_add_channel(r->sec, ch, err)) {
             return false;
         }
     }
-    r->main = run_chan(r, 0, "main", err);
+    main = run_chan(r, 0, "main", err);
     if (d->fd) {
         r->main_fd = r->pipes[0][0];
         r->pipes[0][0] = -1;
     }
-    if (!r->main) {
+    if (!main) {
         return false;
     }
-    r->reply = d->fd ? chan_fd_new(r->main_fd, false, "main", err)
-                     : chan_mem_sink_new("reply", err);
-    if (!r->reply) {
+    reply = d->fd ? chan_fd_new(r->main_fd, false, "main", err)
+                  : chan_mem_sink_new("reply", err);
+    if (!reply) {
+        chan_free(main);
         return false;
     }
-    ic.main = r->main;
-    ic.reply = r->reply;
-    ic.ram = &r->ram;
-    ic.colo = &r->colo;
-    ic.multifd = r->engine;
-    ic.create_blocks = true;
-    ic.expect_end = true;
-    ic.sync = INCOMING_SYNC_AUTO;
-    ic.hooks.opaque = r;
-    ic.hooks.precopy_done = hook_precopy_done;
-    ic.hooks.stage = hook_stage;
-    r->in = incoming_new(&ic, err);
-    return r->in != NULL;
+    return secondary_attach_main(r->sec, main, reply, err);
 }
 
 static void run_teardown(Run *r)
 {
     size_t i;
 
-    incoming_free(r->in);
-    recv_engine_free(r->engine);
-    chan_free(r->main);
-    chan_free(r->reply);
-    if (r->colo_ok) {
-        colo_destroy(&r->colo);
-    }
-    if (r->ram_ok) {
-        ram_table_destroy(&r->ram);
-    }
+    secondary_free(r->sec);
     for (i = 0; i < r->npipes; i++) {
         if (r->pipes[i][0] >= 0) {
             close(r->pipes[i][0]); /* writers see EPIPE and stop */
@@ -314,12 +287,12 @@ static bool check_stage(const Run *r, size_t stage, ScenarioResult *res)
                     "expected", (unsigned long long)stage);
     }
     ps = primary_stage(r->s->p, stage);
-    if (r->ram.nblocks != primary_memory(r->s->p)->nblocks) {
+    if (r->sec->ram.nblocks != primary_memory(r->s->p)->nblocks) {
         return fail(res, SCEN_MEMORY, "%s: %llu blocks", "layout",
-                    (unsigned long long)r->ram.nblocks);
+                    (unsigned long long)r->sec->ram.nblocks);
     }
-    for (i = 0; i < r->ram.nblocks; i++) {
-        const RamBlock *b = r->ram.blocks[i];
+    for (i = 0; i < r->sec->ram.nblocks; i++) {
+        const RamBlock *b = r->sec->ram.blocks[i];
 
         sha256_digest(b->host, b->used_length, d);
         if (memcmp(d, ps->digest[i], sizeof(d))) {
@@ -348,8 +321,8 @@ static bool check_precopy_guest(const Run *r, ScenarioResult *res)
     size_t i;
     uint64_t pg;
 
-    for (i = 0; i < r->ram.nblocks; i++) {
-        const RamBlock *b = r->ram.blocks[i];
+    for (i = 0; i < r->sec->ram.nblocks; i++) {
+        const RamBlock *b = r->sec->ram.blocks[i];
         long wi = want ? mem_image_find(want, b->name) : -1;
 
         if (b->dirty && !mf_bitmap_empty(b->dirty, b->npages)) {
@@ -386,7 +359,8 @@ static bool check_replies(const Run *r, ScenarioResult *res, bool whole)
     }
     const SupBuf *want = primary_replies(r->s->p);
     size_t len = 0;
-    const uint8_t *got = r->reply ? chan_mem_data(r->reply, &len) : NULL;
+    const Chan *reply = r->sec ? r->sec->reply : NULL;
+    const uint8_t *got = reply ? chan_mem_data(reply, &len) : NULL;
 
     if (len > want->len || (len && memcmp(got, want->data, len)) ||
         (whole && len != want->len)) {
@@ -423,17 +397,18 @@ static void run_check(const Run *r, ScenarioResult *res)
         return;
     }
     if (!res->setup_failed && r->precopy_done) {
-        if (d->checkpoints && colo_phase(&r->colo) != COLO_PHASE_FAILED_OVER) {
+        if (d->checkpoints &&
+            colo_phase(&r->sec->colo) != COLO_PHASE_FAILED_OVER) {
             fail(res, SCEN_INVARIANT, "phase %s after a failed COLO run%llu",
-                 colo_phase_name(colo_phase(&r->colo)), 0);
+                 colo_phase_name(colo_phase(&r->sec->colo)), 0);
             return;
         }
         /* I4: the last checkpoint whose flush completed */
-        if (!check_stage(r, (size_t)(d->checkpoints ? r->colo.flushes : 0),
+        if (!check_stage(r, (size_t)(d->checkpoints ? r->sec->colo.flushes : 0),
                          res)) {
             return;
         }
-    } else if (r->ram_ok && !check_precopy_guest(r, res)) {
+    } else if (r->sec && !check_precopy_guest(r, res)) {
         return;
     }
     check_replies(r, res, false);
@@ -449,10 +424,10 @@ void scenario_run(const Scenario *s, ScenarioResult *res)
     if (!run_setup(&r, &res->err)) {
         res->setup_failed = true;
     } else {
-        res->ok = incoming_run(r.in, &res->outcome, &res->err);
-        incoming_get_stats(r.in, &res->st);
+        res->ok = incoming_run(r.sec->in, &res->outcome, &res->err);
+        incoming_get_stats(r.sec->in, &res->st);
     }
-    if (r.engine && s->def->driver == RECV_DRIVER_THREADED) {
+    if (r.sec && r.sec->engine && s->def->driver == RECV_DRIVER_THREADED) {
         MfError ignored = { 0 };
 
         /*
@@ -462,9 +437,9 @@ void scenario_run(const Scenario *s, ScenarioResult *res)
          * a live secondary must, before looking at memory.
          */
         if (!res->ok) {
-            recv_engine_cancel(r.engine, NULL);
+            recv_engine_cancel(r.sec->engine, NULL);
         }
-        recv_engine_finish(r.engine, &ignored);
+        recv_engine_finish(r.sec->engine, &ignored);
     }
     if (res->ok) {
         memset(&res->err, 0, sizeof(res->err));

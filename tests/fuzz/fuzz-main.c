@@ -50,6 +50,7 @@
 #include "colo/colo.h"
 #include "incoming/incoming.h"
 #include "recv/recv.h"
+#include "secondary.h"
 
 #define MAX_RAM (256ull << 10)
 
@@ -62,8 +63,7 @@
 static uint8_t snap_buf[MAX_RAM];
 
 typedef struct MainFuzz {
-    RamTable ram;
-    ColoState colo;
+    Secondary *sec;
     size_t snap_len; /* bytes of snap_buf this input wrote */
     bool snap_valid;
 } MainFuzz;
@@ -81,14 +81,14 @@ static size_t ram_total(const RamTable *t)
 /* Guest memory of every block, back to back, into snap_buf. */
 static void take_snap(MainFuzz *f)
 {
-    size_t i, pos = 0, total = ram_total(&f->ram);
+    size_t i, pos = 0, total = ram_total(&f->sec->ram);
 
     FUZZ_CHECK(total <= MAX_RAM, "%zu bytes of RAM above MEM_SIZE's limit",
                total);
-    for (i = 0; i < f->ram.nblocks; i++) {
-        memcpy(snap_buf + pos, f->ram.blocks[i]->host,
-               f->ram.blocks[i]->used_length);
-        pos += f->ram.blocks[i]->used_length;
+    for (i = 0; i < f->sec->ram.nblocks; i++) {
+        memcpy(snap_buf + pos, f->sec->ram.blocks[i]->host,
+               f->sec->ram.blocks[i]->used_length);
+        pos += f->sec->ram.blocks[i]->used_length;
     }
     f->snap_len = total;
     f->snap_valid = true;
@@ -98,15 +98,15 @@ static bool guest_equals_snap(const MainFuzz *f)
 {
     size_t i, pos = 0;
 
-    if (ram_total(&f->ram) != f->snap_len) {
+    if (ram_total(&f->sec->ram) != f->snap_len) {
         return false;
     }
-    for (i = 0; i < f->ram.nblocks; i++) {
-        if (memcmp(snap_buf + pos, f->ram.blocks[i]->host,
-                   f->ram.blocks[i]->used_length)) {
+    for (i = 0; i < f->sec->ram.nblocks; i++) {
+        if (memcmp(snap_buf + pos, f->sec->ram.blocks[i]->host,
+                   f->sec->ram.blocks[i]->used_length)) {
             return false;
         }
-        pos += f->ram.blocks[i]->used_length;
+        pos += f->sec->ram.blocks[i]->used_length;
     }
     return true;
 }
@@ -141,8 +141,8 @@ static void hook_checkpoint_done(void *opaque, const IncomingCheckpoint *cp)
 
     (void)cp;
     /* I3 right after the flush. */
-    for (i = 0; i < f->ram.nblocks; i++) {
-        RamBlock *b = f->ram.blocks[i];
+    for (i = 0; i < f->sec->ram.nblocks; i++) {
+        RamBlock *b = f->sec->ram.blocks[i];
 
         FUZZ_CHECK(mf_bitmap_empty(b->dirty, b->npages),
                    "I3: dirty bits left in %s after a checkpoint", b->name);
@@ -167,12 +167,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         INCOMING_SYNC_SECTION,
     };
     MainFuzz f = { 0 };
-    IncomingConfig ic = { 0 };
-    RecvConfig rc = { 0 };
+    SecondaryOptions so = { 0 };
     IncomingOutcome outcome;
     IncomingStats st;
-    RecvEngine *engine = NULL;
-    Incoming *in;
     Chan *main_ch, *reply;
     MfError err;
     uint32_t channels, i;
@@ -185,31 +182,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     colo = data[0] & 1;
     channels = (data[0] >> 1) & 3;
     mf_error_clear(&err);
-    if (!ram_table_init(&f.ram, 4096, &err)) {
-        FUZZ_FAIL("ram_table_init: %s", err.msg);
-    }
-    ram_table_set_allocator(&f.ram, fuzz_pool());
-    FUZZ_CHECK(colo_init(&f.colo, &f.ram, &err), "colo_init: %s", err.msg);
+    so.page_size = 4096;
+    so.allocator = fuzz_pool();
+    so.create_blocks = true;
+    so.max_ram = MAX_RAM;
+    so.colo = colo;
+    so.max_device_state = 1u << 20;
+    so.sync = modes[(data[0] >> 3) & 3];
+    so.expect_end = (data[0] & 0x80) != 0;
+    so.hooks.opaque = &f;
+    so.hooks.stop_guest = hook_stop;
+    so.hooks.load_device_state = hook_load;
+    so.hooks.precopy_done = hook_precopy_done;
+    so.hooks.checkpoint_done = hook_checkpoint_done;
+    f.sec = secondary_build(&so, &err);
+    FUZZ_CHECK(f.sec != NULL, "secondary_build: %s", err.msg);
 
     if (channels) {
-        rc.channels = channels;
-        rc.page_size = 4096;
-        rc.compression = methods[(data[0] >> 5) & 3];
-        rc.driver = RECV_DRIVER_DETERMINISTIC;
-        rc.seed = data[1] & 15;
-        rc.max_chunk = (data[1] >> 4) ? (size_t)1 << (data[1] >> 4) : 0;
-        rc.allocator = fuzz_pool();
-        engine = recv_engine_new(&rc, &f.ram, colo ? &f.colo : NULL, &err);
-        if (!engine) {
+        SecondaryMultifd m = { 0 };
+
+        m.channels = channels;
+        m.compression = methods[(data[0] >> 5) & 3];
+        m.driver = RECV_DRIVER_DETERMINISTIC;
+        m.seed = data[1] & 15;
+        m.max_chunk = (data[1] >> 4) ? (size_t)1 << (data[1] >> 4) : 0;
+        if (!secondary_start_multifd(f.sec, &m, &err)) {
             FUZZ_CHECK(err.code == MF_ERR_INVALID_ARG, "engine: %s", err.msg);
-            goto out_ram;
+            goto out;
         }
         for (i = 0; i < channels; i++) {
             size_t want, len;
             Chan *c;
 
             if (size - pos < 4) {
-                goto out_engine;
+                goto out;
             }
             want = mf_be32_load(data + pos);
             pos += 4;
@@ -218,41 +224,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(c != NULL, "chan_mem_new: %s", err.msg);
             pos += len;
             if (ok) {
-                ok = recv_engine_add_channel(engine, c, &err);
+                ok = secondary_add_channel(f.sec, c, &err);
             } else {
                 chan_free(c);
             }
         }
         if (!ok) {
             FUZZ_CHECK_ERROR(&err, true);
-            goto out_engine;
+            goto out;
         }
     }
 
     main_ch = chan_mem_new(data + pos, size - pos, 0, "main", &err);
     reply = chan_mem_sink_new("reply", &err);
     FUZZ_CHECK(main_ch && reply, "channels: %s", err.msg);
-    ic.main = main_ch;
-    ic.reply = reply;
-    ic.ram = &f.ram;
-    ic.colo = colo ? &f.colo : NULL;
-    ic.multifd = engine;
-    ic.create_blocks = true;
-    ic.max_ram = MAX_RAM;
-    ic.max_device_state = 1u << 20;
-    ic.allocator = fuzz_pool();
-    ic.sync = modes[(data[0] >> 3) & 3];
-    ic.expect_end = (data[0] & 0x80) != 0;
-    ic.hooks.opaque = &f;
-    ic.hooks.stop_guest = hook_stop;
-    ic.hooks.load_device_state = hook_load;
-    ic.hooks.precopy_done = hook_precopy_done;
-    ic.hooks.checkpoint_done = hook_checkpoint_done;
-    in = incoming_new(&ic, &err);
-    FUZZ_CHECK(in != NULL, "incoming_new: %s", err.msg);
+    FUZZ_CHECK(secondary_attach_main(f.sec, main_ch, reply, &err),
+               "incoming_new: %s", err.msg);
 
-    ok = incoming_run(in, &outcome, &err);
-    incoming_get_stats(in, &st);
+    ok = incoming_run(f.sec->in, &outcome, &err);
+    incoming_get_stats(f.sec->in, &st);
     if (fuzz_verbose()) {
         printf("main: conf 0x%02x: %s %s (%llu checkpoints, %llu syncs)\n",
                data[0], ok ? "ok" : err.code_name, ok ? "" : err.msg,
@@ -272,23 +262,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (st.colo && f.snap_valid) {
         /* I4: the receiver failed over on the last completed checkpoint. */
-        FUZZ_CHECK(colo_phase(&f.colo) == COLO_PHASE_FAILED_OVER,
+        FUZZ_CHECK(colo_phase(&f.sec->colo) == COLO_PHASE_FAILED_OVER,
                    "COLO run ended in phase %s",
-                   colo_phase_name(colo_phase(&f.colo)));
-        FUZZ_CHECK(f.colo.dirty_pages == 0, "dirty pages after failover");
+                   colo_phase_name(colo_phase(&f.sec->colo)));
+        FUZZ_CHECK(f.sec->colo.dirty_pages == 0, "dirty pages after failover");
         FUZZ_CHECK(guest_equals_snap(&f),
                    "I4: guest memory differs from the last checkpoint "
                    "(%s)",
                    ok ? "clean end" : err.code_name);
     }
-    incoming_free(in);
-    chan_free(main_ch);
-    chan_free(reply);
-out_engine:
-    recv_engine_free(engine);
-out_ram:
-    colo_destroy(&f.colo);
-    ram_table_destroy(&f.ram);
+out:
+    secondary_free(f.sec);
     fuzz_pool_check_empty();
     return 0;
 }

@@ -20,6 +20,7 @@
 #include "ram/ram.h"
 #include "recv/recv.h"
 #include "replay.h"
+#include "secondary.h"
 #include "sha256.h"
 #include "wire/multifd.h"
 
@@ -53,9 +54,7 @@ typedef struct Replay {
     FILE *out;
     FILE *errf;
     const ReplayObserver *obs;
-    RamTable ram;
-    ColoState colo;
-    bool colo_ready;
+    Secondary *sec; /* the receiver (tests/support/secondary.h) */
 } Replay;
 
 static const char usage_text[] =
@@ -332,9 +331,9 @@ static void trace_blocks(Replay *r, const char *prefix)
     char hex[65];
     size_t i;
 
-    for (i = 0; i < r->ram.nblocks; i++) {
-        block_hex(r->ram.blocks[i], hex);
-        fprintf(r->out, "%s %s %s\n", prefix, r->ram.blocks[i]->name, hex);
+    for (i = 0; i < r->sec->ram.nblocks; i++) {
+        block_hex(r->sec->ram.blocks[i], hex);
+        fprintf(r->out, "%s %s %s\n", prefix, r->sec->ram.blocks[i]->name, hex);
     }
 }
 
@@ -346,7 +345,7 @@ static void hook_precopy(void *opaque)
         trace_blocks(r, "precopy");
     }
     if (r->obs && r->obs->precopy) {
-        r->obs->precopy(r->obs->opaque, &r->ram);
+        r->obs->precopy(r->obs->opaque, &r->sec->ram);
     }
 }
 
@@ -360,7 +359,7 @@ static void hook_checkpoint(void *opaque, const IncomingCheckpoint *cp)
         trace_blocks(r, prefix);
     }
     if (r->obs && r->obs->checkpoint) {
-        r->obs->checkpoint(r->obs->opaque, &r->ram, cp);
+        r->obs->checkpoint(r->obs->opaque, &r->sec->ram, cp);
     }
 }
 
@@ -416,12 +415,12 @@ static int dump_blocks(Replay *r)
         replay_error_line(r, msg);
         return REPLAY_EXIT_IO;
     }
-    for (i = 0; i < r->ram.nblocks; i++) {
+    for (i = 0; i < r->sec->ram.nblocks; i++) {
         char other[sizeof(name)];
 
-        replay_dump_name(r->ram.blocks[i]->name, name, sizeof(name));
+        replay_dump_name(r->sec->ram.blocks[i]->name, name, sizeof(name));
         for (j = 0; j < i; j++) {
-            replay_dump_name(r->ram.blocks[j]->name, other, sizeof(other));
+            replay_dump_name(r->sec->ram.blocks[j]->name, other, sizeof(other));
             if (!strcmp(name, other)) {
                 snprintf(msg, sizeof(msg),
                          "--dump: blocks %zu and %zu "
@@ -432,8 +431,8 @@ static int dump_blocks(Replay *r)
             }
         }
         snprintf(path, sizeof(path), "%s/%s", r->o.dump_dir, name);
-        st = write_file(r, path, r->ram.blocks[i]->host,
-                        r->ram.blocks[i]->used_length);
+        st = write_file(r, path, r->sec->ram.blocks[i]->host,
+                        r->sec->ram.blocks[i]->used_length);
         if (st >= 0) {
             return st;
         }
@@ -454,37 +453,39 @@ static void stream_error(Replay *r, const MfError *err)
     replay_error_line(r, buf);
 }
 
-/* The receive path itself; returns -1 when the stream was valid. */
-static int replay_stream(Replay *r, Chan *reply)
+/*
+ * The receive path itself, on the receiver replay_run built (RAM table
+ * filled by the MEM_SIZE list, COLO on); returns -1 when the stream was
+ * valid.
+ */
+static int replay_stream(Replay *r)
 {
-    RecvEngine *engine = NULL;
-    IncomingConfig ic = { 0 };
+    Secondary *sec = r->sec;
     IncomingOutcome outcome;
-    Incoming *in = NULL;
-    Chan *main_chan = NULL;
+    Chan *main_chan, *reply;
     MfError err;
     int status = -1;
     size_t i;
 
     mf_error_clear(&err);
     if (r->o.nchans) {
-        RecvConfig rc = { 0 };
+        SecondaryMultifd m = { 0 };
 
-        rc.channels = (uint32_t)r->o.nchans;
-        rc.page_size = r->o.page_size;
-        rc.compression = r->o.compression;
-        rc.expect_uuid = r->o.have_uuid;
-        memcpy(rc.uuid, r->o.uuid, sizeof(rc.uuid));
-        rc.driver = RECV_DRIVER_DETERMINISTIC;
-        rc.seed = r->o.seed;
-        rc.max_chunk = (size_t)r->o.chunk;
-        engine = recv_engine_new(&rc, &r->ram, &r->colo, &err);
-        for (i = 0; engine && i < r->o.nchans; i++) {
-            Chan *c = chan_mem_new(r->o.chans[i].data, r->o.chans[i].len, 0,
-                                   r->o.chans[i].path, &err);
+        m.channels = (uint32_t)r->o.nchans;
+        m.compression = r->o.compression;
+        m.expect_uuid = r->o.have_uuid;
+        memcpy(m.uuid, r->o.uuid, sizeof(m.uuid));
+        m.driver = RECV_DRIVER_DETERMINISTIC;
+        m.seed = r->o.seed;
+        m.max_chunk = (size_t)r->o.chunk;
+        if (secondary_start_multifd(sec, &m, &err)) {
+            for (i = 0; i < r->o.nchans; i++) {
+                Chan *c = chan_mem_new(r->o.chans[i].data, r->o.chans[i].len, 0,
+                                       r->o.chans[i].path, &err);
 
-            if (!c || !recv_engine_add_channel(engine, c, &err)) {
-                break;
+                if (!c || !secondary_add_channel(sec, c, &err)) {
+                    break;
+                }
             }
         }
         if (mf_error_is_set(&err)) {
@@ -495,47 +496,36 @@ static int replay_stream(Replay *r, Chan *reply)
     if (!main_chan) {
         goto out;
     }
-    ic.main = main_chan;
-    ic.reply = reply;
-    ic.ram = &r->ram;
-    ic.colo = &r->colo;
-    ic.multifd = engine;
-    ic.create_blocks = true;
-    ic.max_ram = r->o.max_ram;
-    ic.sync = r->o.sync;
-    ic.expect_end = true;
-    ic.hooks.opaque = r;
-    ic.hooks.precopy_done = hook_precopy;
-    ic.hooks.checkpoint_done = hook_checkpoint;
-    in = incoming_new(&ic, &err);
-    if (!in) {
+    reply = chan_mem_sink_new("replies", &err);
+    if (!reply) {
+        chan_free(main_chan);
         goto out;
     }
-    incoming_run(in, &outcome, &err);
+    if (!secondary_attach_main(sec, main_chan, reply, &err)) {
+        goto out;
+    }
+    incoming_run(sec->in, &outcome, &err);
 
 out:
     if (mf_error_is_set(&err)) {
         stream_error(r, &err);
         status = status_of(&err);
         /* Whatever happened, fail over: memory = last checkpoint (I4). */
-        if (engine) {
-            recv_engine_cancel(engine, NULL);
+        if (sec->engine) {
+            recv_engine_cancel(sec->engine, NULL);
         }
-        colo_failover(&r->colo);
+        colo_failover(secondary_colo(sec));
     }
-    incoming_free(in);
-    recv_engine_free(engine);
-    chan_free(main_chan);
     return status;
 }
 
 static int replay_run(Replay *r)
 {
+    SecondaryOptions so = { 0 };
     MfError err;
-    Chan *reply = NULL;
     int status;
-    size_t i, len;
-    const uint8_t *data;
+    size_t i, len = 0;
+    const uint8_t *data = NULL;
     char hex[65];
 
     mf_error_clear(&err);
@@ -546,24 +536,32 @@ static int replay_run(Replay *r)
     if (status >= 0) {
         return status;
     }
-    if (!ram_table_init(&r->ram, r->o.page_size, &err) ||
-        !colo_init(&r->colo, &r->ram, &err) ||
-        !(reply = chan_mem_sink_new("replies", &err))) {
+    so.page_size = r->o.page_size;
+    so.create_blocks = true;
+    so.max_ram = r->o.max_ram;
+    so.colo = true;
+    so.sync = r->o.sync;
+    so.expect_end = true;
+    so.hooks.opaque = r;
+    so.hooks.precopy_done = hook_precopy;
+    so.hooks.checkpoint_done = hook_checkpoint;
+    r->sec = secondary_build(&so, &err);
+    if (!r->sec) {
         stream_error(r, &err);
         return status_of(&err);
     }
-    r->colo_ready = true;
-    status = replay_stream(r, reply);
+    status = replay_stream(r);
     if (r->o.replies_path) {
         int st;
 
-        data = chan_mem_data(reply, &len);
+        if (r->sec->reply) {
+            data = chan_mem_data(r->sec->reply, &len);
+        }
         st = write_file(r, r->o.replies_path, data, len);
         if (status < 0) {
             status = st;
         }
     }
-    chan_free(reply);
     if (r->o.dump_dir) {
         int st = dump_blocks(r);
 
@@ -571,10 +569,10 @@ static int replay_run(Replay *r)
             status = st;
         }
     }
-    for (i = 0; !(r->obs && r->obs->quiet) && i < r->ram.nblocks; i++) {
-        block_hex(r->ram.blocks[i], hex);
-        fprintf(r->out, "%s %" PRIu64 " %s\n", r->ram.blocks[i]->name,
-                r->ram.blocks[i]->used_length, hex);
+    for (i = 0; !(r->obs && r->obs->quiet) && i < r->sec->ram.nblocks; i++) {
+        block_hex(r->sec->ram.blocks[i], hex);
+        fprintf(r->out, "%s %" PRIu64 " %s\n", r->sec->ram.blocks[i]->name,
+                r->sec->ram.blocks[i]->used_length, hex);
     }
     return status < 0 ? REPLAY_EXIT_OK : status;
 }
@@ -597,14 +595,11 @@ int replay_main(int argc, char **argv, FILE *out, FILE *errf,
     if (status < 0) {
         status = replay_run(r);
     }
-    if (obs && obs->end && r->colo_ready) {
-        obs->end(obs->opaque, &r->ram, status);
+    if (obs && obs->end && r->sec) {
+        obs->end(obs->opaque, &r->sec->ram, status);
     }
     fflush(out);
-    if (r->colo_ready) {
-        colo_destroy(&r->colo);
-    }
-    ram_table_destroy(&r->ram);
+    secondary_free(r->sec);
     free(r->o.main.data);
     for (i = 0; i < r->o.nchans; i++) {
         free(r->o.chans[i].data);

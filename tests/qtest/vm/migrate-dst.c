@@ -25,6 +25,7 @@
 #include "qmp.h"
 #include "ram/ram.h"
 #include "recv/recv.h"
+#include "secondary.h"
 
 #define DST_MAX_CONNS 300
 
@@ -44,15 +45,13 @@ struct MigDst {
     bool quit;
     bool running; /* incoming_run in progress */
     bool done;    /* thread finished its work */
-    RamTable ram;
-    bool ram_init;
-    ColoState colo;
-    bool colo_init;
+    /* The receiver (tests/support/secondary.h): RAM table over the VM's
+     * blocks and COLO state at migrate-incoming, the engine and the
+     * parser once the connections came. */
+    Secondary *sec;
     RamBlock *rb[VM_MAX_BLOCKS];
-    RecvEngine *engine;
-    Chan *main;
+    Chan *main; /* accepted main channel, until attached to sec */
     Chan *reply;
-    Incoming *in;
     /* what the oracle asks */
     bool have_vcpu;
     uint64_t checkpoint;  /* id of the last applied device state */
@@ -92,8 +91,8 @@ static void h_start_guest(void *opaque)
     MigDst *d = opaque;
     Vm *vm = d->vm;
 
-    if (d->colo_init && !vm->dirty_hook &&
-        colo_phase(&d->colo) == COLO_PHASE_COLO) {
+    if (d->sec->colo_on && !vm->dirty_hook &&
+        colo_phase(&d->sec->colo) == COLO_PHASE_COLO) {
         /* Entering COLO: the vCPU is stopped, install the dirty log. */
         vm->dirty_opaque = d;
         vm->dirty_hook = dst_dirty_hook;
@@ -268,19 +267,16 @@ static bool dst_accept_all(MigDst *d)
 
     mf_error_clear(&err);
     if (want) {
-        RecvConfig rc;
+        SecondaryMultifd m;
 
-        memset(&rc, 0, sizeof(rc));
-        rc.channels = want;
-        rc.page_size = VM_PAGE_SIZE;
-        rc.compression = vm->compression;
-        rc.expect_uuid = true;
-        memcpy(rc.uuid, vm->uuid, sizeof(rc.uuid));
-        rc.driver = RECV_DRIVER_THREADED;
-        rc.seed = vm->seed;
-        d->engine =
-            recv_engine_new(&rc, &d->ram, d->colo_init ? &d->colo : NULL, &err);
-        if (!d->engine) {
+        memset(&m, 0, sizeof(m));
+        m.channels = want;
+        m.compression = vm->compression;
+        m.expect_uuid = true;
+        memcpy(m.uuid, vm->uuid, sizeof(m.uuid));
+        m.driver = RECV_DRIVER_THREADED;
+        m.seed = vm->seed;
+        if (!secondary_start_multifd(d->sec, &m, &err)) {
             return dst_set_error(d, &err, "multifd setup");
         }
     }
@@ -338,7 +334,7 @@ static bool dst_accept_all(MigDst *d)
             vm_set_mig_status(vm, "active");
             continue;
         }
-        if (!d->engine) {
+        if (!d->sec->engine) {
             dst_drop_last(d, fd);
             snprintf(d->error, sizeof(d->error),
                      "multifd connection "
@@ -351,7 +347,7 @@ static bool dst_accept_all(MigDst *d)
             dst_drop_last(d, fd);
             return dst_set_error(d, &err, "multifd channel");
         }
-        if (!recv_engine_add_channel(d->engine, c, &err)) {
+        if (!secondary_add_channel(d->sec, c, &err)) {
             return dst_set_error(d, &err, "multifd channel");
         }
         got++;
@@ -363,48 +359,34 @@ static void *dst_thread(void *opaque)
 {
     MigDst *d = opaque;
     Vm *vm = d->vm;
-    IncomingConfig cfg;
     IncomingOutcome outcome = INCOMING_COMPLETED;
     MfError err;
+    Chan *main_chan;
     bool ok;
     bool requested;
 
     mf_error_clear(&err);
     ok = dst_accept_all(d);
     if (ok) {
-        memset(&cfg, 0, sizeof(cfg));
-        cfg.main = d->main;
-        cfg.reply = d->reply;
-        cfg.ram = &d->ram;
-        cfg.colo = d->colo_init ? &d->colo : NULL;
-        cfg.multifd = d->engine;
-        cfg.create_blocks = false;
-        /* Per round for current senders, per section for <= 8.0 ones:
-         * decided at the first EOS, as a receiver must for both. */
-        cfg.sync = INCOMING_SYNC_AUTO;
-        cfg.hooks.opaque = d;
-        cfg.hooks.stop_guest = h_stop_guest;
-        cfg.hooks.start_guest = h_start_guest;
-        cfg.hooks.load_device_state = h_load_device_state;
-        cfg.hooks.precopy_done = h_precopy_done;
-        cfg.hooks.checkpoint_done = h_checkpoint_done;
-        cfg.hooks.stage = h_stage;
         pthread_mutex_lock(&d->lock);
-        d->in = incoming_new(&cfg, &err);
-        d->running = d->in != NULL && !d->yanked && !d->quit;
+        /* The secondary takes both channels, even on failure. */
+        secondary_attach_main(d->sec, d->main, d->reply, &err);
+        d->main = NULL;
+        d->reply = NULL;
+        d->running = d->sec->in != NULL && !d->yanked && !d->quit;
         pthread_mutex_unlock(&d->lock);
-        if (!d->in) {
+        if (!d->sec->in) {
             ok = dst_set_error(d, &err, "incoming");
         } else if (!d->running) {
             ok = false;
         } else {
             IncomingStats stats;
 
-            ok = incoming_run(d->in, &outcome, &err);
+            ok = incoming_run(d->sec->in, &outcome, &err);
             if (!ok) {
                 dst_set_error(d, &err, "incoming");
             }
-            incoming_get_stats(d->in, &stats);
+            incoming_get_stats(d->sec->in, &stats);
             vm_log(vm,
                    "incoming ended: sync mode %s, %" PRIu64
                    " checkpoints, %" PRIu64 " syncs, %" PRIu64 " main "
@@ -425,23 +407,22 @@ static void *dst_thread(void *opaque)
             vcpu_resume(vm);
         }
     }
-    if (d->engine) {
-        recv_engine_cancel(d->engine, NULL);
-        recv_engine_free(d->engine);
-        d->engine = NULL;
+    main_chan = d->sec->main ? d->sec->main : d->main;
+    if (d->sec->engine) {
+        secondary_stop_multifd(d->sec);
         /* The multifd fds are closed: only main may be shut down now. */
         pthread_mutex_lock(&d->lock);
         d->nconns = 0;
-        if (d->main) {
+        if (main_chan) {
             d->conns[d->nconns++] = d->main_fd;
         }
         pthread_mutex_unlock(&d->lock);
     }
-    if (d->main) {
-        chan_shutdown(d->main);
+    if (main_chan) {
+        chan_shutdown(main_chan);
     }
 
-    if (!d->colo_init || colo_phase(&d->colo) == COLO_PHASE_PRECOPY) {
+    if (!d->sec->colo_on || colo_phase(&d->sec->colo) == COLO_PHASE_PRECOPY) {
         /* Plain migration, or COLO never started. */
         if (ok && outcome == INCOMING_COMPLETED) {
             vm_set_mig_status(vm, "completed");
@@ -493,6 +474,8 @@ bool dst_incoming(Vm *vm, const char *uri, MigErr *e)
     struct sockaddr_in sa;
     socklen_t slen = sizeof(sa);
     const char *colon;
+    SecondaryBlock blocks[VM_MAX_BLOCKS];
+    SecondaryOptions so = { 0 };
     MfError err;
     size_t i;
     int one = 1;
@@ -536,22 +519,32 @@ bool dst_incoming(Vm *vm, const char *uri, MigErr *e)
     d->port = ntohs(sa.sin_port);
 
     mf_error_clear(&err);
-    if (!ram_table_init(&d->ram, VM_PAGE_SIZE, &err)) {
+    for (i = 0; i < vm->nblocks; i++) {
+        blocks[i].name = vm->blocks[i].name;
+        blocks[i].size = vm->blocks[i].size;
+        blocks[i].host = vm->blocks[i].host;
+    }
+    so.page_size = VM_PAGE_SIZE;
+    so.blocks = blocks;
+    so.nblocks = vm->nblocks;
+    so.colo = vm->cap_colo;
+    /* Per round for current senders, per section for <= 8.0 ones:
+     * decided at the first EOS, as a receiver must for both. */
+    so.sync = INCOMING_SYNC_AUTO;
+    so.hooks.opaque = d;
+    so.hooks.stop_guest = h_stop_guest;
+    so.hooks.start_guest = h_start_guest;
+    so.hooks.load_device_state = h_load_device_state;
+    so.hooks.precopy_done = h_precopy_done;
+    so.hooks.checkpoint_done = h_checkpoint_done;
+    so.hooks.stage = h_stage;
+    /* The multifd engine comes in dst_thread, with the settings of then. */
+    d->sec = secondary_build(&so, &err);
+    if (!d->sec) {
         goto fail_core;
     }
-    d->ram_init = true;
     for (i = 0; i < vm->nblocks; i++) {
-        d->rb[i] = ram_table_add(&d->ram, vm->blocks[i].name,
-                                 vm->blocks[i].size, vm->blocks[i].host, &err);
-        if (!d->rb[i]) {
-            goto fail_core;
-        }
-    }
-    if (vm->cap_colo) {
-        if (!colo_init(&d->colo, &d->ram, &err)) {
-            goto fail_core;
-        }
-        d->colo_init = true;
+        d->rb[i] = ram_table_find(&d->sec->ram, vm->blocks[i].name);
     }
     vm->dst = d;
     vm_set_mig_status(vm, "setup");
@@ -560,9 +553,6 @@ bool dst_incoming(Vm *vm, const char *uri, MigErr *e)
 
 fail_core:
     mf_error_format(&err, e->desc, sizeof(e->desc));
-    if (d->ram_init) {
-        ram_table_destroy(&d->ram);
-    }
     close(d->listen_fd);
     free(d);
     return false;
@@ -604,7 +594,7 @@ bool dst_failover(Vm *vm, MigErr *e)
     pthread_mutex_lock(&d->lock);
     d->failover = true;
     if (d->running) {
-        incoming_request_failover(d->in);
+        incoming_request_failover(d->sec->in);
     }
     pthread_cond_broadcast(&d->cond);
     pthread_mutex_unlock(&d->lock);
@@ -641,15 +631,15 @@ void dst_query_colo(Vm *vm, json_t *ret)
         p++;
     }
     pthread_mutex_lock(&d->lock);
-    json_object_set_new(ret, "phase",
-                        json_string(d->colo_init
-                                        ? colo_phase_name(colo_phase(&d->colo))
-                                        : "none"));
+    json_object_set_new(
+        ret, "phase",
+        json_string(d->sec->colo_on ? colo_phase_name(colo_phase(&d->sec->colo))
+                                    : "none"));
     json_object_set_new(ret, "checkpoint", json_integer(d->checkpoint));
     json_object_set_new(ret, "checkpoints", json_integer(d->checkpoints));
     json_object_set_new(
         ret, "flushes",
-        json_integer(d->colo_init ? (json_int_t)d->colo.flushes : 0));
+        json_integer(d->sec->colo_on ? (json_int_t)d->sec->colo.flushes : 0));
     json_object_set_new(ret, "flushed-pages",
                         json_integer((json_int_t)d->flushed_pages));
     json_object_set_new(ret, "stage", json_string(d->stage));
@@ -670,7 +660,7 @@ void dst_free(Vm *vm)
     d->quit = true;
     dst_shutdown_all(d);
     if (d->running) {
-        incoming_request_failover(d->in);
+        incoming_request_failover(d->sec->in);
     }
     pthread_cond_broadcast(&d->cond);
     pthread_mutex_unlock(&d->lock);
@@ -679,14 +669,10 @@ void dst_free(Vm *vm)
     }
     vcpu_pause(vm);
     vm->dirty_hook = NULL;
-    incoming_free(d->in);
-    chan_free(d->reply);
+    chan_free(d->reply); /* accepted but never attached */
     chan_free(d->main);
+    secondary_free(d->sec);
     close(d->listen_fd);
-    if (d->colo_init) {
-        colo_destroy(&d->colo);
-    }
-    ram_table_destroy(&d->ram);
     pthread_cond_destroy(&d->cond);
     pthread_mutex_destroy(&d->lock);
     free(d);

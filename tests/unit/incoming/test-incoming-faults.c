@@ -23,6 +23,7 @@
 
 #include "colo/colo.h"
 #include "incoming/incoming.h"
+#include "secondary.h"
 #include "stream-build.h"
 
 static int countdown;
@@ -56,47 +57,37 @@ static void build_colo(SupBuf *b)
 /* A replay of @s: returns the run's result; @err set on failure. */
 static bool replay(const SupBuf *s, MfError *err, bool *made)
 {
-    IncomingConfig cfg = { 0 };
+    SecondaryOptions so = { 0 };
     IncomingOutcome out;
-    RamTable ram = { 0 };
-    ColoState colo = { 0 };
+    Secondary *sec;
     Chan *main = NULL, *reply = NULL;
-    Incoming *in = NULL;
-    bool ok = false, colo_ok = false;
+    bool ok = false;
 
     *made = false;
-    if (!ram_table_init(&ram, SB_PAGE, err)) {
+    so.page_size = SB_PAGE;
+    so.create_blocks = true;
+    so.colo = true;
+    so.expect_end = true;
+    sec = secondary_build(&so, err);
+    if (!sec) {
         return false;
     }
-    if (!(colo_ok = colo_init(&colo, &ram, err)) ||
-        !(main = chan_mem_new(s->data, s->len, 0, "main", err)) ||
+    if (!(main = chan_mem_new(s->data, s->len, 0, "main", err)) ||
         !(reply = chan_mem_sink_new("reply", err))) {
+        chan_free(main);
         goto out;
     }
-    cfg.main = main;
-    cfg.reply = reply;
-    cfg.ram = &ram;
-    cfg.colo = &colo;
-    cfg.create_blocks = true;
-    cfg.expect_end = true;
-    in = incoming_new(&cfg, err);
-    if (!in) {
+    if (!secondary_attach_main(sec, main, reply, err)) {
         goto out;
     }
     *made = true;
-    ok = incoming_run(in, &out, err);
+    ok = incoming_run(sec->in, &out, err);
     if (ok) {
         assert_int_equal(out, INCOMING_FAILED_OVER);
-        assert_int_equal(ram_table_find(&ram, "pc.ram")->host[0], 0x80);
+        assert_int_equal(ram_table_find(&sec->ram, "pc.ram")->host[0], 0x80);
     }
 out:
-    incoming_free(in);
-    chan_free(main);
-    chan_free(reply);
-    if (colo_ok) {
-        colo_destroy(&colo);
-    }
-    ram_table_destroy(&ram);
+    secondary_free(sec);
     return ok;
 }
 

@@ -20,6 +20,7 @@
 #include "incoming/incoming.h"
 #include "primary.h"
 #include "recv/errors.h"
+#include "secondary.h"
 #include "sha256.h"
 #include "wire/errors.h"
 
@@ -27,12 +28,7 @@
 #define CHECKPOINTS 3
 
 typedef struct Run {
-    RamTable ram;
-    ColoState colo;
-    RecvEngine *engine;
-    Chan *main;
-    Chan *reply;
-    Incoming *in;
+    Secondary *sec;
     IncomingStats st;
     IncomingOutcome outcome;
     MfError err;
@@ -86,53 +82,41 @@ static Primary *make(PrimaryStyle style, uint32_t channels, int cps,
 static void run(Run *r, Primary *p, IncomingSyncMode mode, uint64_t seed)
 {
     const PrimaryConfig *pc = primary_config(p);
-    RecvConfig rc = { 0 };
-    IncomingConfig ic = { 0 };
+    SecondaryOptions so = { 0 };
     MfError e = { 0 };
+    Chan *main, *reply;
     size_t i;
 
     memset(r, 0, sizeof(*r));
-    assert_true(ram_table_init(&r->ram, PAGE, &e));
-    assert_true(colo_init(&r->colo, &r->ram, &e));
-    rc.channels = pc->channels;
-    rc.page_size = PAGE;
-    rc.compression = WIRE_COMP_NONE;
-    rc.driver = RECV_DRIVER_DETERMINISTIC;
-    rc.seed = seed;
-    rc.max_chunk = 1000;
-    r->engine = recv_engine_new(&rc, &r->ram, &r->colo, &e);
-    assert_non_null(r->engine);
+    so.page_size = PAGE;
+    so.create_blocks = true;
+    so.colo = true;
+    so.multifd.channels = pc->channels;
+    so.multifd.compression = WIRE_COMP_NONE;
+    so.multifd.driver = RECV_DRIVER_DETERMINISTIC;
+    so.multifd.seed = seed;
+    so.multifd.max_chunk = 1000;
+    so.expect_end = true;
+    so.sync = mode;
+    r->sec = secondary_build(&so, &e);
+    assert_non_null(r->sec);
     for (i = 1; i < primary_nconns(p); i++) {
         const PrimaryConn *c = primary_conn(p, i);
         Chan *ch = chan_mem_new(c->buf.data, c->buf.len, 0, "mfd", &e);
 
-        assert_true(recv_engine_add_channel(r->engine, ch, &e));
+        assert_true(secondary_add_channel(r->sec, ch, &e));
     }
-    r->main = chan_mem_new(primary_conn(p, 0)->buf.data,
-                           primary_conn(p, 0)->buf.len, 0, "main", &e);
-    r->reply = chan_mem_sink_new("reply", &e);
-    ic.main = r->main;
-    ic.reply = r->reply;
-    ic.ram = &r->ram;
-    ic.colo = &r->colo;
-    ic.multifd = r->engine;
-    ic.create_blocks = true;
-    ic.expect_end = true;
-    ic.sync = mode;
-    r->in = incoming_new(&ic, &e);
-    assert_non_null(r->in);
-    r->ok = incoming_run(r->in, &r->outcome, &r->err);
-    incoming_get_stats(r->in, &r->st);
+    main = chan_mem_new(primary_conn(p, 0)->buf.data,
+                        primary_conn(p, 0)->buf.len, 0, "main", &e);
+    reply = chan_mem_sink_new("reply", &e);
+    assert_true(secondary_attach_main(r->sec, main, reply, &e));
+    r->ok = incoming_run(r->sec->in, &r->outcome, &r->err);
+    incoming_get_stats(r->sec->in, &r->st);
 }
 
 static void run_free(Run *r)
 {
-    incoming_free(r->in);
-    recv_engine_free(r->engine);
-    chan_free(r->main);
-    chan_free(r->reply);
-    colo_destroy(&r->colo);
-    ram_table_destroy(&r->ram);
+    secondary_free(r->sec);
 }
 
 /* Guest memory equals what a correct secondary holds after @stage. */
@@ -142,9 +126,10 @@ static void assert_stage(Run *r, Primary *p, size_t stage)
     uint8_t d[SHA256_DIGEST_SIZE];
     size_t i;
 
-    assert_int_equal(r->ram.nblocks, 2);
-    for (i = 0; i < r->ram.nblocks; i++) {
-        sha256_digest(r->ram.blocks[i]->host, r->ram.blocks[i]->used_length, d);
+    assert_int_equal(r->sec->ram.nblocks, 2);
+    for (i = 0; i < r->sec->ram.nblocks; i++) {
+        sha256_digest(r->sec->ram.blocks[i]->host,
+                      r->sec->ram.blocks[i]->used_length, d);
         assert_memory_equal(d, s->digest[i], SHA256_DIGEST_SIZE);
     }
 }
@@ -155,7 +140,7 @@ static void assert_replies(Run *r, Primary *p)
     const uint8_t *got;
     size_t len;
 
-    got = chan_mem_data(r->reply, &len);
+    got = chan_mem_data(r->sec->reply, &len);
     assert_int_equal(len, want->len);
     assert_memory_equal(got, want->data, len);
 }
@@ -285,7 +270,7 @@ static void test_unknown_message_keeps_last_checkpoint(void **state)
     assert_string_equal(r.err.where, "main");
     assert_int_equal(r.st.checkpoints, 2);
     assert_stage(&r, p, 2);
-    assert_int_equal(colo_phase(&r.colo), COLO_PHASE_FAILED_OVER);
+    assert_int_equal(colo_phase(&r.sec->colo), COLO_PHASE_FAILED_OVER);
     run_free(&r);
     primary_free(p);
 }
@@ -329,7 +314,7 @@ static void test_precopy_error_cancels_engine(void **state)
     assert_false(r.ok);
     assert_int_equal(r.err.code, INCOMING_ERR_TRUNCATED);
     assert_int_equal(r.err.offset, 100);
-    recv_engine_error(r.engine, &engine_err);
+    recv_engine_error(r.sec->engine, &engine_err);
     assert_int_equal(engine_err.code, INCOMING_ERR_TRUNCATED);
     assert_int_equal(engine_err.offset, 100);
     run_free(&r);

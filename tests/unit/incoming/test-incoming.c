@@ -18,21 +18,18 @@
 #include "colo/colo.h"
 #include "incoming/incoming.h"
 #include "ram/errors.h"
+#include "secondary.h"
 #include "stream-build.h"
 #include "wire/errors.h"
 
 typedef struct Fx {
     SupBuf s;
-    RamTable ram;
-    ColoState colo;
+    Secondary *sec;
     bool no_colo; /* receiver without x-colo */
     bool replay;  /* create_blocks */
     bool expect_end;
     uint64_t max_devstate;
     uint64_t max_ram;
-    Chan *main;
-    Chan *reply;
-    Incoming *in;
     MfError err;
     IncomingOutcome outcome;
     bool ok;
@@ -63,7 +60,7 @@ static bool h_stop(void *opaque, MfError *err)
     (void)err;
     logf_(fx, "stop");
     if (fx->failover_in_stop) {
-        incoming_request_failover(fx->in);
+        incoming_request_failover(fx->sec->in);
     }
     return !fx->fail_stop;
 }
@@ -106,7 +103,7 @@ static void h_precopy(void *opaque)
 static void h_done(void *opaque, const IncomingCheckpoint *cp)
 {
     Fx *fx = opaque;
-    RamBlock *b = ram_table_find(&fx->ram, "pc.ram");
+    RamBlock *b = ram_table_find(&fx->sec->ram, "pc.ram");
     int i;
 
     logf_(fx, "done");
@@ -115,7 +112,7 @@ static void h_done(void *opaque, const IncomingCheckpoint *cp)
         fx->ram_at_cp[i] = b->host[i * SB_PAGE];
     }
     if (fx->failover_in_done) {
-        incoming_request_failover(fx->in);
+        incoming_request_failover(fx->sec->in);
     }
 }
 
@@ -133,13 +130,7 @@ static int fx_teardown(void **state)
 {
     Fx *fx = *state;
 
-    incoming_free(fx->in);
-    chan_free(fx->main);
-    chan_free(fx->reply);
-    if (!fx->no_colo) {
-        colo_destroy(&fx->colo);
-    }
-    ram_table_destroy(&fx->ram);
+    secondary_free(fx->sec);
     sup_buf_free(&fx->s);
     free(fx);
     return 0;
@@ -147,41 +138,39 @@ static int fx_teardown(void **state)
 
 static void fx_run(Fx *fx)
 {
-    IncomingConfig cfg = { 0 };
+    static const SecondaryBlock blocks[] = {
+        { "pc.ram", SB_RAM_LEN, NULL },
+        { "small", SB_SMALL_LEN, NULL },
+    };
+    SecondaryOptions so = { 0 };
     MfError e = { 0 };
+    Chan *main, *reply;
 
-    assert_true(ram_table_init(&fx->ram, SB_PAGE, &e));
+    so.page_size = SB_PAGE;
+    so.create_blocks = fx->replay;
     if (!fx->replay) {
-        assert_non_null(
-            ram_table_add(&fx->ram, "pc.ram", SB_RAM_LEN, NULL, &e));
-        assert_non_null(
-            ram_table_add(&fx->ram, "small", SB_SMALL_LEN, NULL, &e));
+        so.blocks = blocks;
+        so.nblocks = 2;
     }
-    if (!fx->no_colo) {
-        assert_true(colo_init(&fx->colo, &fx->ram, &e));
-    }
-    fx->main = chan_mem_new(fx->s.data, fx->s.len, 0, "main", &e);
-    fx->reply = chan_mem_sink_new("reply", &e);
-    assert_non_null(fx->main);
-    assert_non_null(fx->reply);
-    cfg.main = fx->main;
-    cfg.reply = fx->reply;
-    cfg.ram = &fx->ram;
-    cfg.colo = fx->no_colo ? NULL : &fx->colo;
-    cfg.create_blocks = fx->replay;
-    cfg.expect_end = fx->expect_end;
-    cfg.max_device_state = fx->max_devstate;
-    cfg.max_ram = fx->max_ram;
-    cfg.hooks.opaque = fx;
-    cfg.hooks.stop_guest = h_stop;
-    cfg.hooks.start_guest = h_start;
-    cfg.hooks.load_device_state = h_load;
-    cfg.hooks.precopy_done = h_precopy;
-    cfg.hooks.checkpoint_done = h_done;
-    cfg.hooks.stage = h_stage;
-    fx->in = incoming_new(&cfg, &e);
-    assert_non_null(fx->in);
-    fx->ok = incoming_run(fx->in, &fx->outcome, &fx->err);
+    so.colo = !fx->no_colo;
+    so.expect_end = fx->expect_end;
+    so.max_device_state = fx->max_devstate;
+    so.max_ram = fx->max_ram;
+    so.hooks.opaque = fx;
+    so.hooks.stop_guest = h_stop;
+    so.hooks.start_guest = h_start;
+    so.hooks.load_device_state = h_load;
+    so.hooks.precopy_done = h_precopy;
+    so.hooks.checkpoint_done = h_done;
+    so.hooks.stage = h_stage;
+    fx->sec = secondary_build(&so, &e);
+    assert_non_null(fx->sec);
+    main = chan_mem_new(fx->s.data, fx->s.len, 0, "main", &e);
+    reply = chan_mem_sink_new("reply", &e);
+    assert_non_null(main);
+    assert_non_null(reply);
+    assert_true(secondary_attach_main(fx->sec, main, reply, &e));
+    fx->ok = incoming_run(fx->sec->in, &fx->outcome, &fx->err);
 }
 
 static void expect_err(Fx *fx, int code, uint64_t offset)
@@ -203,12 +192,12 @@ static void expect_err(Fx *fx, int code, uint64_t offset)
 
 static const uint8_t *replies(Fx *fx, size_t *len)
 {
-    return chan_mem_data(fx->reply, len);
+    return chan_mem_data(fx->sec->reply, len);
 }
 
 static uint8_t ram_byte(Fx *fx, const char *name, uint64_t off)
 {
-    return ram_table_find(&fx->ram, name)->host[off];
+    return ram_table_find(&fx->sec->ram, name)->host[off];
 }
 
 /* ---- plain precopy ---- */
@@ -239,8 +228,9 @@ static void test_plain_precopy(void **state)
     assert_int_equal(ram_byte(fx, "pc.ram", SB_PAGE + 4095), 0xcd);
     assert_int_equal(ram_byte(fx, "small", 17), 0x11);
     /* precopy with COLO: the cache mirrors the guest (I1). */
-    assert_int_equal(ram_table_find(&fx->ram, "pc.ram")->colo_cache[0], 0xab);
-    incoming_get_stats(fx->in, &st);
+    assert_int_equal(ram_table_find(&fx->sec->ram, "pc.ram")->colo_cache[0],
+                     0xab);
+    incoming_get_stats(fx->sec->in, &st);
     assert_int_equal(st.pages, 3);
     assert_int_equal(st.zero_pages, 1);
     assert_int_equal(st.precopy_end, fx->s.len);
@@ -249,7 +239,7 @@ static void test_plain_precopy(void **state)
     /* device state handed over: FULL header .. EOF (not the vmdesc) */
     assert_int_equal(fx->precopy_dev_len, 1 + 4 + 1 + 5 + 8 + 3 + 5 + 1);
     assert_string_equal(fx->log, "devpre precopy ");
-    assert_int_equal(incoming_stage(fx->in), INCOMING_STAGE_DONE);
+    assert_int_equal(incoming_stage(fx->sec->in), INCOMING_STAGE_DONE);
 }
 
 static void test_plain_no_colo(void **state)
@@ -261,7 +251,7 @@ static void test_plain_no_colo(void **state)
     fx_run(fx);
     assert_true(fx->ok);
     assert_int_equal(ram_byte(fx, "pc.ram", 0), 0xab);
-    assert_null(ram_table_find(&fx->ram, "pc.ram")->colo_cache);
+    assert_null(ram_table_find(&fx->sec->ram, "pc.ram")->colo_cache);
 }
 
 static void test_replay_creates_blocks(void **state)
@@ -272,8 +262,8 @@ static void test_replay_creates_blocks(void **state)
     build_plain(&fx->s);
     fx_run(fx);
     assert_true(fx->ok);
-    assert_int_equal(fx->ram.nblocks, 2);
-    assert_int_equal(ram_table_find(&fx->ram, "pc.ram")->used_length,
+    assert_int_equal(fx->sec->ram.nblocks, 2);
+    assert_int_equal(ram_table_find(&fx->sec->ram, "pc.ram")->used_length,
                      SB_RAM_LEN);
     assert_int_equal(ram_byte(fx, "small", 0), 0x11);
 }
@@ -782,7 +772,7 @@ static void test_mem_size_block_count(void **state)
     fx_run(fx);
     expect_err(fx, INCOMING_ERR_MEM_SIZE, at);
     assert_non_null(strstr(fx->err.msg, "1024"));
-    assert_int_equal(fx->ram.nblocks, INCOMING_MAX_BLOCKS);
+    assert_int_equal(fx->sec->ram.nblocks, INCOMING_MAX_BLOCKS);
 }
 
 static void test_mem_size_duplicate(void **state)
@@ -1040,8 +1030,8 @@ static void test_colo_two_checkpoints(void **state)
     assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x81);
     assert_int_equal(ram_byte(fx, "pc.ram", SB_PAGE), 0);
     assert_int_equal(ram_byte(fx, "pc.ram", 2 * SB_PAGE), 0x12);
-    assert_int_equal(colo_phase(&fx->colo), COLO_PHASE_FAILED_OVER);
-    incoming_get_stats(fx->in, &st);
+    assert_int_equal(colo_phase(&fx->sec->colo), COLO_PHASE_FAILED_OVER);
+    incoming_get_stats(fx->sec->in, &st);
     assert_int_equal(st.checkpoints, 2);
     assert_true(st.colo);
     assert_string_equal(fx->log, "devpre precopy start "
@@ -1063,7 +1053,7 @@ static void run_cut_in_cp1(Fx *fx, size_t extra, int code)
     expect_err(fx, code, fx->s.len);
     assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x80);
     assert_int_equal(ram_byte(fx, "pc.ram", SB_PAGE), 0);
-    assert_int_equal(colo_phase(&fx->colo), COLO_PHASE_FAILED_OVER);
+    assert_int_equal(colo_phase(&fx->sec->colo), COLO_PHASE_FAILED_OVER);
     /* stopped at the REQUEST, restarted by the failover */
     if (extra >= 4) {
         assert_non_null(strstr(fx->log, "stop start"));
@@ -1334,7 +1324,7 @@ static void test_run_twice(void **state)
     build_plain(&fx->s);
     fx_run(fx);
     assert_true(fx->ok);
-    assert_false(incoming_run(fx->in, &o, &e));
+    assert_false(incoming_run(fx->sec->in, &o, &e));
     assert_int_equal(e.code, MF_ERR_INVALID_ARG);
 }
 
