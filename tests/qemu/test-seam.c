@@ -5,8 +5,9 @@
  *   test-seam start   version probe, the RAM block list against the
  *                     recording of the same version, qtest b64 round trip
  *                     of a few pages, read back from pc.ram's file too
- *   test-seam hang    a SIGSTOPped QEMU is detected within its bound and
- *                     killed by pid
+ *   test-seam hang    a SIGSTOPped QEMU is detected within its bound (a
+ *                     late reply, after SIGCONT, is not taken for the
+ *                     next command's) and killed by pid
  *   test-seam refuse  x-mfcolo-* on a real QEMU fails with its message
  *                     (runs itself as `test-seam refuse-child`)
  */
@@ -235,6 +236,15 @@ static int test_hang(void)
     qt_check(took >= bound - 5 && took < bound + 400,
              "QMP silence detected after %" PRId64 " ms, bound %d", took,
              bound);
+    /* resumed, the late answer to query-status must not be taken for
+     * the answer to the next command */
+    qt_check(kill(pid, SIGCONT) == 0, "SIGCONT: %s", strerror(errno));
+    r = qtest_qmp_timeout(s, 2000, "{'execute': 'query-version'}");
+    qt_check(r && json_object_get(json_object_get(r, "return"), "qemu"),
+             "after SIGCONT, query-version got %s",
+             r ? json_dumps(r, JSON_COMPACT) : "no reply");
+    json_decref(r);
+    qt_check(kill(pid, SIGSTOP) == 0, "SIGSTOP: %s", strerror(errno));
     t0 = ms_now();
     qt_check(!qtest_memread_try(s, 0x1000, b, sizeof(b), bound),
              "a stopped QEMU answered qtest");

@@ -856,7 +856,11 @@ json_t *qtest_qmp_eventwait_ref(QTestState *s, const char *name, int timeout_ms)
             } else if (json_object_get(obj, "event")) {
                 queue_event(s, obj);
             } else {
-                json_decref(obj); /* a stray reply (after a timeout) */
+                /* a stray reply (after a timeout) */
+                json_decref(obj);
+                if (s->qmp_stale > 0) {
+                    s->qmp_stale--;
+                }
             }
         }
         ev = event_pop(s, name);
@@ -893,6 +897,9 @@ int qtest_qmp_drain(QTestState *s, const char *name)
             queue_event(s, obj);
         } else {
             json_decref(obj);
+            if (s->qmp_stale > 0) {
+                s->qmp_stale--;
+            }
         }
     }
     if (!name) {
