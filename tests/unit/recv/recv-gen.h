@@ -4,7 +4,8 @@
  * with chosen (also wrong) fields, its payload.  The unit tests need
  * exact control of every field and of the byte offsets errors must name;
  * whole migrations come from the fake primary (tests/support/primary.h).
- * Allocation failure aborts (test code).
+ * Streams are SupBufs (tests/support/buf.h).  Allocation failure aborts
+ * (test code).
  */
 #ifndef MFCOLO_TESTS_RECV_GEN_H
 #define MFCOLO_TESTS_RECV_GEN_H
@@ -13,28 +14,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "qemu-compress.h"
 #include "wire/multifd.h"
 
-typedef struct RgStream {
-    uint8_t *data;
-    size_t len;
-    size_t cap;
-} RgStream;
-
-void rg_init(RgStream *s);
-void rg_free(RgStream *s);
-void rg_put(RgStream *s, const void *p, size_t n);
-void rg_truncate(RgStream *s, size_t len);
-
 /* The 64-byte handshake. */
-void rg_handshake(RgStream *s, const uint8_t *uuid, uint8_t id);
+void rg_handshake(SupBuf *s, const uint8_t *uuid, uint8_t id);
 
 /*
  * A RAM packet header (no payload): @off holds nnormal + nzero offsets.
  * Returns the offset of the packet in @s.
  */
-size_t rg_header(RgStream *s, uint32_t page_size, uint32_t flags,
+size_t rg_header(SupBuf *s, uint32_t page_size, uint32_t flags,
                  const char *block, const uint64_t *off, uint32_t nnormal,
                  uint32_t nzero, uint32_t next_size, uint64_t num);
 
@@ -44,15 +35,12 @@ size_t rg_header(RgStream *s, uint32_t page_size, uint32_t flags,
  * compressed by @qc (whose method sets the compression value).  @extra
  * is OR-ed into the flags (SYNC).  Returns the packet offset.
  */
-size_t rg_packet(RgStream *s, QemuCompressor *qc, WireCompression comp,
+size_t rg_packet(SupBuf *s, QemuCompressor *qc, WireCompression comp,
                  uint32_t page_size, uint32_t extra, const char *block,
                  const uint8_t *src, const uint64_t *off, uint32_t nnormal,
                  uint32_t nzero, uint64_t num);
 
 /* A pure SYNC packet as a >= 9.0 sender writes it.  Returns its offset. */
-size_t rg_sync(RgStream *s, uint32_t page_size, uint64_t num);
-
-/* splitmix64 */
-uint64_t rg_rand(uint64_t *state);
+size_t rg_sync(SupBuf *s, uint32_t page_size, uint64_t num);
 
 #endif /* MFCOLO_TESTS_RECV_GEN_H */

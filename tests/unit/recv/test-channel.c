@@ -23,56 +23,22 @@
 #include "recv/errors.h"
 #include "wire/errors.h"
 
+#include "recv-fx.h"
 #include "recv-gen.h"
 
-#define PS 4096u
+#define PS RECV_FX_PAGE
 #define NPAGES 64u
 #define BASE 64u /* stream offset after the handshake */
 
-typedef struct Fx {
-    RamTable t;
-    ColoState colo;
-    bool has_colo;
-    RamBlock *b;
-    RamBlock *tiny;
-    uint8_t *src; /* the sender's copy of pc.ram */
-    RgStream s;
-} Fx;
+/* The shared recv fixture (recv-fx.h); this file's stream is s[0]. */
+typedef RecvFx Fx;
 
+/* pc.ram of NPAGES pages and the "tiny" block, COLO on or off. */
 static void fx_init(Fx *f, bool colo)
 {
-    MfError err = { 0 };
-    uint64_t st = 42;
-    size_t i;
+    const RecvFxSpec spec = { NPAGES, 42, true, colo };
 
-    memset(f, 0, sizeof(*f));
-    assert_true(ram_table_init(&f->t, PS, &err));
-    f->b = ram_table_add(&f->t, "pc.ram", (uint64_t)NPAGES * PS, NULL, &err);
-    assert_non_null(f->b);
-    f->tiny = ram_table_add(&f->t, "tiny", 100, NULL, &err);
-    assert_non_null(f->tiny);
-    if (colo) {
-        assert_true(colo_init(&f->colo, &f->t, &err));
-        f->has_colo = true;
-    }
-    f->src = malloc((size_t)NPAGES * PS);
-    assert_non_null(f->src);
-    for (i = 0; i < (size_t)NPAGES * PS; i += 8) {
-        uint64_t v = rg_rand(&st) | 1;
-
-        memcpy(f->src + i, &v, 8);
-    }
-    rg_init(&f->s);
-}
-
-static void fx_destroy(Fx *f)
-{
-    if (f->has_colo) {
-        colo_destroy(&f->colo);
-    }
-    ram_table_destroy(&f->t);
-    free(f->src);
-    rg_free(&f->s);
+    recv_fx_init(f, &spec);
 }
 
 static RecvChannel *fx_channel(Fx *f, uint8_t id, WireCompression comp)
@@ -93,23 +59,8 @@ static RecvChannel *fx_channel(Fx *f, uint8_t id, WireCompression comp)
     return ch;
 }
 
-static void expect_err(const MfError *e, int code, const char *where,
-                       uint64_t offset)
-{
-    if (e->code != code || strcmp(e->where, where) != 0 ||
-        e->offset != offset || !e->located) {
-        print_error("got %s (%d) at '%s' offset %llu: %s\n",
-                    e->code_name ? e->code_name : "none", e->code, e->where,
-                    (unsigned long long)e->offset, e->msg);
-    }
-    assert_int_equal(e->code, code);
-    assert_true(e->located);
-    assert_string_equal(e->where, where);
-    assert_int_equal(e->offset, offset);
-}
-
 /* Feed the whole stream in chunks of @chunk bytes; true if all taken. */
-static bool feed_chunks(RecvChannel *ch, const RgStream *s, size_t chunk,
+static bool feed_chunks(RecvChannel *ch, const SupBuf *s, size_t chunk,
                         MfError *err)
 {
     size_t at = 0;
@@ -152,9 +103,10 @@ static void t_raw_whole(void **state)
     (void)state;
     fx_init(&f, false);
     ch = fx_channel(&f, 0, WIRE_COMP_NONE);
-    rg_packet(&f.s, NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS, 4, 0,
+    rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS, 4, 0,
               1);
-    assert_int_equal(recv_channel_feed(ch, f.s.data, f.s.len, &err), f.s.len);
+    assert_int_equal(recv_channel_feed(ch, f.s[0].data, f.s[0].len, &err),
+                     f.s[0].len);
     assert_int_equal(err.code, MF_OK);
     check_pages(f.b->host, &f, OFFS, 4);
     assert_true(ram_block_is_received(f.b, 5 * PS));
@@ -162,11 +114,11 @@ static void t_raw_whole(void **state)
     recv_channel_stats(ch, &st);
     assert_int_equal(st.packets, 1);
     assert_int_equal(st.normal_pages, 4);
-    assert_int_equal(recv_channel_offset(ch), BASE + f.s.len);
+    assert_int_equal(recv_channel_offset(ch), BASE + f.s[0].len);
     assert_true(recv_channel_eof(ch, &err));
     assert_int_equal(recv_channel_status(ch), RECV_CH_DONE);
     recv_channel_free(ch);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 /* Every fragmentation from 1 byte up gives the same memory. */
@@ -184,15 +136,15 @@ static void t_raw_fragmented(void **state)
 
         fx_init(&f, false);
         ch = fx_channel(&f, 1, WIRE_COMP_NONE);
-        rg_packet(&f.s, NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS, 4,
-                  0, 1);
-        rg_packet(&f.s, NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS + 1,
-                  2, 1, 2);
-        assert_true(feed_chunks(ch, &f.s, chunks[k], &err));
+        rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS,
+                  4, 0, 1);
+        rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src,
+                  OFFS + 1, 2, 1, 2);
+        assert_true(feed_chunks(ch, &f.s[0], chunks[k], &err));
         check_pages(f.b->host, &f, OFFS, 3);
         assert_true(recv_channel_eof(ch, &err));
         recv_channel_free(ch);
-        fx_destroy(&f);
+        recv_fx_destroy(&f);
     }
 }
 
@@ -208,17 +160,17 @@ static void t_iov_zero_copy(void **state)
     (void)state;
     fx_init(&f, true);
     ch = fx_channel(&f, 0, WIRE_COMP_NONE);
-    rg_packet(&f.s, NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS, 4, 0,
+    rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS, 4, 0,
               1);
     n = recv_channel_next_iov(ch, iov, 8);
     assert_int_equal(n, 1);
     assert_int_equal(iov[0].iov_len, 12);
-    memcpy(iov[0].iov_base, f.s.data, 12);
+    memcpy(iov[0].iov_base, f.s[0].data, 12);
     assert_true(recv_channel_advance(ch, 12, &err));
     n = recv_channel_next_iov(ch, iov, 8);
     assert_int_equal(n, 1);
     assert_int_equal(iov[0].iov_len, wire_packet_size(PS) - 12);
-    memcpy(iov[0].iov_base, f.s.data + 12, iov[0].iov_len);
+    memcpy(iov[0].iov_base, f.s[0].data + 12, iov[0].iov_len);
     assert_true(recv_channel_advance(ch, iov[0].iov_len, &err));
     /* COLO capability: the slots are in the cache. */
     n = recv_channel_next_iov(ch, iov, 3);
@@ -237,15 +189,15 @@ static void t_iov_zero_copy(void **state)
     assert_int_equal(iov[0].iov_len, PS - 100);
     assert_ptr_equal(iov[2].iov_base, f.b->colo_cache + OFFS[3]);
     assert_int_equal(
-        recv_channel_feed(ch, f.s.data + wire_packet_size(PS) + PS + 100,
-                          f.s.len - wire_packet_size(PS) - PS - 100, &err),
-        f.s.len - wire_packet_size(PS) - PS - 100);
+        recv_channel_feed(ch, f.s[0].data + wire_packet_size(PS) + PS + 100,
+                          f.s[0].len - wire_packet_size(PS) - PS - 100, &err),
+        f.s[0].len - wire_packet_size(PS) - PS - 100);
     /* Precopy: mirrored to the guest, no dirty bit (I1). */
     check_pages(f.b->colo_cache, &f, OFFS, 4);
     check_pages(f.b->host, &f, OFFS, 4);
     assert_true(mf_bitmap_empty(f.b->dirty, f.b->npages));
     recv_channel_free(ch);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 /* COLO phase: cache only, every page recorded (I2), zero pages too. */
@@ -264,8 +216,9 @@ static void t_colo_phase(void **state)
     assert_non_null(before);
     memcpy(before, f.b->host, f.b->used_length);
     ch = fx_channel(&f, 0, WIRE_COMP_NONE);
-    rg_packet(&f.s, NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, off, 2, 1, 1);
-    assert_true(feed_chunks(ch, &f.s, 1000, &err));
+    rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, off, 2, 1,
+              1);
+    assert_true(feed_chunks(ch, &f.s[0], 1000, &err));
     assert_memory_equal(f.b->host, before, f.b->used_length);
     check_pages(f.b->colo_cache, &f, off, 2);
     assert_true(mf_bitmap_test(f.b->dirty, 2));
@@ -274,7 +227,7 @@ static void t_colo_phase(void **state)
     assert_int_equal(mf_bitmap_count(f.b->dirty, f.b->npages), 3);
     free(before);
     recv_channel_free(ch);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 /* A SYNC stops the machine after the packet is processed. */
@@ -289,31 +242,31 @@ static void t_sync(void **state)
     (void)state;
     fx_init(&f, false);
     ch = fx_channel(&f, 0, WIRE_COMP_NONE);
-    rg_sync(&f.s, PS, 0);
-    first = f.s.len;
+    rg_sync(&f.s[0], PS, 0);
+    first = f.s[0].len;
     /* QEMU < 9.0: SYNC riding on a data packet, then an empty packet. */
-    rg_packet(&f.s, NULL, WIRE_COMP_NONE, PS, WIRE_FLAG_SYNC, "pc.ram", f.src,
-              OFFS, 2, 0, 7);
-    rg_header(&f.s, PS, 0, "pc.ram", OFFS, 0, 0, 2 * PS, 7);
-    got = recv_channel_feed(ch, f.s.data, f.s.len, &err);
+    rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, WIRE_FLAG_SYNC, "pc.ram",
+              f.src, OFFS, 2, 0, 7);
+    rg_header(&f.s[0], PS, 0, "pc.ram", OFFS, 0, 0, 2 * PS, 7);
+    got = recv_channel_feed(ch, f.s[0].data, f.s[0].len, &err);
     assert_int_equal(got, first);
     assert_int_equal(recv_channel_status(ch), RECV_CH_SYNC);
     assert_int_equal(recv_channel_next_iov(ch, NULL, 0), 0);
-    assert_int_equal(recv_channel_feed(ch, f.s.data + got, 1, &err), 0);
+    assert_int_equal(recv_channel_feed(ch, f.s[0].data + got, 1, &err), 0);
     recv_channel_release(ch);
-    got += recv_channel_feed(ch, f.s.data + got, f.s.len - got, &err);
+    got += recv_channel_feed(ch, f.s[0].data + got, f.s[0].len - got, &err);
     assert_int_equal(recv_channel_status(ch), RECV_CH_SYNC);
     /* Data of the SYNC packet is in place before the sync is reported. */
     check_pages(f.b->host, &f, OFFS, 2);
     recv_channel_release(ch);
-    got += recv_channel_feed(ch, f.s.data + got, f.s.len - got, &err);
-    assert_int_equal(got, f.s.len);
+    got += recv_channel_feed(ch, f.s[0].data + got, f.s[0].len - got, &err);
+    assert_int_equal(got, f.s[0].len);
     assert_int_equal(err.code, MF_OK);
     recv_channel_stats(ch, &st);
     assert_int_equal(st.syncs, 2);
     assert_int_equal(st.packets, 3);
     recv_channel_free(ch);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 /*
@@ -339,20 +292,21 @@ static void t_stale_empty_packet(void **state)
         }
         fx_init(&f, false);
         ch = fx_channel(&f, 0, comps[k]);
-        rg_header(&f.s, PS, 0, "no-such-block", wild, 0, 0, 0x7fffffff, 3);
-        at = rg_header(&f.s, PS, WIRE_FLAG_SYNC, "ghost", wild, 0, 0, 4096, 4);
-        rg_header(&f.s, PS, 0, "", NULL, 0, 0, 0, 5);
-        assert_int_equal(recv_channel_feed(ch, f.s.data, f.s.len, &err),
+        rg_header(&f.s[0], PS, 0, "no-such-block", wild, 0, 0, 0x7fffffff, 3);
+        at = rg_header(&f.s[0], PS, WIRE_FLAG_SYNC, "ghost", wild, 0, 0, 4096,
+                       4);
+        rg_header(&f.s[0], PS, 0, "", NULL, 0, 0, 0, 5);
+        assert_int_equal(recv_channel_feed(ch, f.s[0].data, f.s[0].len, &err),
                          at + wire_packet_size(PS));
         recv_channel_release(ch);
-        assert_int_equal(recv_channel_feed(ch,
-                                           f.s.data + at + wire_packet_size(PS),
-                                           wire_packet_size(PS), &err),
-                         wire_packet_size(PS));
+        assert_int_equal(
+            recv_channel_feed(ch, f.s[0].data + at + wire_packet_size(PS),
+                              wire_packet_size(PS), &err),
+            wire_packet_size(PS));
         assert_int_equal(err.code, MF_OK);
         assert_true(recv_channel_eof(ch, &err));
         recv_channel_free(ch);
-        fx_destroy(&f);
+        recv_fx_destroy(&f);
     }
 }
 
@@ -369,23 +323,28 @@ static void t_zero_page_rule(void **state)
     fx_init(&f, false);
     ch = fx_channel(&f, 0, WIRE_COMP_NONE);
     /* Not received before: memory is already zero, nothing written. */
-    rg_packet(&f.s, NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, z, 0, 1, 1);
+    rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, z, 0, 1,
+              1);
     /* Received, then zero: must be written. */
-    rg_packet(&f.s, NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, z, 1, 0, 2);
-    assert_int_equal(recv_channel_feed(ch, f.s.data, f.s.len, &err), f.s.len);
+    rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, z, 1, 0,
+              2);
+    assert_int_equal(recv_channel_feed(ch, f.s[0].data, f.s[0].len, &err),
+                     f.s[0].len);
     assert_memory_equal(f.b->host + z[0], f.src + z[0], PS);
     recv_channel_stats(ch, &st);
     assert_int_equal(st.zero_writes, 0);
-    rg_truncate(&f.s, 0);
-    rg_packet(&f.s, NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, z, 0, 1, 3);
-    assert_int_equal(recv_channel_feed(ch, f.s.data, f.s.len, &err), f.s.len);
+    sup_buf_truncate(&f.s[0], 0);
+    rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, z, 0, 1,
+              3);
+    assert_int_equal(recv_channel_feed(ch, f.s[0].data, f.s[0].len, &err),
+                     f.s[0].len);
     recv_channel_stats(ch, &st);
     assert_int_equal(st.zero_writes, 1);
     assert_int_equal(st.zero_pages, 2);
     assert_true(f.b->host[z[0]] == 0 && f.b->host[z[0] + PS - 1] == 0);
     assert_int_equal(memcmp(f.b->host + z[0], f.b->host + z[0] + 1, PS - 1), 0);
     recv_channel_free(ch);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 /* zstd and zlib: one stream per channel across packets, any split. */
@@ -411,18 +370,19 @@ static void run_compressed(WireCompression comp)
         qc = qemu_compressor_new(comp, PS, 1);
         assert_non_null(qc);
         ch = fx_channel(&f, 2, comp);
-        rg_packet(&f.s, qc, comp, PS, 0, "pc.ram", f.src, all, 40, 0, 1);
-        rg_packet(&f.s, qc, comp, PS, 0, "pc.ram", f.src, all + 40, 3, 2, 2);
-        rg_header(&f.s, PS, 0, "pc.ram", all, 0, 0, 999, 2);
-        rg_packet(&f.s, qc, comp, PS, 0, "pc.ram", f.src, all + 45, 19, 0, 3);
-        assert_true(feed_chunks(ch, &f.s, chunks[k], &err));
+        rg_packet(&f.s[0], qc, comp, PS, 0, "pc.ram", f.src, all, 40, 0, 1);
+        rg_packet(&f.s[0], qc, comp, PS, 0, "pc.ram", f.src, all + 40, 3, 2, 2);
+        rg_header(&f.s[0], PS, 0, "pc.ram", all, 0, 0, 999, 2);
+        rg_packet(&f.s[0], qc, comp, PS, 0, "pc.ram", f.src, all + 45, 19, 0,
+                  3);
+        assert_true(feed_chunks(ch, &f.s[0], chunks[k], &err));
         check_pages(f.b->host, &f, all, 43);
         check_pages(f.b->host, &f, all + 45, 19);
         check_pages(f.b->colo_cache, &f, all + 45, 19);
         assert_true(recv_channel_eof(ch, &err));
         qemu_compressor_free(qc);
         recv_channel_free(ch);
-        fx_destroy(&f);
+        recv_fx_destroy(&f);
     }
 }
 
@@ -445,7 +405,7 @@ static void t_zlib(void **state)
 /* ---- errors ---- */
 
 /*
- * Feed @f->s (after a good first packet of @lead bytes, if any) to a new
+ * Feed @f->s[0] (after a good first packet of @lead bytes, if any) to a new
  * channel 3 and expect the error.
  */
 static void expect_feed_error(Fx *f, WireCompression comp, int code,
@@ -455,15 +415,15 @@ static void expect_feed_error(Fx *f, WireCompression comp, int code,
     MfError err = { 0 };
     size_t got;
 
-    got = recv_channel_feed(ch, f->s.data, f->s.len, &err);
-    assert_true(got <= f->s.len);
-    expect_err(&err, code, "multifd 3", stream_off);
+    got = recv_channel_feed(ch, f->s[0].data, f->s[0].len, &err);
+    assert_true(got <= f->s[0].len);
+    recv_fx_expect_err(&err, code, "multifd 3", stream_off);
     assert_int_equal(recv_channel_status(ch), RECV_CH_FAILED);
-    expect_err(recv_channel_error(ch), code, "multifd 3", stream_off);
+    recv_fx_expect_err(recv_channel_error(ch), code, "multifd 3", stream_off);
     /* Nothing more is accepted, the error stays the first one. */
     mf_error_clear(&err);
-    assert_int_equal(recv_channel_feed(ch, f->s.data, 1, &err), 0);
-    expect_err(&err, code, "multifd 3", stream_off);
+    assert_int_equal(recv_channel_feed(ch, f->s[0].data, 1, &err), 0);
+    recv_fx_expect_err(&err, code, "multifd 3", stream_off);
     recv_channel_free(ch);
 }
 
@@ -474,12 +434,12 @@ static void t_err_packet_magic(void **state)
 
     (void)state;
     fx_init(&f, false);
-    rg_packet(&f.s, NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS, 1, 0,
+    rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS, 1, 0,
               1);
-    at = rg_sync(&f.s, PS, 2);
-    f.s.data[at] ^= 0x01;
+    at = rg_sync(&f.s[0], PS, 2);
+    f.s[0].data[at] ^= 0x01;
     expect_feed_error(&f, WIRE_COMP_NONE, WIRE_ERR_PACKET_MAGIC, BASE + at);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 static void t_err_packet_version(void **state)
@@ -489,11 +449,11 @@ static void t_err_packet_version(void **state)
 
     (void)state;
     fx_init(&f, false);
-    at = rg_sync(&f.s, PS, 2);
-    f.s.data[at + 7] = 2;
+    at = rg_sync(&f.s[0], PS, 2);
+    f.s[0].data[at + 7] = 2;
     expect_feed_error(&f, WIRE_COMP_NONE, WIRE_ERR_PACKET_VERSION,
                       BASE + at + 4);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 static void t_err_pages_alloc(void **state)
@@ -502,11 +462,11 @@ static void t_err_pages_alloc(void **state)
 
     (void)state;
     fx_init(&f, false);
-    rg_header(&f.s, PS, 0, "pc.ram", OFFS, 1, 0, PS, 1);
-    f.s.data[12 + 2] = 1; /* pages_alloc 128 + 65536 */
+    rg_header(&f.s[0], PS, 0, "pc.ram", OFFS, 1, 0, PS, 1);
+    f.s[0].data[12 + 2] = 1; /* pages_alloc 128 + 65536 */
     expect_feed_error(&f, WIRE_COMP_NONE, WIRE_ERR_PACKET_PAGES_ALLOC,
                       BASE + 12);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 static void t_err_unknown_block(void **state)
@@ -515,9 +475,9 @@ static void t_err_unknown_block(void **state)
 
     (void)state;
     fx_init(&f, false);
-    rg_header(&f.s, PS, 0, "pc.rom", OFFS, 1, 0, PS, 1);
+    rg_header(&f.s[0], PS, 0, "pc.rom", OFFS, 1, 0, PS, 1);
     expect_feed_error(&f, WIRE_COMP_NONE, RAM_ERR_UNKNOWN_BLOCK, BASE + 64);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 static void t_err_offset_range(void **state)
@@ -527,16 +487,16 @@ static void t_err_offset_range(void **state)
 
     (void)state;
     fx_init(&f, false);
-    rg_header(&f.s, PS, 0, "pc.ram", off, 1, 2, PS, 1);
+    rg_header(&f.s[0], PS, 0, "pc.ram", off, 1, 2, PS, 1);
     expect_feed_error(&f, WIRE_COMP_NONE, RAM_ERR_OFFSET_RANGE,
                       BASE + 320 + 16);
     /* The last full page is fine, one byte more is not (no wrap). */
-    rg_truncate(&f.s, 0);
+    sup_buf_truncate(&f.s[0], 0);
     off[2] = UINT64_MAX - PS + 1;
-    rg_header(&f.s, PS, 0, "pc.ram", off, 3, 0, 3 * PS, 1);
+    rg_header(&f.s[0], PS, 0, "pc.ram", off, 3, 0, 3 * PS, 1);
     expect_feed_error(&f, WIRE_COMP_NONE, RAM_ERR_OFFSET_RANGE,
                       BASE + 320 + 16);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 static void t_err_offset_unaligned(void **state)
@@ -546,10 +506,10 @@ static void t_err_offset_unaligned(void **state)
 
     (void)state;
     fx_init(&f, false);
-    rg_header(&f.s, PS, 0, "pc.ram", off, 2, 0, 2 * PS, 1);
+    rg_header(&f.s[0], PS, 0, "pc.ram", off, 2, 0, 2 * PS, 1);
     expect_feed_error(&f, WIRE_COMP_NONE, RAM_ERR_OFFSET_UNALIGNED,
                       BASE + 320 + 8);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 static void t_err_block_too_small(void **state)
@@ -559,9 +519,9 @@ static void t_err_block_too_small(void **state)
 
     (void)state;
     fx_init(&f, false);
-    rg_header(&f.s, PS, 0, "tiny", off, 0, 1, 0, 1);
+    rg_header(&f.s[0], PS, 0, "tiny", off, 0, 1, 0, 1);
     expect_feed_error(&f, WIRE_COMP_NONE, RAM_ERR_BLOCK_TOO_SMALL, BASE + 320);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 /* A bad offset anywhere in the packet: no page of it is written. */
@@ -578,17 +538,18 @@ static void t_err_validate_before_touch(void **state)
     memset(zero, 0, sizeof(zero));
     /* A received page, so a zero page would be written. */
     ch = fx_channel(&f, 0, WIRE_COMP_NONE);
-    rg_packet(&f.s, NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, off + 1, 1, 0,
-              1);
-    rg_packet(&f.s, NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, off, 1, 2, 2);
-    recv_channel_feed(ch, f.s.data, f.s.len, &err);
+    rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, off + 1, 1,
+              0, 1);
+    rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, off, 1, 2,
+              2);
+    recv_channel_feed(ch, f.s[0].data, f.s[0].len, &err);
     assert_int_equal(err.code, RAM_ERR_OFFSET_UNALIGNED);
     assert_memory_equal(f.b->colo_cache + PS, zero, PS);
     assert_memory_equal(f.b->host + PS, zero, PS);
     assert_memory_equal(f.b->host + 7 * PS, f.src + 7 * PS, PS);
     assert_false(ram_block_is_received(f.b, PS));
     recv_channel_free(ch);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 static void t_err_compression_mismatch(void **state)
@@ -597,12 +558,12 @@ static void t_err_compression_mismatch(void **state)
 
     (void)state;
     fx_init(&f, false);
-    rg_header(&f.s, PS, WIRE_COMP_ZLIB, "pc.ram", OFFS, 1, 0, 100, 1);
+    rg_header(&f.s[0], PS, WIRE_COMP_ZLIB, "pc.ram", OFFS, 1, 0, 100, 1);
     expect_feed_error(&f, WIRE_COMP_NONE, CODEC_ERR_METHOD, BASE + 8);
     if (codec_supported(WIRE_COMP_ZSTD)) {
         expect_feed_error(&f, WIRE_COMP_ZSTD, CODEC_ERR_METHOD, BASE + 8);
     }
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 /* QEMU reads next_packet_size bytes into a 1 MiB buffer unchecked. */
@@ -615,10 +576,10 @@ static void t_err_next_size_bound(void **state)
         return;
     }
     fx_init(&f, false);
-    rg_header(&f.s, PS, WIRE_COMP_ZSTD, "pc.ram", OFFS, 1, 0,
+    rg_header(&f.s[0], PS, WIRE_COMP_ZSTD, "pc.ram", OFFS, 1, 0,
               (uint32_t)codec_max_payload() + 1, 1);
     expect_feed_error(&f, WIRE_COMP_ZSTD, CODEC_ERR_PAYLOAD_SIZE, BASE + 20);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 /* QEMU asserts here (zero pages only, next_packet_size != 0). */
@@ -631,10 +592,10 @@ static void t_err_unexpected_payload(void **state)
         return;
     }
     fx_init(&f, false);
-    rg_header(&f.s, PS, WIRE_COMP_ZLIB, "pc.ram", OFFS, 0, 2, 10, 1);
+    rg_header(&f.s[0], PS, WIRE_COMP_ZLIB, "pc.ram", OFFS, 0, 2, 10, 1);
     expect_feed_error(&f, WIRE_COMP_ZLIB, CODEC_ERR_UNEXPECTED_PAYLOAD,
                       BASE + 20);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 static void t_err_decompress(void **state)
@@ -649,21 +610,21 @@ static void t_err_decompress(void **state)
     }
     fx_init(&f, false);
     memset(junk, 0xa5, sizeof(junk));
-    at = rg_header(&f.s, PS, WIRE_COMP_ZSTD, "pc.ram", OFFS, 1, 0, sizeof(junk),
-                   1);
-    rg_put(&f.s, junk, sizeof(junk));
+    at = rg_header(&f.s[0], PS, WIRE_COMP_ZSTD, "pc.ram", OFFS, 1, 0,
+                   sizeof(junk), 1);
+    sup_buf_append(&f.s[0], junk, sizeof(junk));
     {
         RecvChannel *ch = fx_channel(&f, 3, WIRE_COMP_ZSTD);
         MfError err = { 0 };
 
-        recv_channel_feed(ch, f.s.data, f.s.len, &err);
+        recv_channel_feed(ch, f.s[0].data, f.s[0].len, &err);
         assert_int_equal(err.code, CODEC_ERR_DECOMPRESS);
         assert_string_equal(err.where, "multifd 3");
         assert_true(err.offset >= BASE + at + wire_packet_size(PS));
-        assert_true(err.offset <= BASE + f.s.len);
+        assert_true(err.offset <= BASE + f.s[0].len);
         recv_channel_free(ch);
     }
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 static void t_err_device_state(void **state)
@@ -675,22 +636,23 @@ static void t_err_device_state(void **state)
 
     (void)state;
     fx_init(&f, false);
-    rg_sync(&f.s, PS, 0);
-    at = f.s.len;
+    rg_sync(&f.s[0], PS, 0);
+    at = f.s[0].len;
     wire_devstate_encode(&d, buf);
-    rg_put(&f.s, buf, sizeof(buf));
+    sup_buf_append(&f.s[0], buf, sizeof(buf));
     {
         RecvChannel *ch = fx_channel(&f, 3, WIRE_COMP_NONE);
         MfError err = { 0 };
 
-        recv_channel_feed(ch, f.s.data, f.s.len, &err);
+        recv_channel_feed(ch, f.s[0].data, f.s[0].len, &err);
         assert_int_equal(recv_channel_status(ch), RECV_CH_SYNC);
         recv_channel_release(ch);
-        recv_channel_feed(ch, f.s.data + at, f.s.len - at, &err);
-        expect_err(&err, RECV_ERR_DEVICE_STATE, "multifd 3", BASE + at + 8);
+        recv_channel_feed(ch, f.s[0].data + at, f.s[0].len - at, &err);
+        recv_fx_expect_err(&err, RECV_ERR_DEVICE_STATE, "multifd 3",
+                           BASE + at + 8);
         recv_channel_free(ch);
     }
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 typedef struct DevSeen {
@@ -730,9 +692,9 @@ static void t_devstate_handler(void **state)
     fx_init(&f, false);
     memset(payload, 0x5a, sizeof(payload));
     wire_devstate_encode(&d, buf);
-    rg_put(&f.s, buf, sizeof(buf));
-    rg_put(&f.s, payload, sizeof(payload));
-    rg_packet(&f.s, NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS, 1, 0,
+    sup_buf_append(&f.s[0], buf, sizeof(buf));
+    sup_buf_append(&f.s[0], payload, sizeof(payload));
+    rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS, 1, 0,
               1);
     cfg.id = 1;
     cfg.page_size = PS;
@@ -741,7 +703,7 @@ static void t_devstate_handler(void **state)
     cfg.devstate_opaque = &seen;
     ch = recv_channel_new(&cfg, &err);
     assert_non_null(ch);
-    assert_true(feed_chunks(ch, &f.s, 33, &err));
+    assert_true(feed_chunks(ch, &f.s[0], 33, &err));
     assert_int_equal(seen.calls, 1);
     assert_string_equal(seen.idstr, "vfio");
     assert_int_equal(seen.instance, 7);
@@ -750,17 +712,17 @@ static void t_devstate_handler(void **state)
     check_pages(f.b->host, &f, OFFS, 1);
     recv_channel_free(ch);
     /* Above the bound: refused before any allocation. */
-    rg_truncate(&f.s, 0);
+    sup_buf_truncate(&f.s[0], 0);
     d.next_packet_size = RECV_DEVSTATE_MAX_PAYLOAD + 1;
     wire_devstate_encode(&d, buf);
-    rg_put(&f.s, buf, sizeof(buf));
+    sup_buf_append(&f.s[0], buf, sizeof(buf));
     cfg.id = 3;
     ch = recv_channel_new(&cfg, &err);
     assert_non_null(ch);
-    recv_channel_feed(ch, f.s.data, f.s.len, &err);
-    expect_err(&err, RECV_ERR_DEVSTATE_SIZE, "multifd 3", 272);
+    recv_channel_feed(ch, f.s[0].data, f.s[0].len, &err);
+    recv_fx_expect_err(&err, RECV_ERR_DEVSTATE_SIZE, "multifd 3", 272);
     recv_channel_free(ch);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 static bool dev_refuse(void *opaque, uint8_t id, const WireDevStatePacket *p,
@@ -788,8 +750,8 @@ static void t_devstate_errors(void **state)
     (void)state;
     fx_init(&f, false);
     wire_devstate_encode(&d, buf);
-    rg_put(&f.s, buf, sizeof(buf));
-    rg_put(&f.s, payload, sizeof(payload));
+    sup_buf_append(&f.s[0], buf, sizeof(buf));
+    sup_buf_append(&f.s[0], payload, sizeof(payload));
     cfg.id = 2;
     cfg.page_size = PS;
     cfg.ram = &f.t;
@@ -797,47 +759,48 @@ static void t_devstate_errors(void **state)
     cfg.devstate = dev_refuse;
     ch = recv_channel_new(&cfg, &err);
     assert_non_null(ch);
-    recv_channel_feed(ch, f.s.data, f.s.len, &err);
-    expect_err(&err, RECV_ERR_DEVICE_STATE, "multifd 2", BASE);
+    recv_channel_feed(ch, f.s[0].data, f.s[0].len, &err);
+    recv_fx_expect_err(&err, RECV_ERR_DEVICE_STATE, "multifd 2", BASE);
     assert_non_null(strstr(err.msg, "vfio"));
     recv_channel_free(ch);
     /* SYNC on a device-state packet: the wire rule, located. */
-    rg_truncate(&f.s, 0);
+    sup_buf_truncate(&f.s[0], 0);
     d.flags |= WIRE_FLAG_SYNC;
     wire_devstate_encode(&d, buf);
-    rg_put(&f.s, buf, sizeof(buf));
+    sup_buf_append(&f.s[0], buf, sizeof(buf));
     ch = recv_channel_new(&cfg, &err);
     assert_non_null(ch);
     mf_error_clear(&err);
-    recv_channel_feed(ch, f.s.data, f.s.len, &err);
+    recv_channel_feed(ch, f.s[0].data, f.s[0].len, &err);
     assert_int_equal(err.code, WIRE_ERR_DEVSTATE_SYNC);
     assert_string_equal(err.where, "multifd 2");
     assert_true(err.offset >= BASE && err.offset < BASE + sizeof(buf));
     recv_channel_free(ch);
     /* End of stream inside a device-state header and payload. */
-    rg_truncate(&f.s, 0);
+    sup_buf_truncate(&f.s[0], 0);
     d.flags = WIRE_FLAG_DEVICE_STATE;
     wire_devstate_encode(&d, buf);
-    rg_put(&f.s, buf, sizeof(buf));
-    rg_put(&f.s, payload, 3);
+    sup_buf_append(&f.s[0], buf, sizeof(buf));
+    sup_buf_append(&f.s[0], payload, 3);
     cfg.devstate = dev_handler;
     ch = recv_channel_new(&cfg, &err);
     assert_non_null(ch);
     mf_error_clear(&err);
-    assert_int_equal(recv_channel_feed(ch, f.s.data, 100, &err), 100);
+    assert_int_equal(recv_channel_feed(ch, f.s[0].data, 100, &err), 100);
     assert_false(recv_channel_eof(ch, &err));
-    expect_err(&err, RECV_ERR_EOF, "multifd 2", BASE + 100);
+    recv_fx_expect_err(&err, RECV_ERR_EOF, "multifd 2", BASE + 100);
     assert_non_null(strstr(err.msg, "device-state header"));
     recv_channel_free(ch);
     ch = recv_channel_new(&cfg, &err);
     assert_non_null(ch);
     mf_error_clear(&err);
-    assert_int_equal(recv_channel_feed(ch, f.s.data, f.s.len, &err), f.s.len);
+    assert_int_equal(recv_channel_feed(ch, f.s[0].data, f.s[0].len, &err),
+                     f.s[0].len);
     assert_false(recv_channel_eof(ch, &err));
-    expect_err(&err, RECV_ERR_EOF, "multifd 2", BASE + f.s.len);
+    recv_fx_expect_err(&err, RECV_ERR_EOF, "multifd 2", BASE + f.s[0].len);
     assert_non_null(strstr(err.msg, "device-state payload"));
     recv_channel_free(ch);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 /* End of stream inside a compressed payload; a failed machine stays so. */
@@ -856,23 +819,24 @@ static void t_eof_compressed(void **state)
     fx_init(&f, false);
     qc = qemu_compressor_new(WIRE_COMP_ZLIB, PS, 1);
     assert_non_null(qc);
-    rg_packet(&f.s, qc, WIRE_COMP_ZLIB, PS, 0, "pc.ram", f.src, OFFS, 4, 0, 1);
+    rg_packet(&f.s[0], qc, WIRE_COMP_ZLIB, PS, 0, "pc.ram", f.src, OFFS, 4, 0,
+              1);
     cut = wire_packet_size(PS) + 10;
     ch = fx_channel(&f, 6, WIRE_COMP_ZLIB);
-    assert_int_equal(recv_channel_feed(ch, f.s.data, cut, &err), cut);
+    assert_int_equal(recv_channel_feed(ch, f.s[0].data, cut, &err), cut);
     assert_false(recv_channel_eof(ch, &err));
-    expect_err(&err, RECV_ERR_EOF, "multifd 6", BASE + cut);
+    recv_fx_expect_err(&err, RECV_ERR_EOF, "multifd 6", BASE + cut);
     assert_non_null(strstr(err.msg, "compressed payload"));
     mf_error_clear(&err);
     assert_false(recv_channel_advance(ch, 1, &err));
-    expect_err(&err, RECV_ERR_EOF, "multifd 6", BASE + cut);
+    recv_fx_expect_err(&err, RECV_ERR_EOF, "multifd 6", BASE + cut);
     mf_error_clear(&err);
     assert_false(recv_channel_eof(ch, &err));
-    expect_err(&err, RECV_ERR_EOF, "multifd 6", BASE + cut);
+    recv_fx_expect_err(&err, RECV_ERR_EOF, "multifd 6", BASE + cut);
     assert_int_equal(recv_channel_next_iov(ch, NULL, 0), 0);
     qemu_compressor_free(qc);
     recv_channel_free(ch);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 /* End of stream: between packets clean, elsewhere at the exact byte. */
@@ -886,21 +850,22 @@ static void t_eof(void **state)
 
     (void)state;
     fx_init(&f, false);
-    rg_packet(&f.s, NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS, 3, 0,
+    rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS, 3, 0,
               1);
-    len = f.s.len;
+    len = f.s[0].len;
     assert_int_equal(len, 1344 + 3 * 4096);
     for (k = 0; k < sizeof(cut) / sizeof(cut[0]); k++) {
         RecvChannel *ch = fx_channel(&f, 5, WIRE_COMP_NONE);
         MfError err = { 0 };
 
-        assert_int_equal(recv_channel_feed(ch, f.s.data, cut[k], &err), cut[k]);
+        assert_int_equal(recv_channel_feed(ch, f.s[0].data, cut[k], &err),
+                         cut[k]);
         if (cut[k] == 0) {
             assert_true(recv_channel_eof(ch, &err));
             assert_int_equal(recv_channel_status(ch), RECV_CH_DONE);
         } else {
             assert_false(recv_channel_eof(ch, &err));
-            expect_err(&err, RECV_ERR_EOF, "multifd 5", BASE + cut[k]);
+            recv_fx_expect_err(&err, RECV_ERR_EOF, "multifd 5", BASE + cut[k]);
         }
         recv_channel_free(ch);
     }
@@ -909,7 +874,7 @@ static void t_eof(void **state)
         MfError err = { 0 };
         char line[256];
 
-        recv_channel_feed(ch, f.s.data, 700, &err);
+        recv_channel_feed(ch, f.s[0].data, 700, &err);
         assert_false(recv_channel_eof(ch, &err));
         mf_error_format(&err, line, sizeof(line));
         assert_string_equal(line, "multifd 5: offset 764: end of stream inside "
@@ -917,7 +882,7 @@ static void t_eof(void **state)
                                   "packet at offset 64)");
         recv_channel_free(ch);
     }
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 static void t_err_failed_over(void **state)
@@ -927,10 +892,10 @@ static void t_err_failed_over(void **state)
     (void)state;
     fx_init(&f, true);
     colo_failover(&f.colo);
-    rg_packet(&f.s, NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS, 1, 0,
+    rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS, 1, 0,
               1);
     expect_feed_error(&f, WIRE_COMP_NONE, COLO_ERR_PHASE, BASE);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 /* A block without a COLO cache (QEMU asserts): refused, nothing written. */
@@ -943,12 +908,12 @@ static void t_err_no_cache(void **state)
     fx_init(&f, true);
     cache = f.b->colo_cache;
     f.b->colo_cache = NULL;
-    rg_packet(&f.s, NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS, 1, 0,
+    rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS, 1, 0,
               1);
     expect_feed_error(&f, WIRE_COMP_NONE, COLO_ERR_NO_CACHE, BASE + 64);
     f.b->colo_cache = cache;
     assert_false(ram_block_is_received(f.b, 0));
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 static void t_err_advance_state(void **state)
@@ -961,7 +926,7 @@ static void t_err_advance_state(void **state)
     fx_init(&f, false);
     ch = fx_channel(&f, 4, WIRE_COMP_NONE);
     assert_false(recv_channel_advance(ch, 13, &err));
-    expect_err(&err, RECV_ERR_STATE, "multifd 4", BASE);
+    recv_fx_expect_err(&err, RECV_ERR_STATE, "multifd 4", BASE);
     recv_channel_free(ch);
     ch = fx_channel(&f, 4, WIRE_COMP_NONE);
     mf_error_clear(&err);
@@ -969,7 +934,7 @@ static void t_err_advance_state(void **state)
     assert_false(recv_channel_eof(ch, &err));
     assert_int_equal(err.code, RECV_ERR_STATE);
     recv_channel_free(ch);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 static void t_bad_config(void **state)
@@ -993,7 +958,7 @@ static void t_bad_config(void **state)
     mf_error_clear(&err);
     assert_null(recv_channel_new(&cfg, &err));
     assert_int_equal(err.code, CODEC_ERR_UNSUPPORTED);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 int main(void)

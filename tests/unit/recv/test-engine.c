@@ -30,102 +30,33 @@
 #include "wire/errors.h"
 
 #include "count-alloc.h"
+#include "recv-fx.h"
 #include "recv-gen.h"
 
-#define PS 4096u
+#define PS RECV_FX_PAGE
 #define NPAGES 128u
-#define MAXCH 8
+#define MAXCH RECV_FX_STREAMS
 
 static const uint8_t UUID[WIRE_UUID_SIZE] = "mfcolo-recv-uuid";
 
-typedef struct Fx {
-    RamTable t;
-    ColoState colo;
-    bool has_colo;
-    RamBlock *b;
-    uint8_t *src;
-    RgStream s[MAXCH];
-    RecvConfig cfg;
-    RecvEngine *e;
-} Fx;
+/* The shared recv fixture (recv-fx.h); stream i is channel i's. */
+typedef RecvFx Fx;
 
+/*
+ * pc.ram of NPAGES pages, COLO on or off, and the engine configuration
+ * (@channels, no compression, @driver, seed 1, deliveries of at most 100
+ * bytes) for recv_fx_engine().
+ */
 static void fx_init(Fx *f, uint32_t channels, RecvDriver driver, bool colo)
 {
-    MfError err = { 0 };
-    uint64_t st = 7;
-    size_t i;
+    const RecvFxSpec spec = { NPAGES, 7, false, colo };
 
-    memset(f, 0, sizeof(*f));
-    assert_true(ram_table_init(&f->t, PS, &err));
-    f->b = ram_table_add(&f->t, "pc.ram", (uint64_t)NPAGES * PS, NULL, &err);
-    assert_non_null(f->b);
-    if (colo) {
-        assert_true(colo_init(&f->colo, &f->t, &err));
-        f->has_colo = true;
-    }
-    f->src = malloc((size_t)NPAGES * PS);
-    assert_non_null(f->src);
-    for (i = 0; i < (size_t)NPAGES * PS; i += 8) {
-        uint64_t v = rg_rand(&st) | 1;
-
-        memcpy(f->src + i, &v, 8);
-    }
-    for (i = 0; i < MAXCH; i++) {
-        rg_init(&f->s[i]);
-    }
+    recv_fx_init(f, &spec);
     f->cfg.channels = channels;
-    f->cfg.page_size = PS;
     f->cfg.compression = WIRE_COMP_NONE;
     f->cfg.driver = driver;
     f->cfg.seed = 1;
     f->cfg.max_chunk = 100;
-}
-
-static void fx_engine(Fx *f)
-{
-    MfError err = { 0 };
-
-    f->e = recv_engine_new(&f->cfg, &f->t, f->has_colo ? &f->colo : NULL, &err);
-    assert_non_null(f->e);
-}
-
-static void fx_destroy(Fx *f)
-{
-    size_t i;
-
-    recv_engine_free(f->e);
-    if (f->has_colo) {
-        colo_destroy(&f->colo);
-    }
-    ram_table_destroy(&f->t);
-    free(f->src);
-    for (i = 0; i < MAXCH; i++) {
-        rg_free(&f->s[i]);
-    }
-}
-
-static Chan *mem_chan(const RgStream *s)
-{
-    MfError err = { 0 };
-    Chan *c = chan_mem_new(s->data, s->len, 0, "test", &err);
-
-    assert_non_null(c);
-    return c;
-}
-
-static void expect_err(const MfError *e, int code, const char *where,
-                       uint64_t offset)
-{
-    if (e->code != code || strcmp(e->where, where) != 0 ||
-        e->offset != offset) {
-        print_error("got %s (%d) at '%s' offset %llu: %s\n",
-                    e->code_name ? e->code_name : "none", e->code, e->where,
-                    (unsigned long long)e->offset, e->msg);
-    }
-    assert_int_equal(e->code, code);
-    assert_true(e->located);
-    assert_string_equal(e->where, where);
-    assert_int_equal(e->offset, offset);
 }
 
 /* Channel @id gets pages @first.. step @step, @n of them, then a SYNC. */
@@ -149,7 +80,7 @@ static void stream_pages(Fx *f, uint32_t id, uint32_t first, uint32_t step,
 
 static bool add(Fx *f, uint32_t stream, MfError *err)
 {
-    return recv_engine_add_channel(f->e, mem_chan(&f->s[stream]), err);
+    return recv_engine_add_channel(f->e, recv_fx_mem_chan(&f->s[stream]), err);
 }
 
 /* ---- handshake ---- */
@@ -161,30 +92,30 @@ static void t_hs_magic_version(void **state)
 
     (void)state;
     fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     rg_handshake(&f.s[0], UUID, 0);
     f.s[0].data[3] = 0x45;
     assert_false(add(&f, 0, &err));
-    expect_err(&err, WIRE_ERR_HANDSHAKE_MAGIC, "connection 0", 0);
+    recv_fx_expect_err(&err, WIRE_ERR_HANDSHAKE_MAGIC, "connection 0", 0);
     recv_engine_error(f.e, &first);
-    expect_err(&first, WIRE_ERR_HANDSHAKE_MAGIC, "connection 0", 0);
+    recv_fx_expect_err(&first, WIRE_ERR_HANDSHAKE_MAGIC, "connection 0", 0);
     /* The engine failed: later channels get the first error. */
     rg_handshake(&f.s[1], UUID, 1);
     mf_error_clear(&err);
     assert_false(add(&f, 1, &err));
-    expect_err(&err, WIRE_ERR_HANDSHAKE_MAGIC, "connection 0", 0);
-    fx_destroy(&f);
+    recv_fx_expect_err(&err, WIRE_ERR_HANDSHAKE_MAGIC, "connection 0", 0);
+    recv_fx_destroy(&f);
 
     fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     rg_handshake(&f.s[0], UUID, 0);
     rg_handshake(&f.s[1], UUID, 1);
     f.s[1].data[7] = 2;
     mf_error_clear(&err);
     assert_true(add(&f, 0, &err));
     assert_false(add(&f, 1, &err));
-    expect_err(&err, WIRE_ERR_HANDSHAKE_VERSION, "connection 1", 4);
-    fx_destroy(&f);
+    recv_fx_expect_err(&err, WIRE_ERR_HANDSHAKE_VERSION, "connection 1", 4);
+    recv_fx_destroy(&f);
 }
 
 /*
@@ -202,12 +133,12 @@ static void t_hs_id_range(void **state)
         MfError err = { 0 };
 
         fx_init(&f, 3, RECV_DRIVER_DETERMINISTIC, false);
-        fx_engine(&f);
+        recv_fx_engine(&f);
         rg_handshake(&f.s[0], UUID, ids[k]);
         assert_false(add(&f, 0, &err));
-        expect_err(&err, RECV_ERR_CHANNEL_ID, "connection 0", 24);
+        recv_fx_expect_err(&err, RECV_ERR_CHANNEL_ID, "connection 0", 24);
         assert_false(recv_engine_ready(f.e));
-        fx_destroy(&f);
+        recv_fx_destroy(&f);
     }
 }
 
@@ -218,16 +149,16 @@ static void t_hs_duplicate(void **state)
 
     (void)state;
     fx_init(&f, 3, RECV_DRIVER_DETERMINISTIC, false);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     rg_handshake(&f.s[0], UUID, 2);
     rg_handshake(&f.s[1], UUID, 0);
     rg_handshake(&f.s[2], UUID, 2);
     assert_true(add(&f, 0, &err));
     assert_true(add(&f, 1, &err));
     assert_false(add(&f, 2, &err));
-    expect_err(&err, RECV_ERR_DUPLICATE_ID, "multifd 2", 24);
+    recv_fx_expect_err(&err, RECV_ERR_DUPLICATE_ID, "multifd 2", 24);
     assert_non_null(strstr(err.msg, "connection 2"));
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 static void t_hs_uuid(void **state)
@@ -243,23 +174,23 @@ static void t_hs_uuid(void **state)
     fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
     f.cfg.expect_uuid = true;
     memcpy(f.cfg.uuid, UUID, WIRE_UUID_SIZE);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     rg_handshake(&f.s[0], other, 1);
     assert_false(add(&f, 0, &err));
-    expect_err(&err, RECV_ERR_UUID, "multifd 1", 8);
+    recv_fx_expect_err(&err, RECV_ERR_UUID, "multifd 1", 8);
     assert_non_null(strstr(err.msg, "configured"));
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
     /* Against the first channel's. */
     fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     rg_handshake(&f.s[0], other, 1);
     rg_handshake(&f.s[1], UUID, 0);
     mf_error_clear(&err);
     assert_true(add(&f, 0, &err));
     assert_false(add(&f, 1, &err));
-    expect_err(&err, RECV_ERR_UUID, "multifd 0", 8);
+    recv_fx_expect_err(&err, RECV_ERR_UUID, "multifd 0", 8);
     assert_non_null(strstr(err.msg, "first channel"));
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 static void t_hs_too_many(void **state)
@@ -269,14 +200,14 @@ static void t_hs_too_many(void **state)
 
     (void)state;
     fx_init(&f, 1, RECV_DRIVER_DETERMINISTIC, false);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     rg_handshake(&f.s[0], UUID, 0);
     rg_handshake(&f.s[1], UUID, 0);
     assert_true(add(&f, 0, &err));
     assert_true(recv_engine_ready(f.e));
     assert_false(add(&f, 1, &err));
-    expect_err(&err, RECV_ERR_TOO_MANY_CHANNELS, "connection 1", 0);
-    fx_destroy(&f);
+    recv_fx_expect_err(&err, RECV_ERR_TOO_MANY_CHANNELS, "connection 1", 0);
+    recv_fx_destroy(&f);
 }
 
 static void t_hs_eof(void **state)
@@ -286,19 +217,19 @@ static void t_hs_eof(void **state)
 
     (void)state;
     fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     assert_false(add(&f, 0, &err));
-    expect_err(&err, RECV_ERR_EOF, "connection 0", 0);
-    fx_destroy(&f);
+    recv_fx_expect_err(&err, RECV_ERR_EOF, "connection 0", 0);
+    recv_fx_destroy(&f);
 
     fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     rg_handshake(&f.s[0], UUID, 0);
-    rg_truncate(&f.s[0], 10);
+    sup_buf_truncate(&f.s[0], 10);
     mf_error_clear(&err);
     assert_false(add(&f, 0, &err));
-    expect_err(&err, CHAN_ERR_EOF, "connection 0", 10);
-    fx_destroy(&f);
+    recv_fx_expect_err(&err, CHAN_ERR_EOF, "connection 0", 10);
+    recv_fx_destroy(&f);
 }
 
 static void t_bad_config(void **state)
@@ -330,7 +261,7 @@ static void t_bad_config(void **state)
     mf_error_clear(&err);
     assert_null(recv_engine_new(&f.cfg, &f.t, NULL, &err));
     assert_int_equal(err.code, MF_ERR_INVALID_ARG);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 /* ---- deterministic driver ---- */
@@ -346,7 +277,7 @@ static void t_any_order(void **state)
 
     (void)state;
     fx_init(&f, 4, RECV_DRIVER_DETERMINISTIC, false);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     for (i = 0; i < 4; i++) {
         rg_handshake(&f.s[i], UUID, (uint8_t)i);
         stream_pages(&f, i, i, 4, NPAGES / 4, true);
@@ -365,7 +296,7 @@ static void t_any_order(void **state)
         assert_int_equal(st.syncs, 1);
     }
     assert_false(recv_engine_channel_stats(f.e, 4, &st));
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 /* Precopy, then a checkpoint: I1, I2, I3 at each step. */
@@ -378,7 +309,7 @@ static void t_det_checkpoint(void **state)
 
     (void)state;
     fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, true);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     for (i = 0; i < 2; i++) {
         rg_handshake(&f.s[i], UUID, (uint8_t)i);
         stream_pages(&f, i, i, 2, NPAGES / 2, true);
@@ -414,7 +345,7 @@ static void t_det_checkpoint(void **state)
     assert_true(mf_bitmap_empty(f.b->dirty, f.b->npages));
     assert_true(recv_engine_finish(f.e, &err));
     free(before);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 /* A channel that ends where the main channel expects a SYNC. */
@@ -425,7 +356,7 @@ static void t_sync_eof(void **state)
 
     (void)state;
     fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     rg_handshake(&f.s[0], UUID, 0);
     rg_handshake(&f.s[1], UUID, 1);
     stream_pages(&f, 0, 0, 1, 2, true);
@@ -433,8 +364,8 @@ static void t_sync_eof(void **state)
     assert_true(add(&f, 0, &err));
     assert_true(add(&f, 1, &err));
     assert_false(recv_engine_sync(f.e, &err));
-    expect_err(&err, RECV_ERR_SYNC_EOF, "multifd 1", f.s[1].len);
-    fx_destroy(&f);
+    recv_fx_expect_err(&err, RECV_ERR_SYNC_EOF, "multifd 1", f.s[1].len);
+    recv_fx_destroy(&f);
 }
 
 static void t_finish_sync_pending(void **state)
@@ -444,13 +375,13 @@ static void t_finish_sync_pending(void **state)
 
     (void)state;
     fx_init(&f, 1, RECV_DRIVER_DETERMINISTIC, false);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     rg_handshake(&f.s[0], UUID, 0);
     stream_pages(&f, 0, 0, 1, 2, true);
     assert_true(add(&f, 0, &err));
     assert_false(recv_engine_finish(f.e, &err));
-    expect_err(&err, RECV_ERR_SYNC_PENDING, "multifd 0", f.s[0].len);
-    fx_destroy(&f);
+    recv_fx_expect_err(&err, RECV_ERR_SYNC_PENDING, "multifd 0", f.s[0].len);
+    recv_fx_destroy(&f);
 }
 
 static void t_not_ready(void **state)
@@ -460,7 +391,7 @@ static void t_not_ready(void **state)
 
     (void)state;
     fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     rg_handshake(&f.s[0], UUID, 0);
     rg_handshake(&f.s[1], UUID, 1);
     stream_pages(&f, 0, 0, 1, 2, true);
@@ -473,16 +404,16 @@ static void t_not_ready(void **state)
     assert_true(add(&f, 1, &err));
     assert_true(recv_engine_sync(f.e, &err));
     assert_true(recv_engine_finish(f.e, &err));
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 
     /* finish() without every channel fails instead of waiting forever. */
     fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     rg_handshake(&f.s[0], UUID, 0);
     assert_true(add(&f, 0, &err));
     assert_false(recv_engine_finish(f.e, &err));
     assert_int_equal(err.code, RECV_ERR_NOT_READY);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 /* A lower-layer error reaches the main thread located in its stream. */
@@ -495,7 +426,7 @@ static void t_det_error_located(void **state)
 
     (void)state;
     fx_init(&f, 3, RECV_DRIVER_DETERMINISTIC, false);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     for (uint32_t i = 0; i < 3; i++) {
         rg_handshake(&f.s[i], UUID, (uint8_t)i);
     }
@@ -507,9 +438,9 @@ static void t_det_error_located(void **state)
         assert_true(add(&f, i, &err));
     }
     assert_false(recv_engine_sync(f.e, &err));
-    expect_err(&err, RAM_ERR_UNKNOWN_BLOCK, "multifd 2", at + 64);
+    recv_fx_expect_err(&err, RAM_ERR_UNKNOWN_BLOCK, "multifd 2", at + 64);
     recv_engine_error(f.e, &copy);
-    expect_err(&copy, RAM_ERR_UNKNOWN_BLOCK, "multifd 2", at + 64);
+    recv_fx_expect_err(&copy, RAM_ERR_UNKNOWN_BLOCK, "multifd 2", at + 64);
     /* Every later call reports the same first error. */
     mf_error_clear(&err);
     assert_false(recv_engine_sync(f.e, &err));
@@ -517,7 +448,7 @@ static void t_det_error_located(void **state)
     mf_error_clear(&err);
     assert_false(recv_engine_finish(f.e, &err));
     assert_int_equal(err.code, RAM_ERR_UNKNOWN_BLOCK);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 typedef struct Trace {
@@ -550,7 +481,7 @@ static uint64_t det_run(uint64_t seed, size_t max_chunk, Trace *tr,
     fx_init(&f, 3, RECV_DRIVER_DETERMINISTIC, false);
     f.cfg.seed = seed;
     f.cfg.max_chunk = max_chunk;
-    fx_engine(&f);
+    recv_fx_engine(&f);
     recv_engine_set_trace(f.e, trace_fn, tr);
     for (i = 0; i < 3; i++) {
         rg_handshake(&f.s[i], UUID, (uint8_t)i);
@@ -564,7 +495,7 @@ static uint64_t det_run(uint64_t seed, size_t max_chunk, Trace *tr,
     h = recv_engine_trace_hash(f.e);
     assert_int_equal(recv_engine_events(f.e), tr->n);
     memcpy(mem_out, f.b->host, (size_t)NPAGES * PS);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
     return h;
 }
 
@@ -621,14 +552,14 @@ static void t_devstate_handler(void **state)
 
     (void)state;
     fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     recv_engine_set_devstate_handler(f.e, dev_count, NULL);
     wire_devstate_encode(&d, buf);
     rg_handshake(&f.s[0], UUID, 0);
     rg_handshake(&f.s[1], UUID, 1);
     stream_pages(&f, 0, 0, 1, 2, true);
-    rg_put(&f.s[1], buf, sizeof(buf));
-    rg_put(&f.s[1], "abcde", 5);
+    sup_buf_append(&f.s[1], buf, sizeof(buf));
+    sup_buf_append(&f.s[1], "abcde", 5);
     stream_pages(&f, 1, 2, 1, 2, true);
     assert_true(add(&f, 0, &err));
     assert_true(add(&f, 1, &err));
@@ -636,7 +567,7 @@ static void t_devstate_handler(void **state)
     assert_true(recv_engine_sync(f.e, &err));
     assert_int_equal(dev_calls, 1);
     assert_true(recv_engine_finish(f.e, &err));
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 /* cancel() with a reason: the reason is the first error. */
@@ -647,7 +578,7 @@ static void t_cancel_reason(void **state)
 
     (void)state;
     fx_init(&f, 1, RECV_DRIVER_DETERMINISTIC, false);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     rg_handshake(&f.s[0], UUID, 0);
     stream_pages(&f, 0, 0, 1, 2, true);
     assert_true(add(&f, 0, &err));
@@ -657,7 +588,7 @@ static void t_cancel_reason(void **state)
     assert_false(recv_engine_sync(f.e, &err));
     assert_int_equal(err.code, MF_ERR_INVALID_ARG);
     assert_string_equal(err.msg, "main channel failed");
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 /* ---- threaded driver over socket pairs ---- */
@@ -752,7 +683,7 @@ static void run_dead_channel(bool cancel)
     MfError ferr = { 0 };
 
     fx_init(&f, 3, RECV_DRIVER_THREADED, true);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     recv_engine_set_trace(f.e, watch_fn, &w);
     for (i = 0; i < 3; i++) {
         Chan *c;
@@ -763,9 +694,9 @@ static void run_dead_channel(bool cancel)
             stream_pages(&f, i, i, 2, 10, true);
         } else if (!cancel) {
             rg_sync(&f.s[i], PS, 0);
-            rg_truncate(&f.s[i], 64 + 5);
+            sup_buf_truncate(&f.s[i], 64 + 5);
         } else {
-            rg_truncate(&f.s[i], 64);
+            sup_buf_truncate(&f.s[i], 64);
         }
         write_all(sv[i][1], f.s[i].data, f.s[i].len);
         c = chan_fd_new(sv[i][0], true, "test", &err);
@@ -784,7 +715,7 @@ static void run_dead_channel(bool cancel)
     if (cancel) {
         assert_int_equal(err.code, RECV_ERR_CANCELLED);
     } else {
-        expect_err(&err, RECV_ERR_EOF, "multifd 2", 64 + 5);
+        recv_fx_expect_err(&err, RECV_ERR_EOF, "multifd 2", 64 + 5);
     }
     pthread_join(th, NULL);
     /* finish joins every thread and reports the same first error. */
@@ -797,7 +728,7 @@ static void run_dead_channel(bool cancel)
         assert_memory_equal(f.b->host + (size_t)i * PS, f.src + (size_t)i * PS,
                             PS);
     }
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
     for (i = 0; i < 3; i++) {
         if (cancel || i != 2) {
             close(sv[i][1]);
@@ -827,7 +758,7 @@ static void t_thr_free_blocked(void **state)
 
     (void)state;
     fx_init(&f, 2, RECV_DRIVER_THREADED, false);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     for (i = 0; i < 2; i++) {
         Chan *c;
 
@@ -842,7 +773,7 @@ static void t_thr_free_blocked(void **state)
         assert_true(recv_engine_add_channel(f.e, c, &err));
     }
     watchdog_arm();
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
     alarm(0);
     close(sv[0][1]);
     close(sv[1][1]);
@@ -858,7 +789,7 @@ static void t_thr_clean(void **state)
 
     (void)state;
     fx_init(&f, 4, RECV_DRIVER_THREADED, true);
-    fx_engine(&f);
+    recv_fx_engine(&f);
     for (i = 0; i < 4; i++) {
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]), 0);
         rg_handshake(&f.s[i], UUID, (uint8_t)i);
@@ -882,7 +813,7 @@ static void t_thr_clean(void **state)
     assert_memory_equal(f.b->host, f.src, 32 * PS);
     assert_memory_equal(f.b->host + 64 * PS, f.src + 64 * PS, 32 * PS);
     assert_memory_equal(f.b->host, f.b->colo_cache, (size_t)NPAGES * PS);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 /* ---- the embedder's allocator (RecvConfig.allocator) ---- */
@@ -909,7 +840,7 @@ static void run_allocator(WireCompression comp, uint32_t threads)
             false);
     f.cfg.compression = comp;
     f.cfg.allocator = &ca.ops;
-    fx_engine(&f);
+    recv_fx_engine(&f);
     for (c = 0; c < 2; c++) {
         qc[c] = qemu_compressor_new(comp, PS, 1);
         assert_non_null(qc[c]);
@@ -936,7 +867,7 @@ static void run_allocator(WireCompression comp, uint32_t threads)
     for (c = 0; c < 2; c++) {
         qemu_compressor_free(qc[c]);
     }
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
 }
 
 static void t_allocator_zstd(void **state)
@@ -965,7 +896,7 @@ static void t_allocator_refuses(void **state)
     fx_init(&f, 1, RECV_DRIVER_DETERMINISTIC, false);
     f.cfg.compression = WIRE_COMP_ZSTD;
     f.cfg.allocator = &ca.ops;
-    fx_engine(&f);
+    recv_fx_engine(&f);
     assert_int_equal(ca.allocs, 2); /* engine, slots */
     /* channel state, its 3 packet buffers, then the zstd decoder */
     ca.fail_nth = ca.calls + 5;
@@ -974,7 +905,7 @@ static void t_allocator_refuses(void **state)
     assert_int_equal(err.code, CODEC_ERR_INIT);
     assert_string_equal(err.msg, "ZSTD_createDStream failed");
     assert_int_equal(sup_count_alloc_live(&ca), 2);
-    fx_destroy(&f);
+    recv_fx_destroy(&f);
     assert_int_equal(sup_count_alloc_live(&ca), 0);
 }
 

@@ -69,7 +69,7 @@ static void watchdog_fired(int sig)
 static bool run(WireCompression comp, RecvDriver driver, MfError *err)
 {
     static const uint8_t uuid[WIRE_UUID_SIZE] = "fault-uuid-01234";
-    RgStream s[2];
+    SupBuf s[2];
     QemuCompressor *qc[2] = { NULL, NULL };
     RamTable t;
     RamBlock *b;
@@ -88,7 +88,7 @@ static bool run(WireCompression comp, RecvDriver driver, MfError *err)
     b = ram_table_add(&t, "pc.ram", (uint64_t)NPAGES * PS, NULL, err);
     assert_non_null(b);
     for (c = 0; c < 2; c++) {
-        rg_init(&s[c]);
+        memset(&s[c], 0, sizeof(s[c]));
         rg_handshake(&s[c], uuid, (uint8_t)c);
         if (comp != WIRE_COMP_NONE) {
             qc[c] = qemu_compressor_new(comp, PS, 1);
@@ -127,7 +127,7 @@ static bool run(WireCompression comp, RecvDriver driver, MfError *err)
         assert_memory_equal(b->host, src, (size_t)NPAGES * PS);
     }
     for (c = 0; c < 2; c++) {
-        rg_free(&s[c]);
+        sup_buf_free(&s[c]);
         qemu_compressor_free(qc[c]);
     }
     ram_table_destroy(&t);

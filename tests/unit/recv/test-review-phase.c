@@ -37,7 +37,7 @@ static void t_phase_switch_mid_packet(void **state)
     RamTable t;
     RamBlock *b;
     RecvChannel *ch;
-    RgStream s;
+    SupBuf s = SUP_BUF_INIT;
     uint8_t *src;
     size_t hdr, i;
 
@@ -51,7 +51,6 @@ static void t_phase_switch_mid_packet(void **state)
     for (i = 0; i < (size_t)NPAGES * PS; i++) {
         src[i] = (uint8_t)(i * 7 + 1);
     }
-    rg_init(&s);
     rg_packet(&s, NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", src, off, 2, 0, 0);
     hdr = wire_packet_size(PS);
     assert_int_equal(s.len, hdr + 2 * PS);
@@ -81,7 +80,7 @@ static void t_phase_switch_mid_packet(void **state)
     recv_channel_free(ch);
     colo_destroy(&colo);
     ram_table_destroy(&t);
-    rg_free(&s);
+    sup_buf_free(&s);
     free(src);
 }
 
