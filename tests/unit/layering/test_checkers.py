@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Negative tests of check_layering.py and check_spdx.py.
+"""Negative tests of check_layering.py, check_spdx.py and check_globals.py.
 
 A checker that always passes proves nothing, so this runs each one on
 planted violations and requires it to fail with exactly the expected
@@ -11,9 +11,15 @@ refused by the real graph, not by a copy); a malformed graph is
 fixtures/badgraph/layers.txt; design.md's copy of the graph and the SPDX
 cases are built in a temporary folder (a file without the SPDX line
 cannot live in the repository, whose own SPDX check would flag it).
+check_globals.py runs on two fixture libraries meson builds from
+fixtures/globals/: one with every kind of mutable state, one with only
+constant data.
+
+Usage: test_checkers.py --nm NM --globals MUTABLE.a CONSTANT.a
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +30,7 @@ FIXTURES = os.path.join(HERE, 'fixtures')
 LAYERING = os.path.join(HERE, 'check_layering.py')
 GRAPH = os.path.join(HERE, '..', '..', '..', 'core', 'layers.txt')
 SPDX = os.path.join(HERE, 'check_spdx.py')
+GLOBALS = os.path.join(HERE, 'check_globals.py')
 C_SPDX = '/* SPDX-License-Identifier: GPL-2.0-or-later */\n'
 HASH_SPDX = '# SPDX-License-Identifier: GPL-2.0-or-later\n'
 
@@ -108,7 +115,7 @@ def layering_cases():
             'core/recv/fxv.c:8: layer recv names "->host"',
             'core/recv/fxv.c:9: layer recv names "colo_cache"',
             'core/recv/fxv.c:10: layer recv names "COLO_ERR_"',
-            'core/incoming/fxi.c:4: layer incoming names "COLO_ERR_"'])
+            'core/incoming/fxi.c:6: layer incoming names "COLO_ERR_"'])
     expect('layering rejects a malformed graph', LAYERING, fixture('good'), 1,
            ['layers.txt:3: layer wire names chan, which is not listed above',
             'layers.txt:5: layer base listed twice',
@@ -176,9 +183,51 @@ def spdx_cases():
                    'tools/meson.build:1: expected'])
 
 
-def main():
+def globals_cases(nm, mutable, constant):
+    """Every kind of mutable state reported, constant data accepted."""
+    name = 'globals reports each mutable symbol'
+    rc, out = run(GLOBALS, mutable, ['--nm', nm])
+    found = {}
+    for line in out.splitlines():
+        m = re.match(r'^[^:]+: (\S+) in (\S+): mutable static or global '
+                     r'state$', line)
+        if m:
+            found[re.sub(r'\.\d+$', '', m.group(1))] = m.group(2)
+    want = {'fx_counter', 'fx_limit', 'fx_calls', 'fx_name', 'fx_per_thread',
+            'fx_hits'}
+    problems = []
+    if rc != 1:
+        problems.append('exit %d, expected 1' % rc)
+    if set(found) != want:
+        problems.append('reported %s, expected %s' % (sorted(found),
+                                                      sorted(want)))
+    if found.get('fx_counter') != '.bss' or \
+            found.get('fx_per_thread') != '.tbss':
+        problems.append('sections %s' % found)
+    if problems:
+        failures.append(name)
+        print('FAIL %s: %s\n--- output:\n%s---' % (name, '; '.join(problems),
+                                                   out))
+    else:
+        print('ok   %s' % name)
+    name = 'globals accepts constant data'
+    rc, out = run(GLOBALS, constant, ['--nm', nm])
+    if rc != 0 or 'none mutable' not in out:
+        failures.append(name)
+        print('FAIL %s: exit %d\n--- output:\n%s---' % (name, rc, out))
+    else:
+        print('ok   %s' % name)
+
+
+def main(argv):
+    args = argv[1:]
+    if len(args) != 5 or args[0] != '--nm' or args[2] != '--globals':
+        sys.stderr.write('usage: %s --nm NM --globals MUTABLE.a CONSTANT.a\n'
+                         % argv[0])
+        return 2
     layering_cases()
     spdx_cases()
+    globals_cases(args[1], args[3], args[4])
     if failures:
         print('%d checker self-test(s) failed' % len(failures))
         return 1
@@ -187,4 +236,4 @@ def main():
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(main(sys.argv))
