@@ -953,6 +953,37 @@ static void test_devices_decoys(void **state)
                      1 + 4 + 1 + 5 + 8 + sizeof(decoy) + 5 + 1);
 }
 
+/*
+ * QEMU 10.0.2's VM description starts with its "configuration" object
+ * (tests/data/qemu-10.0.2): that start ends the device state too, and a
+ * decoy that differs from it only in its 13th JSON byte does not.
+ */
+static void test_devices_vmdesc_10(void **state)
+{
+    static const uint8_t decoy[] = {
+        0x7e, 0,   0,   0,   1,   0x00, 0x06, 0,   0,   0,   9,   '{',
+        '"',  'c', 'o', 'n', 'f', 'i',  'g',  'u', 'r', 'a', 't', 'X',
+    };
+    static const char json[] = "{\"configuration\": {\"vmsd_name\": "
+                               "\"configuration\"}, \"page_size\": 4096}";
+    Fx *fx = *state;
+
+    sb_begin(&fx->s, false);
+    sb_ram_end(&fx->s);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_FULL, 0, "timer", 0, 2);
+    sup_buf_append(&fx->s, decoy, sizeof(decoy));
+    sb_footer(&fx->s, 0);
+    sup_buf_put_u8(&fx->s, WIRE_VM_EOF);
+    sup_buf_put_u8(&fx->s, WIRE_VM_VMDESCRIPTION);
+    sup_buf_put_be32(&fx->s, sizeof(json) - 1);
+    sup_buf_append(&fx->s, json, sizeof(json) - 1);
+    fx_run(fx);
+    assert_true(fx->ok);
+    assert_int_equal(fx->outcome, INCOMING_COMPLETED);
+    assert_int_equal(fx->precopy_dev_len,
+                     1 + 4 + 1 + 5 + 8 + sizeof(decoy) + 5 + 1);
+}
+
 static void test_vmdesc_size(void **state)
 {
     Fx *fx = *state;
@@ -1409,6 +1440,7 @@ int main(void)
         T(test_devices_no_end_colo),
         T(test_devices_bound),
         T(test_devices_decoys),
+        T(test_devices_vmdesc_10),
         T(test_vmdesc_size),
         T(test_vmdesc_truncated),
         T(test_colo_two_checkpoints),
