@@ -28,6 +28,8 @@
  *            -S source) SHA-256 against the recording of the same QEMU
  *            version (tests/data/qemu-VERSION/expected-ramblocks.json).
  * A mismatch names the block, the page and the first differing byte.
+ * mfcolo's receiver (sync mode auto) must also have recognised the shape:
+ * "round" for the current one, "section" for 7.2's.
  * "planted" also checks that the pc.ram comparison reports a byte changed
  * in the source's copy, with its exact page and byte.
  */
@@ -193,6 +195,34 @@ static void check_planted(const uint8_t *want, const uint8_t *got, size_t len)
     free(copy);
 }
 
+/*
+ * The sync mode mfcolo's receiver settled on (auto decides at the first
+ * EOS), from mfcolo-vm's line "incoming ended: sync mode MODE, ...".
+ */
+static void check_sync_mode(QTestState *dst, const char *want)
+{
+    FILE *f = fopen(qtest_log_path(dst), "r");
+    char line[512], mode[32] = "";
+    const char *p;
+
+    if (!f) {
+        qt_fail("cannot read mfcolo-vm's log %s", qtest_log_path(dst));
+    }
+    while (fgets(line, sizeof(line), f)) {
+        p = strstr(line, "incoming ended: sync mode ");
+        if (p && sscanf(p + 26, "%31[a-z]", mode) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    if (strcmp(mode, want)) {
+        qt_fail("mfcolo received the stream with sync mode '%s', expected "
+                "'%s' for this shape",
+                mode, want);
+    }
+    printf("# mfcolo's sync mode: %s\n", mode);
+}
+
 /* The SHA-256 of block @name in the recording of this QEMU version. */
 static const char *recorded_sha(json_t *exp, const char *name)
 {
@@ -323,6 +353,7 @@ int main(int argc, char **argv)
         fail_migration(src, dst, "mfcolo", st);
     }
     t_mig = now_s() - t0;
+    check_sync_mode(dst, current ? "round" : "section");
 
     /* Every block of mfcolo against the source (or its recording). */
     snprintf(path, sizeof(path), "%s/%s/expected-ramblocks.json", root, rec);
