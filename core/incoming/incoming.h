@@ -193,7 +193,11 @@ typedef struct Incoming Incoming;
  * A parser for one incoming migration.  @cfg is copied; the channels,
  * table, COLO state and engine stay the caller's and must outlive the
  * parser.  NULL + MF_ERR_INVALID_ARG (no main channel or table, page size
- * unusable) or MF_ERR_NOMEM (fault point "mfcolo/incoming/alloc").
+ * unusable) or MF_ERR_NOMEM (fault points "mfcolo/incoming/alloc", the
+ * parser, and "mfcolo/incoming/alloc-page", its page buffer).  While
+ * running, "mfcolo/incoming/alloc-devstate" (the device-state buffer as
+ * it grows) fails the run with MF_ERR_NOMEM located where the device
+ * state is being read.
  */
 Incoming *incoming_new(const IncomingConfig *cfg, MfError *err);
 

@@ -14,6 +14,19 @@
  * The first error of any channel is kept (code, message, channel label,
  * stream offset); every channel is then woken and shut down.  Errors are
  * RECV_ERR_* (recv/errors.h) or those of the layers below.
+ *
+ * Fault points (base/fault.h) of the recv layer, and what they produce:
+ *   "mfcolo/recv/alloc-engine", "mfcolo/recv/alloc-slots"
+ *       recv_engine_new: MF_ERR_NOMEM, nothing allocated;
+ *   "mfcolo/recv/alloc-channel", "mfcolo/recv/alloc-packet"
+ *       a channel's state and packet buffers (recv_engine_add_channel,
+ *       recv_channel_new): MF_ERR_NOMEM naming the channel;
+ *   "mfcolo/recv/alloc-payload"
+ *       a compressed or device-state payload buffer, while a packet is
+ *       received: MF_ERR_NOMEM located at the packet's start;
+ *   "mfcolo/recv/thread-create"
+ *       the threaded driver's channel thread: RECV_ERR_THREAD (the errno
+ *       of the test's failinfo, else EAGAIN).
  */
 #ifndef MFCOLO_RECV_RECV_H
 #define MFCOLO_RECV_RECV_H
