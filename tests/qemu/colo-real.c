@@ -898,6 +898,11 @@ static void rc_check_i4(RcRun *r, size_t cut_stage)
                    "checkpoint %" PRIu64 " (the last LOADED), all holding "
                    "checkpoint %zu, which was cut",
                    bad, r->loaded, cut_stage);
+    } else if (!cut_stage) {
+        rc_outcome(r, "i4-mismatch",
+                   "after failover: %" PRIu64 " pages of pc.ram differ from "
+                   "checkpoint %" PRIu64 " (the last LOADED)",
+                   bad, r->loaded);
     } else {
         rc_outcome(r, "i4-mismatch",
                    "after failover: %" PRIu64 " pages of pc.ram differ from "
