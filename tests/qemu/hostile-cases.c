@@ -141,6 +141,9 @@ static const HostileCase cases[] = {
       false, HK_PKT_FIELD, 0, HP_DATA, 20, 4, 0 },
     { "zstd/pkt-payload-garbage", "the first 64 payload bytes ^ 0x5a", ZSTD, false,
       HK_PKT_PAYLOAD, 0, HP_DATA },
+    { "zstd/pkt-zero-only",
+      "normal_pages 0, zero_pages 1, next_packet_size and payload kept",
+      ZSTD, false, HK_PKT_ZERO_ONLY, 0, HP_DATA, 0, 0, 1 },
     { "zstd/pkt-offset-end", "offsets[0] = used_length of pc.ram", ZSTD,
       false, HK_PKT_OFFSET, 0, HP_DATA, 0, 0, PC_RAM_SIZE },
     { "zstd/pkt-offset-unaligned", "offsets[0] += 0x800", ZSTD, false,
@@ -496,6 +499,10 @@ void hostile_make(const HostileCase *c, const HostileRecording *r,
             name[k] ^= 0x5a;
         }
         put(in, f, p + HDR, name, 64);
+        break;
+    case HK_PKT_ZERO_ONLY:
+        put_be(in, f, p + 16, 4, 0);
+        put_be(in, f, p + 32, 4, c->value);
         break;
     case HK_CUT_PKT:
         cut(in, f, p + c->value);

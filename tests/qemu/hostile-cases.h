@@ -84,6 +84,9 @@ typedef enum HostileKind {
     HK_PKT_OFFSET,     /* packet @pkt of @chan: offsets[0] = @value */
     HK_PKT_OFFSET_ADD, /* packet @pkt of @chan: offsets[0] += @value */
     HK_PKT_PAYLOAD,    /* packet @pkt of @chan: 64 payload bytes ^= 0x5a */
+    HK_PKT_ZERO_ONLY,  /* packet @pkt of @chan: normal_pages 0, zero_pages
+                        * @value, the rest (flags, next_packet_size,
+                        * offsets, payload) as recorded */
     HK_CUT_PKT,        /* @chan cut at packet @pkt's header + @value */
     HK_CUT_AT,         /* @chan cut at byte @value */
     HK_CUT_LAST_SYNC,  /* @chan cut at its last SYNC packet */

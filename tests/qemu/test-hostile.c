@@ -80,6 +80,7 @@ typedef struct Run {
     Outcome got;
     char qemu_line[512]; /* the outcome line after "outcome: " */
     char bt[2048];       /* crash: backtrace lines */
+    char detail[160];    /* the tool's "hang: ..." line */
     int mf_status;
     char mf_err[512];
     Outcome want;
@@ -218,8 +219,12 @@ static void read_outcome(Run *r)
     if (!f) {
         return;
     }
+    r->detail[0] = 0;
     while (fgets(line, sizeof(line), f)) {
         line[strcspn(line, "\n")] = 0;
+        if (!strncmp(line, "hang: ", 6)) {
+            snprintf(r->detail, sizeof(r->detail), "[%.140s]", line + 6);
+        }
         if (!strncmp(line, "outcome: ", 9)) {
             r->got = oc_parse(line + 9);
             size_t len = strlen(line + 9);
@@ -237,7 +242,7 @@ static void read_outcome(Run *r)
 /* gdb on the core a crashed QEMU left in its case directory. */
 static void backtrace_of(Run *r, const char *bin)
 {
-    char core[1100], cmd[3000], line[512];
+    char core[1100], cmd[3000], line[512], prev[512];
     FILE *p;
     size_t n = 0;
 
@@ -256,8 +261,14 @@ static void backtrace_of(Run *r, const char *bin)
              bin, core);
     p = popen(cmd, "r");
     r->bt[0] = 0;
+    prev[0] = 0;
     while (p && fgets(line, sizeof(line), p) && n + 1 < sizeof(r->bt)) {
-        n += (size_t)snprintf(r->bt + n, sizeof(r->bt) - n, "      %s", line);
+        /* gdb shows frame #0 once when it loads the core, once in bt */
+        if (strcmp(line, prev)) {
+            n += (size_t)snprintf(r->bt + n, sizeof(r->bt) - n, "      %s",
+                                  line);
+        }
+        snprintf(prev, sizeof(prev), "%s", line);
     }
     if (p) {
         pclose(p);
@@ -567,8 +578,8 @@ int main(int argc, char **argv)
             msg += 2;
         }
         printf("| %-28s | %-9s | %-60.60s | %-7s | %s\n", r->c->name,
-               tool_ok(r) ? oc_names[r->got] : "TOOL-ERR", msg ? msg : "",
-               r->mf_status ? "rejects" : "accepts",
+               tool_ok(r) ? oc_names[r->got] : "TOOL-ERR",
+               msg ? msg : r->detail, r->mf_status ? "rejects" : "accepts",
                r->mf_status ? r->mf_err : "");
     }
     printf("\nFull QEMU outcome lines:\n");
