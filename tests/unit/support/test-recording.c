@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Tests of tests/support/recording.c: the RAM block list and the device
- * tail cut out of a real QEMU 7.2 recording (tests/data/qemu-7.2), and
+ * tail cut out of real QEMU 7.2 and 10.0.2 recordings (tests/data), and
  * the test primary sending them: its main channel ends with exactly the
  * recorded bytes and the whole stream replays in mfcolo-replay (core) to
  * the primary's memory.  argv[1]: the data root (a missing recording
@@ -105,6 +105,58 @@ static void test_cut_qemu72(void **state)
         recorded_main_free(&r);
         free(data);
     }
+    mem_image_free(pc);
+}
+
+/*
+ * The 10.0.2 recording (current shape): the same 8 blocks, no ZERO
+ * record on main, a MULTIFD_FLUSH per round; the tail cut here equals,
+ * byte for byte, the device state and VM description that the
+ * recording's README and tools cut independently (devstate/).
+ */
+static void test_cut_qemu10(void **state)
+{
+    MemImage *pc = mem_image_new_pc(32 << 20);
+    char path[4096];
+    char why[512];
+    RecordedMain r;
+    uint8_t *dev;
+    uint8_t *desc;
+    size_t dev_len;
+    size_t desc_len;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/qemu-10.0.2/nocomp-2ch/conn-0.bin",
+             data_root);
+    if (!recorded_main_load(path, 4096, &r, why, sizeof(why))) {
+        fail_msg("%s", why);
+    }
+    assert_string_equal(r.machine, "pc-i440fx-7.2");
+    assert_true(mem_image_same_layout(r.layout, pc));
+    /* shape.json: 4 sections, 4 EOS, 3 FLUSH, no ZERO/PAGE, device
+     * state from 333, EOF at 14632, a VMDESCRIPTION of 100801 bytes. */
+    assert_int_equal(r.ram_sections, 4);
+    assert_int_equal(r.ram_eos, 4);
+    assert_int_equal(r.ram_flushes, 3);
+    assert_int_equal(r.ram_zero, 0);
+    assert_int_equal(r.ram_pages, 0);
+    assert_int_equal(r.tail_offset, 333);
+    assert_int_equal(r.tail_offset + r.tail_eof, 14632);
+    assert_true(r.vmdesc);
+    assert_int_equal(r.tail_len, r.tail_eof + 6 + 100801);
+    snprintf(path, sizeof(path), "%s/qemu-10.0.2/devstate/device-state.bin",
+             data_root);
+    dev = slurp(path, &dev_len);
+    snprintf(path, sizeof(path), "%s/qemu-10.0.2/devstate/vmdesc.json",
+             data_root);
+    desc = slurp(path, &desc_len);
+    assert_int_equal(r.tail_eof, dev_len);
+    assert_memory_equal(r.tail, dev, dev_len);
+    assert_int_equal(r.tail_len - r.tail_eof - 6, desc_len);
+    assert_memory_equal(r.tail + r.tail_eof + 6, desc, desc_len);
+    free(dev);
+    free(desc);
+    recorded_main_free(&r);
     mem_image_free(pc);
 }
 
@@ -285,25 +337,21 @@ static void test_primary_with_recording(void **state)
         uint32_t channels;
         WireCompression comp;
         const char *name;
+        const char *recording;
     } runs[] = {
-        { PRIMARY_QEMU_7_2, 2, WIRE_COMP_NONE, "none" },
-        { PRIMARY_QEMU_7_2, 4, WIRE_COMP_ZSTD, "zstd" },
-        { PRIMARY_QEMU_7_2, 1, WIRE_COMP_ZLIB, "zlib" },
-        { PRIMARY_QEMU_9, 3, WIRE_COMP_NONE, "none" },
+        { PRIMARY_QEMU_7_2, 2, WIRE_COMP_NONE, "none", "qemu-7.2" },
+        { PRIMARY_QEMU_7_2, 4, WIRE_COMP_ZSTD, "zstd", "qemu-7.2" },
+        { PRIMARY_QEMU_7_2, 1, WIRE_COMP_ZLIB, "zlib", "qemu-7.2" },
+        { PRIMARY_QEMU_9, 3, WIRE_COMP_NONE, "none", "qemu-10.0.2" },
     };
-    char path[4096];
-    char why[512];
-    RecordedMain r;
-    uint8_t *rec;
-    size_t rec_len;
 
     (void)state;
-    rec_path(path, sizeof(path), "nocomp-2ch");
-    rec = slurp(path, &rec_len);
-    if (!recorded_main_load(path, 4096, &r, why, sizeof(why))) {
-        fail_msg("%s", why);
-    }
     for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+        char path[4096];
+        char why[512];
+        RecordedMain r;
+        uint8_t *rec;
+        size_t rec_len;
         PrimaryConfig cfg;
         Primary *p;
         SupRng rng;
@@ -311,6 +359,12 @@ static void test_primary_with_recording(void **state)
         const PrimaryMark *m;
         uint64_t zeroed;
 
+        snprintf(path, sizeof(path), "%s/%s/nocomp-2ch/conn-0.bin", data_root,
+                 runs[i].recording);
+        rec = slurp(path, &rec_len);
+        if (!recorded_main_load(path, 4096, &r, why, sizeof(why))) {
+            fail_msg("%s", why);
+        }
         primary_config_init(&cfg, runs[i].style, runs[i].channels,
                             runs[i].comp);
         cfg.colo = false;
@@ -351,15 +405,16 @@ static void test_primary_with_recording(void **state)
                             rec + r.mem_size_offset, r.mem_size_len);
         replay_primary(p, runs[i].name, runs[i].style == PRIMARY_QEMU_9);
         primary_free(p);
+        recorded_main_free(&r);
+        free(rec);
     }
-    recorded_main_free(&r);
-    free(rec);
 }
 
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cut_qemu72),
+        cmocka_unit_test(test_cut_qemu10),
         cmocka_unit_test(test_cut_refuses),
         cmocka_unit_test(test_primary_with_recording),
     };
