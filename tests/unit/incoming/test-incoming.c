@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Unit tests of the incoming layer over hand-built main-channel streams:
- * every error path with its exact code and stream offset, the happy paths
- * (plain precopy, COLO checkpoints), failover and its memory guarantee.
+ * every error path with its exact code, stream offset and message (one
+ * table, err_cases: a stream builder per case), the happy paths (plain
+ * precopy, COLO checkpoints), failover and its memory guarantee.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -44,6 +45,8 @@ typedef struct Fx {
     uint8_t ram_at_cp[8]; /* pc.ram byte 0 of pages 0..7 at checkpoints */
     char stages[512];
     bool fail_precopy_load;
+    size_t cut_extra;         /* cut_in_cp1 */
+    const struct ErrCase *ec; /* the error case this fixture runs */
 } Fx;
 
 static void logf_(Fx *fx, const char *s)
@@ -293,16 +296,14 @@ static void test_plain_devices_without_vmdesc(void **state)
     assert_true(fx->ok);
 }
 
-static void test_trailing_data(void **state)
+static uint64_t in_trailing_data(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     build_plain(&fx->s);
     at = fx->s.len;
     sup_buf_put_u8(&fx->s, 0x42);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_TRAILING_DATA, at);
+    return at;
 }
 
 static void test_trailing_allowed_live(void **state)
@@ -318,31 +319,23 @@ static void test_trailing_allowed_live(void **state)
 
 /* ---- header, configuration, commands ---- */
 
-static void test_truncated_header(void **state)
+static uint64_t in_truncated_header(Fx *fx)
 {
-    Fx *fx = *state;
-
     sup_buf_append(&fx->s, "QEV", 3);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_TRUNCATED, 3);
+    return 3;
 }
 
-static void test_empty_stream(void **state)
+static uint64_t in_empty_stream(Fx *fx)
 {
-    Fx *fx = *state;
-
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_TRUNCATED, 0);
+    (void)fx; /* no byte at all */
+    return 0;
 }
 
-static void test_bad_magic(void **state)
+static uint64_t in_bad_magic(Fx *fx)
 {
-    Fx *fx = *state;
-
     sup_buf_put_be32(&fx->s, 0x5145564e);
     sup_buf_put_be32(&fx->s, 3);
-    fx_run(fx);
-    expect_err(fx, WIRE_ERR_VM_MAGIC, 0);
+    return 0;
 }
 
 /*
@@ -351,9 +344,8 @@ static void test_bad_magic(void **state)
  * (docs/qemu-reference.md#classify);
  * here it is the main stream's magic error at offset 0, naming the value.
  */
-static void test_multifd_magic_as_main(void **state)
+static uint64_t in_multifd_magic_as_main(Fx *fx)
 {
-    Fx *fx = *state;
     int i;
 
     fx->no_colo = true;
@@ -362,108 +354,81 @@ static void test_multifd_magic_as_main(void **state)
     for (i = 0; i < 56; i++) {
         sup_buf_put_u8(&fx->s, 0);
     }
-    fx_run(fx);
-    expect_err(fx, WIRE_ERR_VM_MAGIC, 0);
-    assert_non_null(strstr(fx->err.msg, "0x11223344"));
-    assert_string_equal(fx->err.where, "main");
+    return 0;
 }
 
-static void test_bad_version(void **state)
+static uint64_t in_bad_version(Fx *fx)
 {
-    Fx *fx = *state;
-
     sup_buf_put_be32(&fx->s, WIRE_VM_FILE_MAGIC);
     sup_buf_put_be32(&fx->s, 2);
-    fx_run(fx);
-    expect_err(fx, WIRE_ERR_VM_VERSION, 4);
+    return 4;
 }
 
-static void test_config_length(void **state)
+static uint64_t in_config_length(Fx *fx)
 {
-    Fx *fx = *state;
-
     sb_header(&fx->s);
     sup_buf_put_u8(&fx->s, WIRE_VM_CONFIGURATION);
     sup_buf_put_be32(&fx->s, 0);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_CONFIGURATION, 9);
+    return 9;
 }
 
-static void test_config_not_first(void **state)
+static uint64_t in_config_not_first(Fx *fx)
 {
-    Fx *fx = *state;
-
     sb_header(&fx->s);
     sb_config(&fx->s, "pc");
     sb_config(&fx->s, "pc");
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_UNEXPECTED_SECTION, 8 + 7);
+    return 8 + 7;
 }
 
-static void test_command_unsupported(void **state)
+static uint64_t in_command_unsupported(Fx *fx)
 {
-    Fx *fx = *state;
-
     sb_header(&fx->s);
     sb_command(&fx->s, 3, 0, NULL); /* POSTCOPY_ADVISE */
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_COMMAND_UNSUPPORTED, 9);
-    assert_non_null(strstr(fx->err.msg, "POSTCOPY_ADVISE"));
+    return 9;
 }
 
-static void test_command_unknown(void **state)
+static uint64_t in_command_unknown(Fx *fx)
 {
-    Fx *fx = *state;
-
     sb_header(&fx->s);
     sb_command(&fx->s, 99, 0, NULL);
-    fx_run(fx);
-    expect_err(fx, WIRE_ERR_VM_COMMAND, 9);
+    return 9;
 }
 
-static void test_command_enable_colo_length(void **state)
+static uint64_t in_command_enable_colo_length(Fx *fx)
 {
-    Fx *fx = *state;
     uint8_t d = 0;
 
     sb_header(&fx->s);
     sb_command(&fx->s, WIRE_CMD_ENABLE_COLO, 1, &d);
-    fx_run(fx);
-    expect_err(fx, WIRE_ERR_VM_COMMAND, 11);
+    return 11;
 }
 
-static void test_command_rp_length(void **state)
+static uint64_t in_command_rp_length(Fx *fx)
 {
-    Fx *fx = *state;
     uint8_t d = 0;
 
     sb_header(&fx->s);
     sb_command(&fx->s, 1, 1, &d);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_COMMAND_LENGTH, 11);
+    return 11;
 }
 
-static void test_command_ping_length(void **state)
+static uint64_t in_command_ping_length(Fx *fx)
 {
-    Fx *fx = *state;
     uint8_t d[3] = { 0 };
 
     sb_header(&fx->s);
     sb_command(&fx->s, 1, 0, NULL);
     sb_command(&fx->s, 2, 3, d);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_COMMAND_LENGTH, 16);
+    return 16;
 }
 
-static void test_ping_without_return_path(void **state)
+static uint64_t in_ping_without_return_path(Fx *fx)
 {
-    Fx *fx = *state;
     uint8_t d[4] = { 0, 0, 0, 1 };
 
     sb_header(&fx->s);
     sb_command(&fx->s, 2, 4, d);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_NO_RETURN_PATH, 8);
+    return 8;
 }
 
 static void test_ping_pong(void **state)
@@ -489,144 +454,112 @@ static void test_ping_pong(void **state)
     assert_memory_equal(r, pong, 8);
 }
 
-static void test_enable_colo_without_colo(void **state)
+static uint64_t in_enable_colo_without_colo(Fx *fx)
 {
-    Fx *fx = *state;
-
     fx->no_colo = true;
     sb_header(&fx->s);
     sb_command(&fx->s, WIRE_CMD_ENABLE_COLO, 0, NULL);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_COLO_NOT_ENABLED, 8);
+    return 8;
 }
 
-static void test_enable_colo_twice(void **state)
+static uint64_t in_enable_colo_twice(Fx *fx)
 {
-    Fx *fx = *state;
-
     sb_header(&fx->s);
     sb_command(&fx->s, WIRE_CMD_ENABLE_COLO, 0, NULL);
     sb_command(&fx->s, WIRE_CMD_ENABLE_COLO, 0, NULL);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_COMMAND_UNEXPECTED, 13);
+    return 13;
 }
 
-static void test_enable_colo_after_ram(void **state)
+static uint64_t in_enable_colo_after_ram(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     sb_begin(&fx->s, false);
     at = fx->s.len;
     sb_command(&fx->s, WIRE_CMD_ENABLE_COLO, 0, NULL);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_COMMAND_UNEXPECTED, at);
+    return at;
 }
 
 /* ---- sections ---- */
 
-static void test_section_type_unknown(void **state)
+static uint64_t in_section_type_unknown(Fx *fx)
 {
-    Fx *fx = *state;
-
     sb_header(&fx->s);
     sup_buf_put_u8(&fx->s, 0x55);
-    fx_run(fx);
-    expect_err(fx, WIRE_ERR_VM_SECTION_TYPE, 8);
+    return 8;
 }
 
-static void test_section_type_misplaced(void **state)
+static uint64_t in_section_type_misplaced(Fx *fx)
 {
-    Fx *fx = *state;
-
     sb_header(&fx->s);
     sb_vmdesc(&fx->s);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_UNEXPECTED_SECTION, 8);
+    return 8;
 }
 
-static void test_section_not_ram(void **state)
+static uint64_t in_section_not_ram(Fx *fx)
 {
-    Fx *fx = *state;
-
     sb_header(&fx->s);
     sb_section_start(&fx->s, WIRE_VM_SECTION_START, 3, "block", 0, 1);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_UNKNOWN_SECTION, 13);
+    return 13;
 }
 
-static void test_section_ram_version(void **state)
+static uint64_t in_section_ram_version(Fx *fx)
 {
-    Fx *fx = *state;
-
     sb_header(&fx->s);
     sb_section_start(&fx->s, WIRE_VM_SECTION_START, 2, "ram", 0, 3);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_SECTION_VERSION, 8);
+    return 8;
 }
 
-static void test_section_start_twice(void **state)
+static uint64_t in_section_start_twice(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     sb_begin(&fx->s, false);
     at = fx->s.len;
     sb_section_start(&fx->s, WIRE_VM_SECTION_START, 2, "ram", 0, 4);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_UNEXPECTED_SECTION, at);
+    return at;
 }
 
-static void test_section_part_unknown_id(void **state)
+static uint64_t in_section_part_unknown_id(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     sb_begin(&fx->s, false);
     at = fx->s.len;
     sb_section_part(&fx->s, WIRE_VM_SECTION_PART, 9);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_UNKNOWN_SECTION, at + 1);
+    return at + 1;
 }
 
-static void test_section_part_before_start(void **state)
+static uint64_t in_section_part_before_start(Fx *fx)
 {
-    Fx *fx = *state;
-
     sb_header(&fx->s);
     sb_section_part(&fx->s, WIRE_VM_SECTION_PART, 2);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_UNKNOWN_SECTION, 9);
+    return 9;
 }
 
-static void test_section_part_after_end(void **state)
+static uint64_t in_section_part_after_end(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     sb_begin(&fx->s, false);
     sb_ram_end(&fx->s);
     at = fx->s.len;
     sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_UNEXPECTED_SECTION, at);
+    return at;
 }
 
-static void test_full_before_ram_end(void **state)
+static uint64_t in_full_before_ram_end(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     sb_begin(&fx->s, false);
     at = fx->s.len;
     sb_section_start(&fx->s, WIRE_VM_SECTION_FULL, 0, "timer", 0, 2);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_UNEXPECTED_SECTION, at);
+    return at;
 }
 
-static void test_footer_wrong_id(void **state)
+static uint64_t in_footer_wrong_id(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     sb_header(&fx->s);
@@ -635,13 +568,11 @@ static void test_footer_wrong_id(void **state)
     sb_eos(&fx->s);
     at = fx->s.len;
     sb_footer(&fx->s, 3);
-    fx_run(fx);
-    expect_err(fx, WIRE_ERR_VM_FOOTER, at + 1);
+    return at + 1;
 }
 
-static void test_footer_missing(void **state)
+static uint64_t in_footer_missing(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     sb_header(&fx->s);
@@ -650,28 +581,24 @@ static void test_footer_missing(void **state)
     sb_eos(&fx->s);
     at = fx->s.len;
     sb_section_part(&fx->s, WIRE_VM_SECTION_PART, 2);
-    fx_run(fx);
-    expect_err(fx, WIRE_ERR_VM_FOOTER, at);
+    return at;
 }
 
 /* ---- MEM_SIZE ---- */
 
-static void test_mem_size_outside_start(void **state)
+static uint64_t in_mem_size_outside_start(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     sb_begin(&fx->s, false);
     sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
     at = fx->s.len;
     sb_mem_size(&fx->s);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_MEM_SIZE, at);
+    return at;
 }
 
-static void test_mem_size_twice(void **state)
+static uint64_t in_mem_size_twice(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     sb_header(&fx->s);
@@ -679,13 +606,11 @@ static void test_mem_size_twice(void **state)
     sb_mem_size(&fx->s);
     at = fx->s.len;
     sb_mem_size(&fx->s);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_MEM_SIZE, at);
+    return at;
 }
 
-static void test_mem_size_overflow(void **state)
+static uint64_t in_mem_size_overflow(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     sb_header(&fx->s);
@@ -694,13 +619,11 @@ static void test_mem_size_overflow(void **state)
     sb_name(&fx->s, "pc.ram");
     at = fx->s.len;
     sup_buf_put_be64(&fx->s, 2 * SB_RAM_LEN);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_MEM_SIZE, at);
+    return at;
 }
 
-static void test_mem_size_unknown_block(void **state)
+static uint64_t in_mem_size_unknown_block(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     sb_header(&fx->s);
@@ -709,13 +632,11 @@ static void test_mem_size_unknown_block(void **state)
     at = fx->s.len;
     sb_name(&fx->s, "pc.rom");
     sup_buf_put_be64(&fx->s, SB_RAM_LEN);
-    fx_run(fx);
-    expect_err(fx, RAM_ERR_UNKNOWN_BLOCK, at);
+    return at;
 }
 
-static void test_mem_size_length_mismatch(void **state)
+static uint64_t in_mem_size_length_mismatch(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     sb_header(&fx->s);
@@ -724,13 +645,11 @@ static void test_mem_size_length_mismatch(void **state)
     sb_name(&fx->s, "pc.ram");
     at = fx->s.len;
     sup_buf_put_be64(&fx->s, 2 * SB_RAM_LEN);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_BLOCK_LENGTH, at);
+    return at;
 }
 
-static void test_mem_size_too_large(void **state)
+static uint64_t in_mem_size_too_large(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     fx->replay = true;
@@ -739,8 +658,7 @@ static void test_mem_size_too_large(void **state)
     sb_section_start(&fx->s, WIRE_VM_SECTION_START, 2, "ram", 0, 4);
     at = fx->s.len;
     sb_mem_size(&fx->s);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_RAM_TOO_LARGE, at);
+    return at;
 }
 
 /*
@@ -749,9 +667,8 @@ static void test_mem_size_too_large(void **state)
  * the table grow with the input and every name lookup linear in it
  * (quadratic time, memory per block).
  */
-static void test_mem_size_block_count(void **state)
+static uint64_t in_mem_size_block_count(Fx *fx)
 {
-    Fx *fx = *state;
     char name[16];
     size_t at = 0;
     uint32_t i;
@@ -769,15 +686,16 @@ static void test_mem_size_block_count(void **state)
         sb_name(&fx->s, name);
         sup_buf_put_be64(&fx->s, SB_PAGE);
     }
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_MEM_SIZE, at);
-    assert_non_null(strstr(fx->err.msg, "1024"));
+    return at;
+}
+
+static void check_mem_size_block_count(Fx *fx)
+{
     assert_int_equal(fx->sec->ram.nblocks, INCOMING_MAX_BLOCKS);
 }
 
-static void test_mem_size_duplicate(void **state)
+static uint64_t in_mem_size_duplicate(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     fx->replay = true;
@@ -789,13 +707,11 @@ static void test_mem_size_duplicate(void **state)
     at = fx->s.len;
     sb_name(&fx->s, "a");
     sup_buf_put_be64(&fx->s, SB_PAGE);
-    fx_run(fx);
-    expect_err(fx, RAM_ERR_DUPLICATE_BLOCK, at);
+    return at;
 }
 
-static void test_mem_size_zero_length(void **state)
+static uint64_t in_mem_size_zero_length(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     fx->replay = true;
@@ -805,15 +721,13 @@ static void test_mem_size_zero_length(void **state)
     at = fx->s.len;
     sb_name(&fx->s, "a");
     sup_buf_put_be64(&fx->s, 0);
-    fx_run(fx);
-    expect_err(fx, RAM_ERR_BLOCK_LENGTH, at);
+    return at;
 }
 
 /* ---- RAM records ---- */
 
-static void test_record_unknown_block(void **state)
+static uint64_t in_record_unknown_block(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     sb_begin(&fx->s, false);
@@ -821,93 +735,75 @@ static void test_record_unknown_block(void **state)
     sb_record(&fx->s, 0, WIRE_RAM_PAGE);
     at = fx->s.len;
     sb_name(&fx->s, "nosuch");
-    fx_run(fx);
-    expect_err(fx, RAM_ERR_UNKNOWN_BLOCK, at);
-    assert_non_null(strstr(fx->err.msg, "nosuch"));
+    return at;
 }
 
-static void test_record_continue_no_block(void **state)
+static uint64_t in_record_continue_no_block(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     sb_begin(&fx->s, false);
     sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
     at = fx->s.len;
     sb_zero(&fx->s, NULL, 0, 0);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_NO_CURRENT_BLOCK, at);
+    return at;
 }
 
-static void test_record_flags(void **state)
+static uint64_t in_record_flags(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     sb_begin(&fx->s, false);
     sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
     at = fx->s.len;
     sb_record(&fx->s, 0, WIRE_RAM_XBZRLE);
-    fx_run(fx);
-    expect_err(fx, WIRE_ERR_RAM_FLAGS, at);
+    return at;
 }
 
-static void test_record_offset_range(void **state)
+static uint64_t in_record_offset_range(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     sb_begin(&fx->s, false);
     sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
     at = fx->s.len;
     sb_zero(&fx->s, "small", SB_PAGE, 0);
-    fx_run(fx);
-    expect_err(fx, RAM_ERR_OFFSET_RANGE, at);
+    return at;
 }
 
-static void test_record_zero_fill(void **state)
+static uint64_t in_record_zero_fill(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     sb_begin(&fx->s, false);
     sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
     sb_zero(&fx->s, "pc.ram", 0, 1);
     at = fx->s.len - 1;
-    fx_run(fx);
-    expect_err(fx, WIRE_ERR_RAM_ZERO_FILL, at);
+    return at;
 }
 
-static void test_record_page_truncated(void **state)
+static uint64_t in_record_page_truncated(Fx *fx)
 {
-    Fx *fx = *state;
-    size_t at, cut;
+    size_t cut;
 
     sb_begin(&fx->s, false);
     sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
-    at = fx->s.len;
     sb_page(&fx->s, "pc.ram", 0, 0x33);
     cut = fx->s.len - 100;
     sup_buf_truncate(&fx->s, cut);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_TRUNCATED, cut);
-    assert_non_null(strstr(fx->err.msg, "PAGE record data"));
-    (void)at;
+    return cut;
 }
 
 /* ---- device state ---- */
 
-static void test_devices_no_end_colo(void **state)
+static uint64_t in_devices_no_end_colo(Fx *fx)
 {
-    Fx *fx = *state;
-
     sb_begin(&fx->s, true);
     sb_ram_end(&fx->s);
     sb_section_start(&fx->s, WIRE_VM_SECTION_FULL, 0, "timer", 0, 2);
     sb_footer(&fx->s, 0);
     sup_buf_put_u8(&fx->s, WIRE_VM_EOF);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_TRUNCATED, fx->s.len);
+    return fx->s.len;
 }
 
 static void test_devices_bound(void **state)
@@ -984,9 +880,8 @@ static void test_devices_vmdesc_10(void **state)
                      1 + 4 + 1 + 5 + 8 + sizeof(decoy) + 5 + 1);
 }
 
-static void test_vmdesc_size(void **state)
+static uint64_t in_vmdesc_size(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     sb_begin(&fx->s, false);
@@ -995,18 +890,14 @@ static void test_vmdesc_size(void **state)
     at = fx->s.len;
     sup_buf_put_u8(&fx->s, WIRE_VM_VMDESCRIPTION);
     sup_buf_put_be32(&fx->s, 0xffffffffu);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_VMDESC_SIZE, at + 1);
+    return at + 1;
 }
 
-static void test_vmdesc_truncated(void **state)
+static uint64_t in_vmdesc_truncated(Fx *fx)
 {
-    Fx *fx = *state;
-
     build_plain(&fx->s);
     sup_buf_truncate(&fx->s, fx->s.len - 3);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_TRUNCATED, fx->s.len);
+    return fx->s.len;
 }
 
 /* ---- COLO ---- */
@@ -1070,8 +961,8 @@ static void test_colo_two_checkpoints(void **state)
                                  "stop load done start ");
 }
 
-/* Cut the stream at @cut inside checkpoint 1: memory of checkpoint 0. */
-static void run_cut_in_cp1(Fx *fx, size_t extra, int code)
+/* Checkpoint 1 cut @extra bytes in; the error is at the end of the stream. */
+static uint64_t cut_in_cp1(Fx *fx, size_t extra)
 {
     size_t cp1;
 
@@ -1080,48 +971,52 @@ static void run_cut_in_cp1(Fx *fx, size_t extra, int code)
     cp1 = fx->s.len;
     build_cp(&fx->s, 0x81);
     sup_buf_truncate(&fx->s, cp1 + extra);
-    fx_run(fx);
-    expect_err(fx, code, fx->s.len);
+    fx->cut_extra = extra;
+    return fx->s.len;
+}
+
+/* Memory of checkpoint 0, failed over. */
+static void check_cut_in_cp1(Fx *fx)
+{
     assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x80);
     assert_int_equal(ram_byte(fx, "pc.ram", SB_PAGE), 0);
     assert_int_equal(colo_phase(&fx->sec->colo), COLO_PHASE_FAILED_OVER);
     /* stopped at the REQUEST, restarted by the failover */
-    if (extra >= 4) {
+    if (fx->cut_extra >= 4) {
         assert_non_null(strstr(fx->log, "stop start"));
     } else {
         assert_null(strstr(fx->log, "stop start"));
     }
 }
 
-static void test_colo_cut_after_request(void **state)
+static uint64_t in_colo_cut_after_request(Fx *fx)
 {
-    run_cut_in_cp1(*state, 4, INCOMING_ERR_TRUNCATED);
+    return cut_in_cp1(fx, 4);
 }
 
-static void test_colo_cut_in_message(void **state)
+static uint64_t in_colo_cut_in_message(Fx *fx)
 {
-    run_cut_in_cp1(*state, 2, INCOMING_ERR_TRUNCATED);
+    return cut_in_cp1(fx, 2);
 }
 
-static void test_colo_cut_in_page(void **state)
+static uint64_t in_colo_cut_in_page(Fx *fx)
 {
     /* REQUEST SEND END-hdr(5) word(8) data(..) */
-    run_cut_in_cp1(*state, 4 + 4 + 5 + 8 + 4000, INCOMING_ERR_TRUNCATED);
+    return cut_in_cp1(fx, 4 + 4 + 5 + 8 + 4000);
 }
 
-static void test_colo_cut_before_blob(void **state)
+static uint64_t in_colo_cut_before_blob(Fx *fx)
 {
     size_t ram = 5 + 8 + SB_PAGE + 8 + 1 + 8 + 5 + 1;
 
-    run_cut_in_cp1(*state, 4 + 4 + ram + 4 + 8, INCOMING_ERR_VMSTATE_SHORT);
+    return cut_in_cp1(fx, 4 + 4 + ram + 4 + 8);
 }
 
-static void test_colo_blob_short(void **state)
+static uint64_t in_colo_blob_short(Fx *fx)
 {
     size_t ram = 5 + 8 + SB_PAGE + 8 + 1 + 8 + 5 + 1;
 
-    run_cut_in_cp1(*state, 4 + 4 + ram + 4 + 8 + 99,
-                   INCOMING_ERR_VMSTATE_SHORT);
+    return cut_in_cp1(fx, 4 + 4 + ram + 4 + 8 + 99);
 }
 
 static void test_colo_clean_end_precopy_only(void **state)
@@ -1140,37 +1035,35 @@ static void test_colo_clean_end_precopy_only(void **state)
     assert_int_equal(ram_byte(fx, "pc.ram", 3 * SB_PAGE), 0x13);
 }
 
-static void test_colo_unexpected_message(void **state)
+static uint64_t in_colo_unexpected_message(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     build_colo_precopy(&fx->s);
     build_cp(&fx->s, 0x80);
     at = fx->s.len;
     sb_colo(&fx->s, WIRE_COLO_VMSTATE_SEND);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_COLO_UNEXPECTED, at);
-    assert_non_null(strstr(fx->err.msg, "vmstate-send"));
+    return at;
+}
+
+static void check_colo_unexpected_message(Fx *fx)
+{
     assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x80);
 }
 
-static void test_colo_unknown_message(void **state)
+static uint64_t in_colo_unknown_message(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     build_colo_precopy(&fx->s);
     sb_colo(&fx->s, WIRE_COLO_CHECKPOINT_REQUEST);
     at = fx->s.len;
     sb_colo(&fx->s, 7);
-    fx_run(fx);
-    expect_err(fx, WIRE_ERR_COLO_MESSAGE, at);
+    return at;
 }
 
-static void test_colo_vmstate_size_bound(void **state)
+static uint64_t in_colo_vmstate_size_bound(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     fx->max_devstate = 1000;
@@ -1182,13 +1075,11 @@ static void test_colo_vmstate_size_bound(void **state)
     sb_colo(&fx->s, WIRE_COLO_VMSTATE_SIZE);
     at = fx->s.len;
     sup_buf_put_be64(&fx->s, 1001);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_DEVICE_STATE_SIZE, at);
+    return at;
 }
 
-static void test_colo_ram_wrong_section(void **state)
+static uint64_t in_colo_ram_wrong_section(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     build_colo_precopy(&fx->s);
@@ -1196,13 +1087,11 @@ static void test_colo_ram_wrong_section(void **state)
     sb_colo(&fx->s, WIRE_COLO_VMSTATE_SEND);
     at = fx->s.len;
     sb_section_start(&fx->s, WIRE_VM_SECTION_FULL, 0, "timer", 0, 2);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_UNEXPECTED_SECTION, at);
+    return at;
 }
 
-static void test_colo_ram_unknown_sid(void **state)
+static uint64_t in_colo_ram_unknown_sid(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     build_colo_precopy(&fx->s);
@@ -1210,26 +1099,22 @@ static void test_colo_ram_unknown_sid(void **state)
     sb_colo(&fx->s, WIRE_COLO_VMSTATE_SEND);
     at = fx->s.len;
     sb_section_part(&fx->s, WIRE_VM_SECTION_END, 7);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_UNKNOWN_SECTION, at + 1);
+    return at + 1;
 }
 
-static void test_colo_mem_size_in_checkpoint(void **state)
+static uint64_t in_colo_mem_size_in_checkpoint(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     build_colo_precopy(&fx->s);
     sb_cp_begin(&fx->s);
     at = fx->s.len;
     sb_mem_size(&fx->s);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_MEM_SIZE, at);
+    return at;
 }
 
-static void test_colo_unknown_block_in_checkpoint(void **state)
+static uint64_t in_colo_unknown_block_in_checkpoint(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     build_colo_precopy(&fx->s);
@@ -1239,35 +1124,37 @@ static void test_colo_unknown_block_in_checkpoint(void **state)
     sb_record(&fx->s, 0, WIRE_RAM_PAGE);
     at = fx->s.len;
     sb_name(&fx->s, "ghost");
-    fx_run(fx);
-    expect_err(fx, RAM_ERR_UNKNOWN_BLOCK, at);
+    return at;
+}
+
+static void check_colo_unknown_block_in_checkpoint(Fx *fx)
+{
     /* page 2 of the partial checkpoint never reached the guest */
     assert_int_equal(ram_byte(fx, "pc.ram", 2 * SB_PAGE), 0x12);
     assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x80);
 }
 
-static void test_colo_hook_stop_fails(void **state)
+static uint64_t in_colo_hook_stop_fails(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     fx->fail_stop = true;
     build_colo_precopy(&fx->s);
     at = fx->s.len;
     build_cp(&fx->s, 0x80);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_HOOK, at);
+    return at;
 }
 
-static void test_colo_hook_load_fails(void **state)
+static uint64_t in_colo_hook_load_fails(Fx *fx)
 {
-    Fx *fx = *state;
-
     fx->fail_load = true;
     build_colo_precopy(&fx->s);
     build_cp(&fx->s, 0x80);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_HOOK, fx->s.len);
+    return fx->s.len;
+}
+
+static void check_colo_hook_load_fails(Fx *fx)
+{
     /* QEMU too: the RAM was flushed before the device load failed. */
     assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x80);
 }
@@ -1330,9 +1217,8 @@ static void test_colo_stages(void **state)
                         "done ");
 }
 
-static void test_precopy_hook_load_fails(void **state)
+static uint64_t in_precopy_hook_load_fails(Fx *fx)
 {
-    Fx *fx = *state;
     size_t at;
 
     fx->fail_precopy_load = true;
@@ -1340,8 +1226,7 @@ static void test_precopy_hook_load_fails(void **state)
     sb_ram_end(&fx->s);
     at = fx->s.len;
     sb_devices_end(&fx->s);
-    fx_run(fx);
-    expect_err(fx, INCOMING_ERR_HOOK, at);
+    return at;
 }
 
 /* ---- API ---- */
@@ -1382,6 +1267,235 @@ static void test_names(void **state)
     assert_string_equal(incoming_stage_name((IncomingStage)99), "?");
 }
 
+/*
+ * Every stream that must fail: the test name, the input (the builder
+ * writes the stream into fx->s, may set receiver options in @fx, and
+ * returns the stream offset the error must name, always on "main"), the
+ * exact error code and message, and further checks (memory, log) or NULL.
+ */
+typedef struct ErrCase {
+    const char *name;
+    uint64_t (*build)(Fx *fx);
+    int code;
+    const char *msg;
+    void (*check)(Fx *fx);
+} ErrCase;
+
+static const ErrCase err_cases[] = {
+    { "test_trailing_data", in_trailing_data, INCOMING_ERR_TRAILING_DATA,
+      "data after the end of the migration (byte 0x42)", NULL },
+    { "test_truncated_header", in_truncated_header, INCOMING_ERR_TRUNCATED,
+      "stream ends inside QEVM file header that starts at offset 0 (8 bytes "
+      "expected)",
+      NULL },
+    { "test_empty_stream", in_empty_stream, INCOMING_ERR_TRUNCATED,
+      "stream ends inside QEVM file header that starts at offset 0 (8 bytes "
+      "expected)",
+      NULL },
+    { "test_bad_magic", in_bad_magic, WIRE_ERR_VM_MAGIC,
+      "stream magic 0x5145564e, expected 0x5145564d (QEVM)", NULL },
+    { "test_multifd_magic_as_main", in_multifd_magic_as_main, WIRE_ERR_VM_MAGIC,
+      "stream magic 0x11223344, expected 0x5145564d (QEVM)", NULL },
+    { "test_bad_version", in_bad_version, WIRE_ERR_VM_VERSION,
+      "stream version 2, expected 3", NULL },
+    { "test_config_length", in_config_length, INCOMING_ERR_CONFIGURATION,
+      "CONFIGURATION machine name length 0 (1..255)", NULL },
+    { "test_config_not_first", in_config_not_first,
+      INCOMING_ERR_UNEXPECTED_SECTION,
+      "CONFIGURATION is only allowed right after the file header", NULL },
+    { "test_command_unsupported", in_command_unsupported,
+      INCOMING_ERR_COMMAND_UNSUPPORTED,
+      "QEMU_VM_COMMAND POSTCOPY_ADVISE (3) is not supported by this receiver",
+      NULL },
+    { "test_command_unknown", in_command_unknown, WIRE_ERR_VM_COMMAND,
+      "command 99 unknown (known 1..11)", NULL },
+    { "test_command_enable_colo_length", in_command_enable_colo_length,
+      WIRE_ERR_VM_COMMAND, "command ENABLE_COLO length 1, expected 0", NULL },
+    { "test_command_rp_length", in_command_rp_length,
+      INCOMING_ERR_COMMAND_LENGTH, "OPEN_RETURN_PATH length 1, expected 0",
+      NULL },
+    { "test_command_ping_length", in_command_ping_length,
+      INCOMING_ERR_COMMAND_LENGTH, "PING length 3, expected 4", NULL },
+    { "test_ping_without_return_path", in_ping_without_return_path,
+      INCOMING_ERR_NO_RETURN_PATH, "PING 0x1 received with no return path open",
+      NULL },
+    { "test_enable_colo_without_colo", in_enable_colo_without_colo,
+      INCOMING_ERR_COLO_NOT_ENABLED,
+      "ENABLE_COLO in the stream but COLO (x-colo) is not enabled on this "
+      "receiver",
+      NULL },
+    { "test_enable_colo_twice", in_enable_colo_twice,
+      INCOMING_ERR_COMMAND_UNEXPECTED, "ENABLE_COLO received twice", NULL },
+    { "test_enable_colo_after_ram", in_enable_colo_after_ram,
+      INCOMING_ERR_COMMAND_UNEXPECTED,
+      "ENABLE_COLO after the RAM section started", NULL },
+    { "test_section_type_unknown", in_section_type_unknown,
+      WIRE_ERR_VM_SECTION_TYPE,
+      "section type 0x55 unknown (known: 0x00-0x08, 0x7e)", NULL },
+    { "test_section_type_misplaced", in_section_type_misplaced,
+      INCOMING_ERR_UNEXPECTED_SECTION, "VMDESCRIPTION (0x06) not allowed here",
+      NULL },
+    { "test_section_not_ram", in_section_not_ram, INCOMING_ERR_UNKNOWN_SECTION,
+      "SECTION_START of \"block\" (id 3): only \"ram\" is modelled", NULL },
+    { "test_section_ram_version", in_section_ram_version,
+      INCOMING_ERR_SECTION_VERSION,
+      "\"ram\" section instance 0 version 3, expected instance 0 version 4",
+      NULL },
+    { "test_section_start_twice", in_section_start_twice,
+      INCOMING_ERR_UNEXPECTED_SECTION, "second SECTION_START of \"ram\" (id 2)",
+      NULL },
+    { "test_section_part_unknown_id", in_section_part_unknown_id,
+      INCOMING_ERR_UNKNOWN_SECTION,
+      "SECTION_PART of section id 9, which was never started", NULL },
+    { "test_section_part_before_start", in_section_part_before_start,
+      INCOMING_ERR_UNKNOWN_SECTION,
+      "SECTION_PART of section id 2, which was never started", NULL },
+    { "test_section_part_after_end", in_section_part_after_end,
+      INCOMING_ERR_UNEXPECTED_SECTION,
+      "SECTION_PART of \"ram\" after its SECTION_END", NULL },
+    { "test_full_before_ram_end", in_full_before_ram_end,
+      INCOMING_ERR_UNEXPECTED_SECTION,
+      "SECTION_FULL of \"timer\" before the end of the \"ram\" section", NULL },
+    { "test_footer_wrong_id", in_footer_wrong_id, WIRE_ERR_VM_FOOTER,
+      "section footer id 3, expected 2", NULL },
+    { "test_footer_missing", in_footer_missing, WIRE_ERR_VM_FOOTER,
+      "section footer type 0x02, expected 0x7e for section 2", NULL },
+    { "test_mem_size_outside_start", in_mem_size_outside_start,
+      INCOMING_ERR_MEM_SIZE, "MEM_SIZE block list received twice", NULL },
+    { "test_mem_size_twice", in_mem_size_twice, INCOMING_ERR_MEM_SIZE,
+      "MEM_SIZE block list received twice", NULL },
+    { "test_mem_size_overflow", in_mem_size_overflow, INCOMING_ERR_MEM_SIZE,
+      "MEM_SIZE block \"pc.ram\" length 131072 exceeds the 65536 bytes left of "
+      "the total 65536",
+      NULL },
+    { "test_mem_size_unknown_block", in_mem_size_unknown_block,
+      RAM_ERR_UNKNOWN_BLOCK, "unknown RAM block \"pc.rom\"", NULL },
+    { "test_mem_size_length_mismatch", in_mem_size_length_mismatch,
+      INCOMING_ERR_BLOCK_LENGTH,
+      "MEM_SIZE block \"pc.ram\" length 131072, local used_length 65536",
+      NULL },
+    { "test_mem_size_too_large", in_mem_size_too_large,
+      INCOMING_ERR_RAM_TOO_LARGE,
+      "MEM_SIZE total 69632 bytes above the limit 65536", NULL },
+    { "test_mem_size_block_count", in_mem_size_block_count,
+      INCOMING_ERR_MEM_SIZE,
+      "MEM_SIZE block \"b1024\": more than 1024 blocks in the list (limit "
+      "1024)",
+      check_mem_size_block_count },
+    { "test_mem_size_duplicate", in_mem_size_duplicate, RAM_ERR_DUPLICATE_BLOCK,
+      "RAM block \"a\" already exists", NULL },
+    { "test_mem_size_zero_length", in_mem_size_zero_length,
+      RAM_ERR_BLOCK_LENGTH, "RAM block \"a\": used_length 0", NULL },
+    { "test_record_unknown_block", in_record_unknown_block,
+      RAM_ERR_UNKNOWN_BLOCK, "unknown RAM block \"nosuch\"", NULL },
+    { "test_record_continue_no_block", in_record_continue_no_block,
+      INCOMING_ERR_NO_CURRENT_BLOCK,
+      "RAM record with CONTINUE but no block was named before", NULL },
+    { "test_record_flags", in_record_flags, WIRE_ERR_RAM_FLAGS,
+      "RAM record flags 0x40 carry unsupported 0x40 (FULL 0x01, XBZRLE 0x40, "
+      "HOOK 0x80, COMPRESS_PAGE 0x100)",
+      NULL },
+    { "test_record_offset_range", in_record_offset_range, RAM_ERR_OFFSET_RANGE,
+      "RAM block \"small\": offset 4096 + page_size 4096 exceeds used_length "
+      "4096",
+      NULL },
+    { "test_record_zero_fill", in_record_zero_fill, WIRE_ERR_RAM_ZERO_FILL,
+      "ZERO record fill byte 0x01, expected 0x00", NULL },
+    { "test_record_page_truncated", in_record_page_truncated,
+      INCOMING_ERR_TRUNCATED,
+      "stream ends inside PAGE record data that starts at offset 98 (4096 "
+      "bytes expected)",
+      NULL },
+    { "test_devices_no_end_colo", in_devices_no_end_colo,
+      INCOMING_ERR_TRUNCATED,
+      "stream ends inside the device state that starts at offset 116 (no "
+      "QEMU_VM_EOF followed by the VM description)",
+      NULL },
+    { "test_vmdesc_size", in_vmdesc_size, INCOMING_ERR_VMDESC_SIZE,
+      "VM description length 4294967295 above the bound 67108864", NULL },
+    { "test_vmdesc_truncated", in_vmdesc_truncated, INCOMING_ERR_TRUNCATED,
+      "stream ends inside VM description that starts at offset 12491 (21 bytes "
+      "expected)",
+      NULL },
+    { "test_colo_cut_after_request", in_colo_cut_after_request,
+      INCOMING_ERR_TRUNCATED,
+      "stream ends inside COLO message that starts at offset 37296 (4 bytes "
+      "expected)",
+      check_cut_in_cp1 },
+    { "test_colo_cut_in_message", in_colo_cut_in_message,
+      INCOMING_ERR_TRUNCATED,
+      "stream ends inside the COLO message that starts at offset 37292 (4 "
+      "bytes expected)",
+      check_cut_in_cp1 },
+    { "test_colo_cut_in_page", in_colo_cut_in_page, INCOMING_ERR_TRUNCATED,
+      "stream ends inside PAGE record data that starts at offset 37305 (4096 "
+      "bytes expected)",
+      check_cut_in_cp1 },
+    { "test_colo_cut_before_blob", in_colo_cut_before_blob,
+      INCOMING_ERR_VMSTATE_SHORT,
+      "device state: 0 bytes, less than the 100 that VMSTATE_SIZE at offset "
+      "41436 announced",
+      check_cut_in_cp1 },
+    { "test_colo_blob_short", in_colo_blob_short, INCOMING_ERR_VMSTATE_SHORT,
+      "device state: 99 bytes, less than the 100 that VMSTATE_SIZE at offset "
+      "41436 announced",
+      check_cut_in_cp1 },
+    { "test_colo_unexpected_message", in_colo_unexpected_message,
+      INCOMING_ERR_COLO_UNEXPECTED,
+      "COLO message vmstate-send (3) where checkpoint-request (1) was expected",
+      check_colo_unexpected_message },
+    { "test_colo_unknown_message", in_colo_unknown_message,
+      WIRE_ERR_COLO_MESSAGE, "COLO message 7 unknown (limit 6)", NULL },
+    { "test_colo_vmstate_size_bound", in_colo_vmstate_size_bound,
+      INCOMING_ERR_DEVICE_STATE_SIZE, "VMSTATE_SIZE 1001 above the bound 1000",
+      NULL },
+    { "test_colo_ram_wrong_section", in_colo_ram_wrong_section,
+      INCOMING_ERR_UNEXPECTED_SECTION,
+      "SECTION_FULL (0x04) in a checkpoint's RAM state (only \"ram\" "
+      "SECTION_PART/END and QEMU_VM_EOF)",
+      NULL },
+    { "test_colo_ram_unknown_sid", in_colo_ram_unknown_sid,
+      INCOMING_ERR_UNKNOWN_SECTION,
+      "SECTION_END of section id 7 in a checkpoint, not the \"ram\" section",
+      NULL },
+    { "test_colo_mem_size_in_checkpoint", in_colo_mem_size_in_checkpoint,
+      INCOMING_ERR_MEM_SIZE, "MEM_SIZE block list received twice", NULL },
+    { "test_colo_unknown_block_in_checkpoint",
+      in_colo_unknown_block_in_checkpoint, RAM_ERR_UNKNOWN_BLOCK,
+      "unknown RAM block \"ghost\"", check_colo_unknown_block_in_checkpoint },
+    { "test_colo_hook_stop_fails", in_colo_hook_stop_fails, INCOMING_ERR_HOOK,
+      "stop_guest failed at checkpoint 0", NULL },
+    { "test_colo_hook_load_fails", in_colo_hook_load_fails, INCOMING_ERR_HOOK,
+      "load_device_state refused checkpoint 0", check_colo_hook_load_fails },
+    { "test_precopy_hook_load_fails", in_precopy_hook_load_fails,
+      INCOMING_ERR_HOOK, "load_device_state refused the precopy device state",
+      NULL },
+};
+
+static void test_err_case(void **state)
+{
+    Fx *fx = *state;
+    const ErrCase *c = fx->ec;
+    uint64_t at = c->build(fx);
+
+    fx_run(fx);
+    expect_err(fx, c->code, at);
+    assert_string_equal(fx->err.msg, c->msg);
+    if (c->check) {
+        c->check(fx);
+    }
+}
+
+/* The error case's fixture: the case comes as the initial state. */
+static int err_setup(void **state)
+{
+    const ErrCase *c = *state;
+    int rc = fx_setup(state);
+
+    ((Fx *)*state)->ec = c;
+    return rc;
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int main(void)
@@ -1392,81 +1506,34 @@ int main(void)
         T(test_replay_creates_blocks),
         T(test_plain_eof_without_devices),
         T(test_plain_devices_without_vmdesc),
-        T(test_trailing_data),
         T(test_trailing_allowed_live),
-        T(test_truncated_header),
-        T(test_empty_stream),
-        T(test_bad_magic),
-        T(test_multifd_magic_as_main),
-        T(test_bad_version),
-        T(test_config_length),
-        T(test_config_not_first),
-        T(test_command_unsupported),
-        T(test_command_unknown),
-        T(test_command_enable_colo_length),
-        T(test_command_rp_length),
-        T(test_command_ping_length),
-        T(test_ping_without_return_path),
         T(test_ping_pong),
-        T(test_enable_colo_without_colo),
-        T(test_enable_colo_twice),
-        T(test_enable_colo_after_ram),
-        T(test_section_type_unknown),
-        T(test_section_type_misplaced),
-        T(test_section_not_ram),
-        T(test_section_ram_version),
-        T(test_section_start_twice),
-        T(test_section_part_unknown_id),
-        T(test_section_part_before_start),
-        T(test_section_part_after_end),
-        T(test_full_before_ram_end),
-        T(test_footer_wrong_id),
-        T(test_footer_missing),
-        T(test_mem_size_outside_start),
-        T(test_mem_size_twice),
-        T(test_mem_size_overflow),
-        T(test_mem_size_unknown_block),
-        T(test_mem_size_length_mismatch),
-        T(test_mem_size_too_large),
-        T(test_mem_size_block_count),
-        T(test_mem_size_duplicate),
-        T(test_mem_size_zero_length),
-        T(test_record_unknown_block),
-        T(test_record_continue_no_block),
-        T(test_record_flags),
-        T(test_record_offset_range),
-        T(test_record_zero_fill),
-        T(test_record_page_truncated),
-        T(test_devices_no_end_colo),
         T(test_devices_bound),
         T(test_devices_decoys),
         T(test_devices_vmdesc_10),
-        T(test_vmdesc_size),
-        T(test_vmdesc_truncated),
         T(test_colo_two_checkpoints),
-        T(test_colo_cut_after_request),
-        T(test_colo_cut_in_message),
-        T(test_colo_cut_in_page),
-        T(test_colo_cut_before_blob),
-        T(test_colo_blob_short),
         T(test_colo_clean_end_precopy_only),
-        T(test_colo_unexpected_message),
-        T(test_colo_unknown_message),
-        T(test_colo_vmstate_size_bound),
-        T(test_colo_ram_wrong_section),
-        T(test_colo_ram_unknown_sid),
-        T(test_colo_mem_size_in_checkpoint),
-        T(test_colo_unknown_block_in_checkpoint),
-        T(test_colo_hook_stop_fails),
-        T(test_colo_hook_load_fails),
         T(test_failover_request_mid_checkpoint),
         T(test_failover_request_while_loading),
         T(test_colo_stages),
-        T(test_precopy_hook_load_fails),
         T(test_run_twice),
         T(test_new_invalid),
         T(test_names),
     };
+    enum {
+        NERR = sizeof(err_cases) / sizeof(err_cases[0])
+    };
+    struct CMUnitTest errs[NERR];
+    size_t i;
+    int failed;
 
-    return cmocka_run_group_tests_name("incoming", tests, NULL, NULL);
+    for (i = 0; i < NERR; i++) {
+        errs[i] =
+            (struct CMUnitTest){ err_cases[i].name, test_err_case, err_setup,
+                                 fx_teardown, (void *)&err_cases[i] };
+    }
+    failed = cmocka_run_group_tests_name("incoming", tests, NULL, NULL);
+    failed +=
+        _cmocka_run_group_tests("incoming-errors", errs, NERR, NULL, NULL);
+    return failed;
 }
