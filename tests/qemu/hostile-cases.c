@@ -78,6 +78,9 @@ static const HostileCase cases[] = {
       NOCOMP, false, HK_PKT_FLAGS_OR, 0, HP_DATA, 0, 0, 0x100 },
     { "nocomp/pkt-flags-devstate", "packet flags |= 0x40 (device state)",
       NOCOMP, false, HK_PKT_FLAGS_OR, 0, HP_DATA, 0, 0, 0x40 },
+    { "nocomp/pkt-devstate-huge",
+      "device-state flag, device-state next_packet_size 0xffffffff",
+      NOCOMP, false, HK_PKT_DEVSTATE, 0, HP_DATA, 0, 0, 0xffffffff },
     { "nocomp/pkt-pages-alloc-129", "pages_alloc 129 (> 128)", NOCOMP,
       false, HK_PKT_FIELD, 0, HP_DATA, 12, 4, 129 },
     { "nocomp/pkt-pages-alloc-huge", "pages_alloc 0xffffffff", NOCOMP,
@@ -503,6 +506,11 @@ void hostile_make(const HostileCase *c, const HostileRecording *r,
     case HK_PKT_ZERO_ONLY:
         put_be(in, f, p + 16, 4, 0);
         put_be(in, f, p + 32, 4, c->value);
+        break;
+    case HK_PKT_DEVSTATE:
+        put_be(in, f, p + 8, 4,
+               mf_be32_load(ch->buf.data + p + 8) | WIRE_FLAG_DEVICE_STATE);
+        put_be(in, f, p + 272, 4, c->value);
         break;
     case HK_CUT_PKT:
         cut(in, f, p + c->value);

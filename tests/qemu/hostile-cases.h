@@ -87,6 +87,9 @@ typedef enum HostileKind {
     HK_PKT_ZERO_ONLY,  /* packet @pkt of @chan: normal_pages 0, zero_pages
                         * @value, the rest (flags, next_packet_size,
                         * offsets, payload) as recorded */
+    HK_PKT_DEVSTATE,   /* packet @pkt of @chan: flags |= 0x40 (device
+                        * state, QEMU >= 10.0) and bytes 272..275 (the
+                        * device-state next_packet_size) = @value */
     HK_CUT_PKT,        /* @chan cut at packet @pkt's header + @value */
     HK_CUT_AT,         /* @chan cut at byte @value */
     HK_CUT_LAST_SYNC,  /* @chan cut at its last SYNC packet */
