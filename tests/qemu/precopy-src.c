@@ -5,7 +5,7 @@
  * mfcolo-vm -incoming, where core/ receives it, and mfcolo's memory must
  * equal the source's, page for page.
  *
- *   precopy-src COMP CHANNELS [compat|planted]   COMP none|zstd|zlib
+ *   precopy-src COMP CHANNELS [compat]   COMP none|zstd|zlib
  *
  * The binary is the tier's (qt_qemu_binary()).  The source's RAM block
  * list (HMP info ramblock) becomes mfcolo-vm's -block list, in QEMU's
@@ -30,8 +30,9 @@
  * A mismatch names the block, the page and the first differing byte.
  * mfcolo's receiver (sync mode auto) must also have recognised the shape:
  * "round" for the current one, "section" for 7.2's.
- * "planted" also checks that the pc.ram comparison reports a byte changed
- * in the source's copy, with its exact page and byte.
+ * Every run also checks the oracle itself on its real pages: a byte
+ * changed in the source's copy of pc.ram must be reported with its exact
+ * page and byte.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -166,9 +167,8 @@ static bool compare_pages(const char *name, const uint8_t *want,
 }
 
 /*
- * planted: the oracle itself, on the real pages of this run: the source's
- * pc.ram with one byte changed must be reported with that exact page and
- * byte.  Returns the message for the caller to check.
+ * The oracle itself, on the real pages of this run: the source's pc.ram
+ * with one byte changed must be reported with that exact page and byte.
  */
 static void check_planted(const uint8_t *want, const uint8_t *got, size_t len)
 {
@@ -237,7 +237,6 @@ int main(int argc, char **argv)
     const char *comp = argc >= 3 ? argv[1] : NULL;
     int channels = argc >= 3 ? atoi(argv[2]) : 0;
     bool compat = argc == 4 && !strcmp(argv[3], "compat");
-    bool planted = argc == 4 && !strcmp(argv[3], "planted");
     const char *bin, *from, *rec;
     char vline[160], why[512], path[4096], args[4096], st[64];
     QTestRamBlock blocks[QT_MAX_RAMBLOCKS];
@@ -255,8 +254,8 @@ int main(int argc, char **argv)
     if (!comp || channels < 1 || channels > 255 ||
         (strcmp(comp, "none") && strcmp(comp, "zstd") &&
          strcmp(comp, "zlib")) ||
-        (argc == 4 && !compat && !planted) || argc > 4) {
-        fprintf(stderr, "usage: %s none|zstd|zlib CHANNELS [compat|planted]\n",
+        (argc == 4 && !compat) || argc > 4) {
+        fprintf(stderr, "usage: %s none|zstd|zlib CHANNELS [compat]\n",
                 argv[0]);
         return 2;
     }
@@ -379,9 +378,7 @@ int main(int argc, char **argv)
             if (!compare_pages(b->name, want, got, blen, why, sizeof(why))) {
                 qt_fail("%s", why);
             }
-            if (planted) {
-                check_planted(want, got, blen);
-            }
+            check_planted(want, got, blen);
             printf("# %s: %zu bytes equal to the source, page for page\n",
                    b->name, blen);
         } else if (!strcmp(b->name, "pc.bios")) {
