@@ -154,6 +154,13 @@ def design_cases():
             '<!-- core/layers.txt -->', ''))
         expect('layering rejects design.md without the graph', LAYERING,
                root, 1, ['docs/design.md:1: no copy of core/layers.txt'], [])
+        # Spaces after "->" still name the field (not clang-format style,
+        # so not a fixture file); a longer name does not.
+        write(root, 'docs/design.md', design)
+        write(root, 'core/recv/fxs.c', C_SPDX + '#include "base/fx.h"\n'
+              'int fx_s(S *b)\n{\n    return *b-> host + b->host_owned;\n}\n')
+        expect('layering sees "-> host" in recv', LAYERING, root, 1,
+               ['core/recv/fxs.c:5: layer recv names "->host"'], [])
 
 
 def write(root, path, text, mode=0o644):
