@@ -29,6 +29,22 @@
 
 #define NOCOMP "nocomp-2ch"
 #define ZSTD "zstd-2ch"
+#define ZLIB "zlib-2ch"
+
+const char *const hostile_recordings[HOSTILE_NRECORDINGS] = { NOCOMP, ZSTD,
+                                                              ZLIB };
+
+size_t hostile_recording_index(const char *dir)
+{
+    size_t i;
+
+    for (i = 0; i < HOSTILE_NRECORDINGS; i++) {
+        if (!strcmp(dir, hostile_recordings[i])) {
+            return i;
+        }
+    }
+    return 0;
+}
 
 /* Trailing members left out of an entry are zero. */
 #pragma GCC diagnostic push
@@ -159,6 +175,15 @@ static const HostileCase cases[] = {
       true, HK_CUT_PKT, 0, HP_DATA, 0, 0, HDR + 100 },
     { "zstd/hs-id-range", "channel 0 handshake id 2 (= channels)", ZSTD,
       false, HK_HS_FIELD, 0, 0, 24, 1, 2 },
+    /* zlib: the same buffer and assertion as zstd */
+    { "zlib/clean", "the recording as is", ZLIB, false, HK_CLEAN },
+    { "zlib/pkt-next-size-huge", "next_packet_size 0xffffffff", ZLIB, false,
+      HK_PKT_FIELD, 0, HP_DATA, 20, 4, 0xffffffff },
+    { "zlib/pkt-zero-only",
+      "normal_pages 0, zero_pages 1, next_packet_size and payload kept",
+      ZLIB, false, HK_PKT_ZERO_ONLY, 0, HP_DATA, 0, 0, 1 },
+    { "zlib/pkt-payload-garbage", "the first 64 payload bytes ^ 0x5a", ZLIB,
+      false, HK_PKT_PAYLOAD, 0, HP_DATA },
 };
 /* clang-format on */
 #pragma GCC diagnostic pop
@@ -209,7 +234,7 @@ static bool load_file(const char *path, SupBuf *b, char *why, size_t why_len)
     return true;
 }
 
-static bool walk_chan(HostileChan *c, bool zstd, const char *path, char *why,
+static bool walk_chan(HostileChan *c, bool sized, const char *path, char *why,
                       size_t why_len)
 {
     const uint8_t *s = c->buf.data;
@@ -231,7 +256,7 @@ static bool walk_chan(HostileChan *c, bool zstd, const char *path, char *why,
             return false;
         }
         normal = mf_be32_load(s + o + 16);
-        size = normal ? (zstd ? mf_be32_load(s + o + 20) : normal * PAGE) : 0;
+        size = normal ? (sized ? mf_be32_load(s + o + 20) : normal * PAGE) : 0;
         c->pkt[c->npackets] = o;
         c->normal[c->npackets] = normal;
         c->payload[c->npackets] = size;
@@ -300,12 +325,14 @@ bool hostile_recording_load(const char *root, const char *dir,
                             HostileRecording *r, char *why, size_t why_len)
 {
     char path[1024];
-    bool zstd = !strcmp(dir, ZSTD);
+    bool sized = strcmp(dir, NOCOMP) != 0; /* payload = next_packet_size */
     int k;
 
     memset(r, 0, sizeof(*r));
     snprintf(r->dir, sizeof(r->dir), "%s", dir);
-    r->compression = zstd ? "zstd" : "none";
+    r->compression = !strcmp(dir, ZSTD)   ? "zstd"
+                     : !strcmp(dir, ZLIB) ? "zlib"
+                                          : "none";
     snprintf(path, sizeof(path), "%s/qemu-7.2/%s/conn-0.bin", root, dir);
     if (!load_file(path, &r->main, why, why_len) ||
         !walk_main(r, why, why_len)) {
@@ -318,7 +345,7 @@ bool hostile_recording_load(const char *root, const char *dir,
         snprintf(path, sizeof(path), "%s/qemu-7.2/%s/conn-%d.bin", root, dir,
                  k + 1);
         if (!load_file(path, &c.buf, why, why_len) ||
-            !walk_chan(&c, zstd, path, why, why_len)) {
+            !walk_chan(&c, sized, path, why, why_len)) {
             sup_buf_free(&c.buf);
             hostile_recording_free(r);
             return false;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Hostile inputs for a real QEMU destination, made deterministically from
- * the QEMU 7.2 precopy recordings (tests/data/qemu-7.2/nocomp-2ch and
- * zstd-2ch): the main channel and the device state stay the recording's
+ * the QEMU 7.2 precopy recordings (tests/data/qemu-7.2/nocomp-2ch,
+ * zstd-2ch, zlib-2ch): the main channel and the device state stay the recording's
  * own, so a destination of the recorded command line loads them, and each
  * case differs from the recording only where its fault is.
  *
@@ -44,10 +44,16 @@ typedef struct HostileChan {
     uint64_t payload[HOSTILE_MAX_PACKETS]; /* payload bytes after header */
 } HostileChan;
 
-/* A recording: "nocomp-2ch" or "zstd-2ch" under <root>/qemu-7.2. */
+/* The recordings the cases are made from, under <root>/qemu-7.2. */
+#define HOSTILE_NRECORDINGS 3
+extern const char *const hostile_recordings[HOSTILE_NRECORDINGS];
+/* Index of @dir in hostile_recordings (0 when unknown). */
+size_t hostile_recording_index(const char *dir);
+
+/* A recording: "nocomp-2ch", "zstd-2ch" or "zlib-2ch". */
 typedef struct HostileRecording {
     char dir[32];
-    const char *compression; /* "none", "zstd" */
+    const char *compression; /* "none", "zstd", "zlib" */
     SupBuf main;
     uint64_t section_part;  /* the "ram" SECTION_PART on main */
     uint64_t mem_size_name; /* u8 length of the first MEM_SIZE name */
@@ -108,7 +114,7 @@ typedef enum HostilePkt {
 typedef struct HostileCase {
     const char *name;      /* "<recording>/<fault>", e.g. "zstd/hs-magic" */
     const char *what;      /* one line */
-    const char *recording; /* "nocomp-2ch", "zstd-2ch" */
+    const char *recording; /* one of hostile_recordings */
     bool slice;            /* in the default suite's slice */
     HostileKind kind;
     uint8_t chan;      /* multifd channel id the edit applies to */

@@ -30,6 +30,15 @@ static int usage(void)
     return 2;
 }
 
+static void free_all(HostileRecording *rec)
+{
+    size_t i;
+
+    for (i = 0; i < HOSTILE_NRECORDINGS; i++) {
+        hostile_recording_free(&rec[i]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *root = NULL, *out = NULL, *check = NULL;
@@ -38,8 +47,7 @@ int main(int argc, char **argv)
     const char *want[128];
     size_t nwant = 0, i;
     bool list = false;
-    HostileRecording rec[2];
-    const char *dirs[2] = { "nocomp-2ch", "zstd-2ch" };
+    HostileRecording rec[HOSTILE_NRECORDINGS];
     char why[512];
     int a;
 
@@ -75,12 +83,12 @@ int main(int argc, char **argv)
     if (!root) {
         return usage();
     }
-    for (i = 0; i < 2; i++) {
-        if (!hostile_recording_load(root, dirs[i], &rec[i], why, sizeof(why))) {
+    memset(rec, 0, sizeof(rec));
+    for (i = 0; i < HOSTILE_NRECORDINGS; i++) {
+        if (!hostile_recording_load(root, hostile_recordings[i], &rec[i], why,
+                                    sizeof(why))) {
             fprintf(stderr, "mfcolo-hostile-gen: %s\n", why);
-            if (i) {
-                hostile_recording_free(&rec[0]);
-            }
+            free_all(rec);
             return 3;
         }
     }
@@ -88,8 +96,7 @@ int main(int argc, char **argv)
         cf = fopen(check, "r");
         if (!cf) {
             fprintf(stderr, "mfcolo-hostile-gen: %s: cannot open\n", check);
-            hostile_recording_free(&rec[0]);
-            hostile_recording_free(&rec[1]);
+            free_all(rec);
             return 3;
         }
     }
@@ -106,7 +113,7 @@ int main(int argc, char **argv)
         if (!pick) {
             continue;
         }
-        hostile_make(c, &rec[strcmp(c->recording, dirs[0]) ? 1 : 0], &in);
+        hostile_make(c, &rec[hostile_recording_index(c->recording)], &in);
         if (out) {
             char dir[1024], *s;
 
@@ -118,8 +125,7 @@ int main(int argc, char **argv)
             if (!hostile_input_write(&in, dir, why, sizeof(why))) {
                 fprintf(stderr, "mfcolo-hostile-gen: %s\n", why);
                 hostile_input_free(&in);
-                hostile_recording_free(&rec[0]);
-                hostile_recording_free(&rec[1]);
+                free_all(rec);
                 return 3;
             }
         }
@@ -153,7 +159,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %d mismatch(es) in %zu cases\n", check, mismatches,
                 hostile_ncases());
     }
-    hostile_recording_free(&rec[0]);
-    hostile_recording_free(&rec[1]);
+    free_all(rec);
     return mismatches ? 1 : 0;
 }

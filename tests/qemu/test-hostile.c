@@ -451,8 +451,7 @@ int main(int argc, char **argv)
     static HostileInput inputs[MAX_CASES];
     Run *runs[MAX_CASES], *again[MAX_CASES];
     HostileInput again_in[MAX_CASES];
-    HostileRecording rec[2];
-    const char *dirs[2] = { "nocomp-2ch", "zstd-2ch" };
+    HostileRecording rec[HOSTILE_NRECORDINGS];
     const char *bin, *source;
     char why[512], vline[256], work[900], tool[PATH_MAX];
     QTestVersion v = { 0 };
@@ -493,8 +492,8 @@ int main(int argc, char **argv)
                v.major, v.minor, v.micro, o.expect, v.major, v.minor, v.micro,
                v.major, v.minor);
     }
-    for (i = 0; i < 2; i++) {
-        if (!hostile_recording_load(o.data, dirs[i], &rec[i], why,
+    for (i = 0; i < HOSTILE_NRECORDINGS; i++) {
+        if (!hostile_recording_load(o.data, hostile_recordings[i], &rec[i], why,
                                     sizeof(why))) {
             printf("FAIL: %s\n", why);
             return 1;
@@ -524,7 +523,7 @@ int main(int argc, char **argv)
         for (s = r->dir + strlen(work) + 1; *s; s++) {
             *s = *s == '/' ? '_' : *s;
         }
-        hostile_make(c, &rec[strcmp(c->recording, dirs[0]) ? 1 : 0],
+        hostile_make(c, &rec[hostile_recording_index(c->recording)],
                      &inputs[n]);
         if (!hostile_input_write(&inputs[n], r->dir, why, sizeof(why))) {
             printf("FAIL: %s\n", why);
@@ -653,8 +652,9 @@ int main(int argc, char **argv)
     for (i = 0; i < n; i++) {
         hostile_input_free(&inputs[i]);
     }
-    hostile_recording_free(&rec[0]);
-    hostile_recording_free(&rec[1]);
+    for (i = 0; i < HOSTILE_NRECORDINGS; i++) {
+        hostile_recording_free(&rec[i]);
+    }
     if (o.keep) {
         printf("inputs and logs kept in %s\n", work);
     } else {
