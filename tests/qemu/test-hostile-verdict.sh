@@ -6,7 +6,7 @@
 # better outcome passes and prints it as VANISHED; the recorded outcome
 # passes; an unknown version fails and says how to record expectations;
 # a control that does not complete fails; a tool without an outcome line
-# fails.
+# fails; a tool that overruns its own bounds is killed and fails.
 #
 # usage: test-hostile-verdict.sh QEMU_HOSTILE DATA_ROOT EXPECT_DIR
 set -u
@@ -16,6 +16,7 @@ expect=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fails=0
+EXTRA=
 
 cat > "$work/qemu" <<'EOF'
 #!/bin/sh
@@ -23,6 +24,7 @@ echo "QEMU emulator version ${FAKE_VERSION:-7.2.22} (fake)"
 EOF
 cat > "$work/tool" <<'EOF'
 #!/bin/sh
+[ -n "$FAKE_SLEEP" ] && sleep "$FAKE_SLEEP"
 echo "qemu-pid: 1"
 [ -n "$FAKE_OUTCOME" ] && echo "outcome: $FAKE_OUTCOME"
 exit 0
@@ -34,7 +36,7 @@ check() {
     name=$1 want=$2 pattern=$3 case=$4
     shift 4
     env QTEST_QEMU_BINARY="$work/qemu" "$@" "$runner" --tool "$work/tool" \
-        --data "$data" --expect "$expect" --case "$case" \
+        --data "$data" --expect "$expect" --case "$case" $EXTRA \
         > "$work/out" 2>&1
     got=$?
     if [ "$got" != "$want" ] || ! grep -q "$pattern" "$work/out"; then
@@ -64,6 +66,11 @@ check control 1 'FAIL: control nocomp/clean did not complete' \
     nocomp/clean FAKE_OUTCOME='failed: qemu: no'
 check no-outcome 1 'mfcolo-qemu could not run' \
     nocomp/pkt-magic FAKE_OUTCOME=''
+# a tool that overruns its own bounds is killed (with its process group)
+EXTRA="--timeout-ms 100 --tool-slack 1"
+check tool-overrun 1 'killed: it overran its own bounds' \
+    nocomp/pkt-magic FAKE_OUTCOME='hang' FAKE_SLEEP=30
+EXTRA=
 check missing-binary 1 'FAIL: the QEMU under test cannot run' \
     nocomp/pkt-magic FAKE_OUTCOME='hang' QTEST_QEMU_BINARY=/nonexistent/qemu
 [ "$fails" = 0 ] || exit 1

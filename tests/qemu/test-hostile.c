@@ -8,7 +8,7 @@
  *
  *   qemu-hostile --tool MFCOLO_QEMU --data ROOT --expect DIR
  *                [--full] [--case NAME]... [--jobs N] [--timeout-ms N]
- *                [--record FILE] [--keep DIR]
+ *                [--tool-slack S] [--record FILE] [--keep DIR]
  *
  * Outcome classes: completed, failed (migration failed, or QEMU exited
  * with a message and no signal), crash (a signal; with gdb present, the
@@ -40,6 +40,10 @@
 #include "replay.h"
 
 #define MAX_CASES 128
+/* mfcolo-qemu's own bounds: QEMU start and setup (10 s), connections,
+ * sending, then the outcome bound; this much past the outcome bound
+ * (--tool-slack) it is killed. */
+#define TOOL_SLACK_S 60
 
 typedef enum Outcome {
     OC_NONE, /* not recorded / not run */
@@ -86,6 +90,7 @@ typedef struct Run {
     Outcome want;
     double seconds;
     bool rerun;
+    bool killed; /* mfcolo-qemu itself overran its bounds */
 } Run;
 
 typedef struct Opts {
@@ -93,6 +98,7 @@ typedef struct Opts {
     bool full;
     int jobs;
     int timeout_ms;
+    int tool_slack_s;
     const char *only[MAX_CASES];
     size_t nonly;
 } Opts;
@@ -190,12 +196,15 @@ static pid_t tool_start(const Opts *o, Run *r, const HostileInput *in)
     }
     argv[argc] = NULL;
     snprintf(log, sizeof(log), "%s/tool.log", r->dir);
+    r->killed = false;
     fflush(stdout);
     pid = fork();
     if (pid == 0) {
         struct rlimit core = { RLIM_INFINITY, RLIM_INFINITY };
-        FILE *f = freopen(log, "w", stdout);
+        FILE *f;
 
+        setpgid(0, 0); /* killable as a group with its QEMU */
+        f = freopen(log, "w", stdout);
         if (!f || dup2(fileno(stdout), 2) < 0 || chdir(r->dir) != 0) {
             _exit(126);
         }
@@ -362,12 +371,23 @@ static void run_tool_all(const Opts *o, Run **runs, size_t n,
             next++;
             active++;
         }
-        pid = waitpid(-1, &status, 0);
-        if (pid < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
+        pid = waitpid(-1, &status, WNOHANG);
+        if (pid < 0 && errno != EINTR) {
             break;
+        }
+        if (pid <= 0) {
+            /* mfcolo-qemu bounds every wait; this bounds mfcolo-qemu */
+            for (i = 0; i < next; i++) {
+                if (runs[i]->pid > 0 && !runs[i]->killed &&
+                    now_s() - start[i] >
+                        o->timeout_ms / 1000.0 + o->tool_slack_s) {
+                    /* its process group: the tool and its QEMU */
+                    kill(-runs[i]->pid, SIGKILL);
+                    runs[i]->killed = true;
+                }
+            }
+            usleep(20000);
+            continue;
         }
         for (i = 0; i < next; i++) {
             if (runs[i]->pid == pid) {
@@ -395,8 +415,8 @@ static int usage(void)
     fprintf(stderr,
             "usage: qemu-hostile --tool MFCOLO_QEMU --data ROOT --expect DIR\n"
             "                    [--full] [--case NAME]... [--jobs N]\n"
-            "                    [--timeout-ms N] [--record FILE] "
-            "[--keep DIR]\n");
+            "                    [--timeout-ms N] [--tool-slack S] "
+            "[--record FILE] [--keep DIR]\n");
     return 2;
 }
 
@@ -407,6 +427,7 @@ static bool parse_args(int argc, char **argv, Opts *o)
     memset(o, 0, sizeof(*o));
     o->jobs = 2;
     o->timeout_ms = 3000;
+    o->tool_slack_s = TOOL_SLACK_S;
     for (a = 1; a < argc; a++) {
         const char *v = a + 1 < argc ? argv[a + 1] : NULL;
 
@@ -431,6 +452,8 @@ static bool parse_args(int argc, char **argv, Opts *o)
             o->jobs = atoi(v);
         } else if (!strcmp(argv[a], "--timeout-ms")) {
             o->timeout_ms = atoi(v);
+        } else if (!strcmp(argv[a], "--tool-slack")) {
+            o->tool_slack_s = atoi(v);
         } else if (!strcmp(argv[a], "--case") && o->nonly < MAX_CASES) {
             if (!hostile_case_find(v)) {
                 fprintf(stderr, "qemu-hostile: unknown case %s\n", v);
@@ -592,9 +615,11 @@ int main(int argc, char **argv)
             printf("    backtrace:\n%s", r->bt[0] ? r->bt : "      (none)\n");
         }
         if (!tool_ok(r)) {
-            printf("    mfcolo-qemu could not run (status 0x%x): see %s/"
+            printf("    mfcolo-qemu could not run (status 0x%x%s): see %s/"
                    "tool.log\n",
-                   r->tool_status, r->dir);
+                   r->tool_status,
+                   r->killed ? ", killed: it overran its own bounds" : "",
+                   r->dir);
             failures++;
             o.keep = work;
         }
