@@ -35,7 +35,8 @@ chmod +x "$work/qemu" "$work/tool"
 check() {
     name=$1 want=$2 pattern=$3 case=$4
     shift 4
-    env QTEST_QEMU_BINARY="$work/qemu" "$@" "$runner" --tool "$work/tool" \
+    # TMPDIR: the inputs the runner keeps after a tool error go with $work
+    env QTEST_QEMU_BINARY="$work/qemu" TMPDIR="$work" "$@" "$runner" --tool "$work/tool" \
         --data "$data" --expect "$expect" --case "$case" $EXTRA \
         > "$work/out" 2>&1
     got=$?
