@@ -713,6 +713,9 @@ static uint64_t rc_inside_packet(RcRun *r, unsigned stage, size_t conn)
         }
         prev = m->offset;
     }
+    if (prev == UINT64_MAX) {
+        return st->start[conn]; /* no packet: cut before anything */
+    }
     for (size_t i = 0; i < primary_nmarks(r->p); i++) {
         const PrimaryMark *m = primary_mark(r->p, i);
 
@@ -989,6 +992,11 @@ static void rc_expected(RcRun *r, char *want, size_t size, char *file,
     FILE *f;
 
     snprintf(want, size, "ok");
+    if (getenv("MFCOLO_QEMU_GATE")) {
+        /* ci/qemu-gate judges raw behaviour: every case must be ok */
+        snprintf(file, fsize, "(gate mode: no expectations)");
+        return;
+    }
     if (!rc_expect_file(r, file, fsize)) {
         qt_log("no expectations file %s: every case is expected ok", file);
         return;
