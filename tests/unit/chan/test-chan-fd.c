@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "chan/chan.h"
+#include "watchdog.h"
 
 static atomic_int signals_seen;
 
@@ -102,6 +103,7 @@ static void job_wait_blocked(Job *j)
     char path[64], line[512], *p;
     int tid;
 
+    watchdog_arm(10, "chan/fd: the job's thread to block in the kernel");
     while ((tid = atomic_load(&j->tid)) == 0) {
         usleep(1000);
     }
@@ -115,6 +117,7 @@ static void job_wait_blocked(Job *j)
         p = strrchr(line, ')');
         assert_non_null(p);
         if (p[2] == 'S') {
+            watchdog_disarm();
             return;
         }
         usleep(1000);
@@ -123,7 +126,9 @@ static void job_wait_blocked(Job *j)
 
 static void job_join(Job *j)
 {
+    watchdog_arm(10, "chan/fd: the job's thread to return (pthread_join)");
     assert_int_equal(pthread_join(j->thread, NULL), 0);
+    watchdog_disarm();
 }
 
 /* Interrupt the blocked job once with SIGUSR1 and wait until it blocks

@@ -26,6 +26,7 @@
 #include "codec/codec.h"
 #include "codec/errors.h"
 #include "qemu-compress.h"
+#include "watchdog.h"
 
 #define PS 4096
 #define MAXP 128
@@ -474,6 +475,9 @@ static void test_stream_end_and_frames(void **state)
 int main(void)
 {
     int failed = 0;
+
+    /* single-threaded: a hang is a decode loop that never ends */
+    watchdog_arm(20, "codec-stream: the decode steps of every case to end");
 #ifdef MFCOLO_HAVE_ZSTD
     const struct CMUnitTest zstd_tests[] = { ALL(WIRE_COMP_ZSTD) };
 
