@@ -3,7 +3,7 @@
  * mfcolo-qemu send, checked end to end ($MFCOLO_QEMU_TOOL, the QEMU of
  * qt_qemu_binary()):
  *
- *   test-send capture DIR COMPRESSION
+ *   test-send capture DIR COMPRESSION [x-colo]
  *       a recorded stream of the binary's own version (tests/data/
  *       qemu-M.m.u/DIR, else qemu-M.m/DIR: conn-0.bin main, conn-1.bin,
  *       conn-2.bin channels; the destination's -global settings from its
@@ -290,7 +290,16 @@ static int dst_globals(const char *dir, char **argv, int argc, int max)
     return argc;
 }
 
-static int test_capture(const char *name, const char *comp)
+/*
+ * With @colo_cap the destination has the x-colo capability on while the
+ * stream is a plain precopy that never sends ENABLE_COLO: QEMU must load
+ * it as a plain precopy (it allocates the COLO cache only when the main
+ * channel enables COLO), so the outcome and memory are those of the
+ * capture.  The seed commit's multifd_ram_unfill_packet() asserts that
+ * the cache exists whenever migrate_colo() is on: a peer reaches that
+ * assert (docs/qemu-findings.md, S1).
+ */
+static int test_capture(const char *name, const char *comp, bool colo_cap)
 {
     char vdir[4200];
     char dir[4300];
@@ -326,7 +335,13 @@ static int test_capture(const char *name, const char *comp)
     argv[11] = (char *)comp;
     argv[12] = "--dump";
     argv[13] = dump;
-    argc = dst_globals(dir, argv, 14, 39);
+    argc = dst_globals(dir, argv, 14, 35);
+    if (colo_cap) {
+        argv[argc++] = "--qemu-arg";
+        argv[argc++] = "-global";
+        argv[argc++] = "--qemu-arg";
+        argv[argc++] = "migration.x-colo=on";
+    }
     argv[argc] = NULL;
     run_tool(argv, &r);
     qt_check(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
@@ -368,14 +383,14 @@ static int test_capture(const char *name, const char *comp)
 #endif
     json_decref(dumps);
     json_decref(exp);
-    for (i = 14; i < argc; i++) {
+    for (i = 14; i < argc - (colo_cap ? 4 : 0); i++) {
         if (strcmp(argv[i], "--qemu-arg") && strcmp(argv[i], "-global")) {
             free(argv[i]);
         }
     }
-    printf("ok send/capture %s (%s): completed in %" PRId64
+    printf("ok send/capture %s (%s%s): completed in %" PRId64
            " ms, pc.ram and pc.bios equal the ground truth\n",
-           name, comp, r.ms);
+           name, comp, colo_cap ? ", x-colo on, no ENABLE_COLO" : "", r.ms);
     free(r.out);
     return 0;
 }
@@ -668,7 +683,10 @@ static int test_bad_args(void)
 int main(int argc, char **argv)
 {
     if (argc == 4 && !strcmp(argv[1], "capture")) {
-        return test_capture(argv[2], argv[3]);
+        return test_capture(argv[2], argv[3], false);
+    } else if (argc == 5 && !strcmp(argv[1], "capture") &&
+               !strcmp(argv[4], "x-colo")) {
+        return test_capture(argv[2], argv[3], true);
     } else if (argc == 2 && !strcmp(argv[1], "hang")) {
         return test_hang();
     } else if (argc == 2 && !strcmp(argv[1], "no-binary")) {
@@ -681,7 +699,7 @@ int main(int argc, char **argv)
         return test_crash();
     }
     fprintf(stderr,
-            "usage: %s capture DIR none|zstd|zlib | hang | failed | "
+            "usage: %s capture DIR none|zstd|zlib [x-colo] | hang | failed | "
             "crash | no-binary | bad-args\n",
             argv[0]);
     return 2;
