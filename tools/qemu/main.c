@@ -597,6 +597,23 @@ static void dump(QTestState *s, const char *dir, int bound_ms)
     free(buf);
 }
 
+/* Close and free every stream of @a (the files parse_args() loaded). */
+static void mq_streams_free(MqArgs *a)
+{
+    int i;
+
+    for (i = 0; i < a->nch; i++) {
+        if (a->ch[i].fd >= 0) {
+            close(a->ch[i].fd);
+        }
+        free(a->ch[i].data);
+    }
+    if (a->main.fd >= 0) {
+        close(a->main.fd);
+    }
+    free(a->main.data);
+}
+
 int main(int argc, char **argv)
 {
     MqArgs a;
@@ -619,6 +636,7 @@ int main(int argc, char **argv)
                        sizeof(why))) {
         fprintf(stderr, "mfcolo-qemu: cannot run QEMU (from %s): %s\n",
                 a.qemu_source, why);
+        mq_streams_free(&a);
         return 1;
     }
     o.binary = a.qemu;
@@ -631,6 +649,7 @@ int main(int argc, char **argv)
         extra = calloc(1, len);
         if (!extra) {
             fprintf(stderr, "mfcolo-qemu: out of memory\n");
+            mq_streams_free(&a);
             return 1;
         }
         for (i = 0; i < a.nqemu_args; i++) {
@@ -726,16 +745,7 @@ int main(int argc, char **argv)
         }
         printf("qemu-killed: pid %ld (SIGKILL), reaped\n", (long)qtest_pid(s));
     }
-    for (i = 0; i < a.nch; i++) {
-        if (a.ch[i].fd >= 0) {
-            close(a.ch[i].fd);
-        }
-        free(a.ch[i].data);
-    }
-    if (a.main.fd >= 0) {
-        close(a.main.fd);
-    }
-    free(a.main.data);
+    mq_streams_free(&a);
     free(extra);
 
     switch (res.outcome) {
