@@ -217,10 +217,9 @@ int main(int argc, char **argv)
     bool multifd = argc == 4 && !strcmp(argv[2], "multifd");
     int channels = argc == 4 ? atoi(argv[3]) : 0;
     const char *bin, *from, *outcome = "ok";
-    char vline[160], why[512], args[4096], st[64], seq[512] = "";
+    char vline[160], why[512], st[64], seq[512] = "";
     char phase[32] = "", detail[512] = "", want[128], file[4096];
-    QTestRamBlock blocks[QT_MAX_RAMBLOCKS];
-    QTestOpts so = { 0 }, dopts = { 0 };
+    QTestOpts so = { 0 };
     QTestState *src, *dst;
     const QTestVersion *ver;
     uint64_t ckpts = 0;
@@ -228,7 +227,7 @@ int main(int argc, char **argv)
     size_t ndiff;
     long first;
     bool colo;
-    int n, i, port, len;
+    int port;
     double end;
 
     if (!name || (!multifd && strcmp(argv[2], "plain")) ||
@@ -248,22 +247,7 @@ int main(int argc, char **argv)
     ver = qtest_version(src);
     qtest_version_print(src, stdout);
 
-    n = qtest_ramblocks(src, blocks, QT_MAX_RAMBLOCKS);
-    if (n < 1 || strcmp(blocks[0].name, "pc.ram")) {
-        qt_fail("the primary's first RAM block is not pc.ram");
-    }
-    len = snprintf(args, sizeof(args),
-                   "-incoming defer -workload none -uuid %s", QT_QEMU_UUID);
-    for (i = 0; i < n; i++) {
-        len += snprintf(args + len, sizeof(args) - (size_t)len,
-                        " -block %s=%" PRIu64, blocks[i].name, blocks[i].used);
-        if ((size_t)len >= sizeof(args)) {
-            qt_fail("too many RAM blocks for the command line");
-        }
-    }
-    dopts.backend = QT_BACKEND_VM;
-    dopts.args = args;
-    dst = qtest_start_opts("mfcolo", &dopts);
+    dst = qtest_start_vm_for(src, "mfcolo");
 
     pat = malloc(TEST_PAGES * PAGE);
     pmem = malloc(QT_QEMU_RAM_SIZE);

@@ -238,9 +238,9 @@ int main(int argc, char **argv)
     int channels = argc >= 3 ? atoi(argv[2]) : 0;
     bool compat = argc == 4 && !strcmp(argv[3], "compat");
     const char *bin, *from, *rec;
-    char vline[160], why[512], path[4096], args[4096], st[64];
+    char vline[160], why[512], path[4096], st[64];
     QTestRamBlock blocks[QT_MAX_RAMBLOCKS];
-    QTestOpts so = { 0 }, dopts = { 0 };
+    QTestOpts so = { 0 };
     QTestState *src, *dst;
     const QTestVersion *ver;
     json_t *exp;
@@ -249,7 +249,7 @@ int main(int argc, char **argv)
     uint8_t *want, *got;
     double t0, t_mig;
     bool current;
-    int n, i, port, len;
+    int n, i, port;
 
     if (!comp || channels < 1 || channels > 255 ||
         (strcmp(comp, "none") && strcmp(comp, "zstd") &&
@@ -302,18 +302,7 @@ int main(int argc, char **argv)
 
     /* mfcolo-vm with the source's RAM blocks. */
     n = qtest_ramblocks(src, blocks, QT_MAX_RAMBLOCKS);
-    len = snprintf(args, sizeof(args),
-                   "-incoming defer -workload none -uuid %s", QT_QEMU_UUID);
-    for (i = 0; i < n; i++) {
-        len += snprintf(args + len, sizeof(args) - (size_t)len,
-                        " -block %s=%" PRIu64, blocks[i].name, blocks[i].used);
-        if ((size_t)len >= sizeof(args)) {
-            qt_fail("too many RAM blocks for the command line");
-        }
-    }
-    dopts.backend = QT_BACKEND_VM;
-    dopts.args = args;
-    dst = qtest_start_opts("mfcolo", &dopts);
+    dst = qtest_start_vm_for(src, "mfcolo");
 
     write_guest(src);
 

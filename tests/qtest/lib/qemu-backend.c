@@ -358,3 +358,28 @@ int qtest_migrate_incoming_port(QTestState *s)
     json_decref(r);
     return (int)v;
 }
+
+QTestState *qtest_start_vm_for(QTestState *src, const char *name)
+{
+    QTestRamBlock blocks[QT_MAX_RAMBLOCKS];
+    QTestOpts o = { .backend = QT_BACKEND_VM };
+    char args[4096];
+    int n, i, len;
+
+    n = qtest_ramblocks(src, blocks, QT_MAX_RAMBLOCKS);
+    if (n < 1 || strcmp(blocks[0].name, "pc.ram")) {
+        qt_fail("%s: the first RAM block of %s is not pc.ram", name,
+                qtest_name(src));
+    }
+    len = snprintf(args, sizeof(args),
+                   "-incoming defer -workload none -uuid %s", QT_QEMU_UUID);
+    for (i = 0; i < n; i++) {
+        len += snprintf(args + len, sizeof(args) - (size_t)len,
+                        " -block %s=%" PRIu64, blocks[i].name, blocks[i].used);
+        if ((size_t)len >= sizeof(args)) {
+            qt_fail("%s: too many RAM blocks for the command line", name);
+        }
+    }
+    o.args = args;
+    return qtest_start_opts(name, &o);
+}

@@ -102,6 +102,15 @@ const QTestRamBlock *qtest_ramblock_find(const QTestRamBlock *b, int n,
                                          const char *name);
 
 /*
+ * Start mfcolo-vm (the simulator backend) named @name as the incoming
+ * side of a migration from the real QEMU @src: `-incoming defer
+ * -workload none`, the uuid of the tier, and one `-block NAME=SIZE` per
+ * RAM block of @src (its `info ramblock`, in order).  Fails the test when
+ * @src has no pc.ram first or too many blocks.
+ */
+QTestState *qtest_start_vm_for(QTestState *src, const char *name);
+
+/*
  * The file that backs pc.ram (QT_BACKEND_QEMU; NULL for the simulator).
  * It stays readable after the QEMU died or hangs, until qtest_quit().
  */
