@@ -35,6 +35,7 @@
 
 #include <jansson.h>
 
+#include "expect.h"
 #include "libqtest.h"
 #include "qemu-backend.h"
 
@@ -115,49 +116,6 @@ static void sec_state(QTestState *dst, char *phase, size_t size,
     snprintf(phase, size, "%s", p ? p : "");
     *ckpts = (uint64_t)json_integer_value(json_object_get(q, "checkpoints"));
     json_decref(q);
-}
-
-static void expected(const QTestVersion *v, const char *name, char *want,
-                     size_t size, char *file, size_t fsize)
-{
-    const char *dir = getenv("MFCOLO_QEMU_EXPECT_DIR");
-    char line[512];
-    FILE *f;
-
-    snprintf(want, size, "ok");
-    if (getenv("MFCOLO_QEMU_GATE")) {
-        snprintf(file, fsize, "(gate mode: no expectations)");
-        return;
-    }
-    if (!dir) {
-        qt_fail("MFCOLO_QEMU_EXPECT_DIR is not set (run through meson test)");
-    }
-    snprintf(file, fsize, "%s/colo-primary-%d.%d.%d.txt", dir, v->major,
-             v->minor, v->micro);
-    if (access(file, R_OK)) {
-        snprintf(file, fsize, "%s/colo-primary-%d.%d.txt", dir, v->major,
-                 v->minor);
-        if (access(file, R_OK)) {
-            snprintf(file, fsize, "no colo-primary-%d.%d[.%d].txt in %s",
-                     v->major, v->minor, v->micro, dir);
-            return;
-        }
-    }
-    f = fopen(file, "r");
-    if (!f) {
-        qt_fail("%s: %s", file, strerror(errno));
-    }
-    while (fgets(line, sizeof(line), f)) {
-        char n[256], o[128];
-
-        if (line[0] == '#' || sscanf(line, "%255s %127s", n, o) != 2) {
-            continue;
-        }
-        if (!strcmp(n, name)) {
-            snprintf(want, size, "%s", o);
-        }
-    }
-    fclose(f);
 }
 
 /*
@@ -380,7 +338,8 @@ int main(int argc, char **argv)
                  "mfcolo's checkpoint 1 had no "
                  "multifd sync");
     }
-    expected(ver, name, want, sizeof(want), file, sizeof(file));
+    qemu_expect_lookup("colo-primary", ver, name, want, sizeof(want), file,
+                       sizeof(file));
     if (strcmp(outcome, "ok")) {
         qtest_dump_log(dst);
     }

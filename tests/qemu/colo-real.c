@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "expect.h"
 #include "libqtest.h"
 #include "primary.h"
 #include "qemu-backend.h"
@@ -961,64 +962,6 @@ static void rc_run(RcRun *r)
 
 /* ---- expectations ---- */
 
-static bool rc_expect_file(RcRun *r, char *path, size_t size)
-{
-    const char *dir = getenv("MFCOLO_QEMU_EXPECT_DIR");
-    const char *name = getenv("MFCOLO_QEMU_EXPECT");
-    const QTestVersion *v = qtest_version(r->sec);
-    char base[64];
-
-    if (!dir) {
-        qt_fail("MFCOLO_QEMU_EXPECT_DIR is not set (run through meson test)");
-    }
-    if (name) {
-        snprintf(path, size, "%s/%s.txt", dir, name);
-        return access(path, R_OK) == 0;
-    }
-    snprintf(base, sizeof(base), "colo-%d.%d.%d", v->major, v->minor, v->micro);
-    snprintf(path, size, "%s/%s.txt", dir, base);
-    if (!access(path, R_OK)) {
-        return true;
-    }
-    snprintf(path, size, "%s/colo-%d.%d.txt", dir, v->major, v->minor);
-    return access(path, R_OK) == 0;
-}
-
-/* The expected outcome of @r ("ok" when the file does not list it). */
-static void rc_expected(RcRun *r, char *want, size_t size, char *file,
-                        size_t fsize)
-{
-    char line[512];
-    FILE *f;
-
-    snprintf(want, size, "ok");
-    if (getenv("MFCOLO_QEMU_GATE")) {
-        /* ci/qemu-gate judges raw behaviour: every case must be ok */
-        snprintf(file, fsize, "(gate mode: no expectations)");
-        return;
-    }
-    if (!rc_expect_file(r, file, fsize)) {
-        qt_log("no expectations file %s: every case is expected ok", file);
-        return;
-    }
-    f = fopen(file, "r");
-    if (!f) {
-        qt_fail("%s: %s", file, strerror(errno));
-    }
-    while (fgets(line, sizeof(line), f)) {
-        char n[256];
-        char o[128];
-
-        if (line[0] == '#' || sscanf(line, "%255s %127s", n, o) != 2) {
-            continue;
-        }
-        if (!strcmp(n, r->name)) {
-            snprintf(want, size, "%s", o);
-        }
-    }
-    fclose(f);
-}
-
 /*
  * @want is one outcome or several separated by '|' (an outcome that
  * varies between runs of the same QEMU, each measured): does @got match
@@ -1111,7 +1054,8 @@ int main(int argc, char **argv)
     if (!r->outcome[0]) {
         snprintf(r->outcome, sizeof(r->outcome), "ok");
     }
-    rc_expected(r, want, sizeof(want), file, sizeof(file));
+    qemu_expect_lookup("colo", qtest_version(r->sec), r->name, want,
+                       sizeof(want), file, sizeof(file));
     if (strcmp(r->outcome, "ok")) {
         qtest_dump_log(r->sec);
     }
