@@ -191,7 +191,7 @@ def run(a):
         summary["dst_params"] = Qd.cmd("query-migrate-parameters")["return"]
 
         cap_dir = os.path.join(out, "capture")
-        px = subprocess.Popen([sys.executable, os.path.join(HERE, "proxy.py"), str(a.proxy_port),
+        px = subprocess.Popen([sys.executable, os.path.join(HERE, "..", "..", "qemu-7.2", "tools", "proxy.py"), str(a.proxy_port),
                                str(a.dest_port), cap_dir, "--expect", str(a.channels + 1),
                                "--timeout", "60"],
                               stdout=open(os.path.join(out, "proxy.log"), "wb"), stderr=subprocess.STDOUT)

@@ -30,7 +30,7 @@ fi
 dpkg-query -W qemu-system-data seabios >>"$OUT/qemu-version.txt" 2>/dev/null || true
 
 rm -rf "$WORK/runs" && mkdir -p "$WORK/runs"
-"$PY" "$HERE/gen_data.py" "$WORK/data" >/dev/null
+"$PY" "$HERE/../../qemu-7.2/tools/gen_data.py" "$WORK/data" >/dev/null
 cp "$WORK/data/layout.json" "$OUT/layout.json"
 (cd "$WORK/data" && sha256sum *.bin *.txt) >"$OUT/sha256sums.txt"
 
