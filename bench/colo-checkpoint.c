@@ -1,0 +1,642 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Checkpoint memory-transfer time of a simulated COLO pair (issue 16,
+ * part a): mfcolo's test primary (tests/support primary + sender, byte
+ * exact QEMU streams, paced by the COLO message exchange) into mfcolo's
+ * core secondary (tests/support secondary builder), over loopback TCP,
+ * in one process with threads.
+ *
+ * Per checkpoint, on the secondary, from the parser's stage and device
+ * hooks and the engine's event trace (no timing code in core/):
+ *   total    VMSTATE_SEND read .. checkpoint_done (RAM received, flushed,
+ *            device state loaded); the sum of the four parts below
+ *   receive  VMSTATE_SEND .. the last multifd channel posted its SYNC
+ *            (every page of the checkpoint placed); plain: .. VMSTATE_SIZE
+ *   sync     that SYNC .. VMSTATE_SIZE read (the main thread's release
+ *            and the rest of the RAM section); plain: 0
+ *   flush    VMSTATE_RECEIVED sent .. device state handed over (colo_flush)
+ *   device   VMSTATE_SIZE .. RECEIVED (the blob) + the device hook
+ *
+ * Runs: idle (a few random pages per checkpoint) and load (sequential
+ * upload-like writes of RATE x INTERVAL bytes per checkpoint) x plain,
+ * multifd 1 2 4 8 x none, zstd.  The interval is not waited for: the
+ * workload between checkpoints is what the guest would dirty in it.
+ * Baselines in the same run: a raw recv() sink moving each checkpoint's
+ * bytes over the same number of loopback sockets, and memcpy of each
+ * checkpoint's flushed pages.
+ *
+ * usage: colo-checkpoint [--short] [--checkpoints N] [--sessions S]
+ *                        [--guest-mib M] [--rate MBPS] [--interval-ms I]
+ *                        [--idle-pages P]
+ * Not a test: numbers depend on the machine.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec/codec.h"
+#include "primary.h"
+#include "rng.h"
+#include "secondary.h"
+#include "sender.h"
+#include "workload.h"
+
+#define PS 4096
+#define MAX_CONN 9
+#define NTRANSPORTS 5
+
+static const uint32_t transports[NTRANSPORTS] = { 0, 1, 2, 4, 8 };
+
+typedef struct Params {
+    uint32_t checkpoints; /* per session */
+    uint32_t sessions;
+    uint64_t guest_bytes;
+    double rate_mbps;
+    uint32_t interval_ms;
+    uint32_t idle_pages;
+} Params;
+
+typedef struct Sample {
+    double total, recv, sync, flush, dev; /* seconds */
+    double sink, copy;                    /* baselines, seconds */
+    uint64_t pages;                       /* flushed */
+    uint64_t bytes;                       /* on every connection */
+} Sample;
+
+typedef struct Samples {
+    Sample *v;
+    size_t n, cap;
+} Samples;
+
+/* What the hooks see, per session. */
+typedef struct Probe {
+    bool multifd;
+    uint64_t t_ram, t_dev, t_load, t_flushed;
+    uint64_t last_sync; /* written by channel threads (trace) */
+    Samples *out;
+} Probe;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+    perror(what);
+    exit(1);
+}
+
+static void samples_push(Samples *s, const Sample *x)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        s->v = realloc(s->v, s->cap * sizeof(*s->v));
+        if (!s->v) {
+            die("realloc");
+        }
+    }
+    s->v[s->n++] = *x;
+}
+
+static void probe_stage(void *opaque, IncomingStage stage)
+{
+    Probe *p = opaque;
+
+    switch (stage) {
+    case INCOMING_STAGE_CP_RAM:
+        p->t_ram = now_ns();
+        __atomic_store_n(&p->last_sync, 0, __ATOMIC_SEQ_CST);
+        break;
+    case INCOMING_STAGE_CP_DEVICE:
+        p->t_dev = now_ns();
+        break;
+    case INCOMING_STAGE_CP_LOADING:
+        p->t_load = now_ns();
+        break;
+    default:
+        break;
+    }
+}
+
+static bool probe_device(void *opaque, IncomingDeviceStateKind kind,
+                         const uint8_t *data, size_t len, MfError *err)
+{
+    Probe *p = opaque;
+
+    (void)data;
+    (void)len;
+    (void)err;
+    if (kind == INCOMING_DEVSTATE_CHECKPOINT) {
+        p->t_flushed = now_ns();
+    }
+    return true;
+}
+
+static void probe_done(void *opaque, const IncomingCheckpoint *cp)
+{
+    Probe *p = opaque;
+    uint64_t t = now_ns();
+    uint64_t ls = __atomic_load_n(&p->last_sync, __ATOMIC_SEQ_CST);
+    Sample s;
+
+    memset(&s, 0, sizeof(s));
+    if (p->multifd && ls > p->t_ram && ls <= p->t_dev) {
+        s.recv = (ls - p->t_ram) / 1e9;
+        s.sync = (p->t_dev - ls) / 1e9;
+    } else {
+        s.recv = (p->t_dev - p->t_ram) / 1e9;
+    }
+    s.dev = ((p->t_load - p->t_dev) + (t - p->t_flushed)) / 1e9;
+    s.flush = (p->t_flushed - p->t_load) / 1e9;
+    s.total = (t - p->t_ram) / 1e9;
+    s.pages = cp->flush.pages;
+    samples_push(p->out, &s);
+}
+
+static void probe_trace(void *opaque, const RecvEvent *ev)
+{
+    Probe *p = opaque;
+
+    if (ev->kind == RECV_EV_SYNC) {
+        __atomic_store_n(&p->last_sync, now_ns(), __ATOMIC_SEQ_CST);
+    }
+}
+
+/* Connected loopback TCP pairs: cli[i] -> srv[i]. */
+static void tcp_pairs(int n, int *cli, int *srv)
+{
+    struct sockaddr_in a;
+    socklen_t al = sizeof(a);
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), i, one = 1;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+        listen(l, 16) < 0 || getsockname(l, (struct sockaddr *)&a, &al) < 0) {
+        die("listen");
+    }
+    for (i = 0; i < n; i++) {
+        cli[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (cli[i] < 0 ||
+            connect(cli[i], (struct sockaddr *)&a, sizeof(a)) < 0) {
+            die("connect");
+        }
+        srv[i] = accept(l, NULL, NULL);
+        if (srv[i] < 0) {
+            die("accept");
+        }
+        setsockopt(cli[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        setsockopt(srv[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    close(l);
+}
+
+/* Raw sink: move @len bytes of @data from @fd_out to @fd_in. */
+typedef struct SinkJob {
+    pthread_t ts, tr;
+    int fd_out, fd_in;
+    const uint8_t *data;
+    size_t len;
+    uint8_t *scratch;
+} SinkJob;
+
+static void *sink_send(void *opaque)
+{
+    SinkJob *j = opaque;
+    size_t off = 0;
+
+    while (off < j->len) {
+        ssize_t n = send(j->fd_out, j->data + off, j->len - off, MSG_NOSIGNAL);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            die("sink send");
+        }
+        off += (size_t)n;
+    }
+    return NULL;
+}
+
+static void *sink_recv(void *opaque)
+{
+    SinkJob *j = opaque;
+    size_t off = 0;
+
+    while (off < j->len) {
+        size_t want = j->len - off < (1u << 20) ? j->len - off : (1u << 20);
+        ssize_t n = recv(j->fd_in, j->scratch, want, 0);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            die("sink recv");
+        }
+        off += (size_t)n;
+    }
+    return NULL;
+}
+
+/*
+ * Baselines for every checkpoint of @p (stage k + 1 -> samples[first +
+ * k]): the same bytes per connection through a raw sink, and memcpy of
+ * the flushed pages between two pre-faulted buffers.
+ */
+static void baselines(const Primary *p, Samples *s, size_t first, uint8_t *src,
+                      uint8_t *dst, uint64_t guest_bytes)
+{
+    size_t nconn = primary_nconns(p), k, i;
+    int cli[MAX_CONN], srv[MAX_CONN];
+    SinkJob job[MAX_CONN];
+
+    tcp_pairs((int)nconn, cli, srv);
+    for (i = 0; i < nconn; i++) {
+        job[i].scratch = malloc(1u << 20);
+        if (!job[i].scratch) {
+            die("malloc");
+        }
+    }
+    for (k = 0; first + k < s->n && k + 1 < primary_nstages(p); k++) {
+        const PrimaryStage *st = primary_stage(p, k + 1);
+        Sample *x = &s->v[first + k];
+        uint64_t t0, bytes = 0, pages;
+
+        t0 = now_ns();
+        for (i = 0; i < nconn; i++) {
+            job[i].fd_out = cli[i];
+            job[i].fd_in = srv[i];
+            job[i].data = primary_conn(p, i)->buf.data + st->start[i];
+            job[i].len = st->end[i] - st->start[i];
+            bytes += job[i].len;
+            pthread_create(&job[i].ts, NULL, sink_send, &job[i]);
+            pthread_create(&job[i].tr, NULL, sink_recv, &job[i]);
+        }
+        for (i = 0; i < nconn; i++) {
+            pthread_join(job[i].tr, NULL);
+            pthread_join(job[i].ts, NULL);
+        }
+        x->sink = (now_ns() - t0) / 1e9;
+        x->bytes = bytes;
+        pages = x->pages < guest_bytes / PS ? x->pages : guest_bytes / PS;
+        t0 = now_ns();
+        memcpy(dst, src, pages * PS);
+        x->copy = (now_ns() - t0) / 1e9;
+    }
+    for (i = 0; i < nconn; i++) {
+        free(job[i].scratch);
+        close(cli[i]);
+        close(srv[i]);
+    }
+}
+
+/* One session: precopy then @par->checkpoints checkpoints. */
+static bool run_session(const Params *par, bool load, uint32_t channels,
+                        WireCompression comp, uint64_t seed, Samples *out,
+                        uint8_t *src, uint8_t *dst)
+{
+    MemImage *img = mem_image_new(PS);
+    PrimaryConfig cfg;
+    Primary *p;
+    WorkloadSequential seq;
+    SupRng rng;
+    SenderConn conns[MAX_CONN];
+    SenderOptions so = { 0 };
+    SenderResult res[MAX_CONN];
+    SecondaryOptions opts = { 0 };
+    SecondaryBlock blk = { "pc.ram", par->guest_bytes, NULL };
+    Secondary *sec;
+    Sender *snd;
+    Probe probe = { 0 };
+    IncomingOutcome outcome;
+    MfError err;
+    int cli[MAX_CONN], srv[MAX_CONN];
+    uint64_t per_cp =
+        (uint64_t)(par->rate_mbps * 1e6 * par->interval_ms / 1000.0);
+    size_t first = out->n, i, n;
+    uint32_t k;
+    bool ok;
+
+    mem_image_add(img, "pc.ram", par->guest_bytes);
+    primary_config_init(&cfg, PRIMARY_QEMU_9, channels, comp);
+    cfg.colo = true;
+    cfg.keep_images = false;
+    cfg.device_section = true; /* as QEMU: a device section, EOF, vmdesc */
+    cfg.vmdesc = true;
+    cfg.device_state_size = 13429;
+    cfg.seed = seed;
+    p = primary_new(&cfg, img);
+    mem_image_free(img);
+    primary_precopy(p);
+    workload_sequential_init(&seq, 0, seed);
+    sup_rng_seed(&rng, seed);
+    for (k = 0; k < par->checkpoints; k++) {
+        if (load) {
+            workload_sequential_run(&seq, primary_memory(p), per_cp,
+                                    primary_dirty(p));
+        } else {
+            workload_random(primary_memory(p), &rng, par->idle_pages, 0,
+                            primary_dirty(p));
+        }
+        primary_checkpoint(p);
+    }
+
+    n = primary_nconns(p);
+    tcp_pairs((int)n, cli, srv);
+    for (i = 0; i < n; i++) {
+        conns[i].fd = cli[i];
+        conns[i].stop_at = UINT64_MAX;
+        conns[i].at_end = SENDER_SHUTDOWN;
+    }
+    so.pace = true;
+    so.reply_timeout_ms = 30000;
+    snd = sender_start(p, conns, &so);
+
+    mf_error_clear(&err);
+    probe.multifd = channels > 0;
+    probe.out = out;
+    opts.page_size = PS;
+    opts.blocks = &blk;
+    opts.nblocks = 1;
+    opts.colo = true;
+    opts.multifd.channels = channels;
+    opts.multifd.compression = comp;
+    opts.multifd.driver = RECV_DRIVER_THREADED;
+    memcpy(opts.multifd.uuid, cfg.uuid, sizeof(cfg.uuid));
+    opts.multifd.expect_uuid = true;
+    opts.sync = INCOMING_SYNC_AUTO;
+    opts.hooks.opaque = &probe;
+    opts.hooks.stage = probe_stage;
+    opts.hooks.load_device_state = probe_device;
+    opts.hooks.checkpoint_done = probe_done;
+    sec = secondary_build(&opts, &err);
+    ok = sec != NULL;
+    if (ok && sec->engine) {
+        recv_engine_set_trace(sec->engine, probe_trace, &probe);
+    }
+    for (i = 1; ok && i < n; i++) {
+        Chan *c = chan_fd_new(srv[i], true, "multifd", &err);
+
+        srv[i] = -1;
+        ok = c && secondary_add_channel(sec, c, &err);
+    }
+    if (ok) {
+        Chan *m = chan_fd_new(srv[0], true, "main", &err);
+        Chan *r = m ? chan_fd_new(srv[0], false, "main", &err) : NULL;
+
+        srv[0] = -1;
+        if (!r) {
+            chan_free(m);
+            ok = false;
+        } else {
+            ok = secondary_attach_main(sec, m, r, &err);
+        }
+    }
+    ok = ok && incoming_run(sec->in, &outcome, &err) &&
+         outcome == INCOMING_FAILED_OVER;
+    if (!ok) {
+        char line[300];
+
+        mf_error_format(&err, line, sizeof(line));
+        fprintf(stderr, "session %s ch %u %s: %s\n", load ? "load" : "idle",
+                channels, wire_compression_name(comp), line);
+        sender_abort(snd);
+    }
+    sender_join(snd, res);
+    ok = ok && res[0].replies_ok;
+    secondary_free(sec);
+    for (i = 0; i < n; i++) {
+        close(cli[i]);
+        if (srv[i] >= 0) {
+            close(srv[i]);
+        }
+    }
+    if (ok && out->n - first != par->checkpoints) {
+        fprintf(stderr, "%zu checkpoints measured, %u sent\n", out->n - first,
+                par->checkpoints);
+        ok = false;
+    }
+    if (ok) {
+        baselines(p, out, first, src, dst, par->guest_bytes);
+    }
+    primary_free(p);
+    return ok;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+typedef struct Figures {
+    double mean, p50, p99, max;
+} Figures;
+
+/* Of the double at byte offset @field of each sample (nearest rank). */
+static Figures figures(const Samples *s, size_t field)
+{
+    Figures f = { 0, 0, 0, 0 };
+    double *v = malloc((s->n ? s->n : 1) * sizeof(double));
+    size_t i;
+
+    if (!v) {
+        die("malloc");
+    }
+    for (i = 0; i < s->n; i++) {
+        v[i] = *(const double *)((const char *)&s->v[i] + field);
+        f.mean += v[i];
+    }
+    if (s->n) {
+        qsort(v, s->n, sizeof(double), cmp_double);
+        f.mean /= s->n;
+        f.p50 = v[(s->n + 1) / 2 - 1];
+        f.p99 = v[(99 * s->n + 99) / 100 - 1];
+        f.max = v[s->n - 1];
+    }
+    free(v);
+    return f;
+}
+
+#define FIELD(name) offsetof(Sample, name)
+
+static const char *transport_name(uint32_t ch, char *buf, size_t len)
+{
+    if (ch == 0) {
+        snprintf(buf, len, "plain");
+    } else {
+        snprintf(buf, len, "multifd-%u", ch);
+    }
+    return buf;
+}
+
+static void usage(const char *argv0)
+{
+    fprintf(stderr,
+            "usage: %s [--short] [--checkpoints N] [--sessions S] "
+            "[--guest-mib M] [--rate MBPS] [--interval-ms I] "
+            "[--idle-pages P]\n",
+            argv0);
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    static const WireCompression comps[] = { WIRE_COMP_NONE, WIRE_COMP_ZSTD };
+    Params par = { 50, 4, 256ull << 20, 20, 600, 8 };
+    Samples all[2][2][NTRANSPORTS];
+    bool is_short = false;
+    uint8_t *src, *dst;
+    int failures = 0, a;
+    size_t ci, w, t;
+    uint32_t s;
+    char name[32];
+
+    for (a = 1; a < argc; a++) {
+        const char *v = a + 1 < argc ? argv[a + 1] : NULL;
+
+        if (!strcmp(argv[a], "--short")) {
+            is_short = true;
+            par.checkpoints = 40;
+            par.sessions = 1;
+            par.guest_bytes = 16ull << 20;
+            par.rate_mbps = 40;
+            par.interval_ms = 100;
+        } else if (!v) {
+            usage(argv[0]);
+        } else if (!strcmp(argv[a], "--checkpoints")) {
+            par.checkpoints = (uint32_t)atoi(v), a++;
+        } else if (!strcmp(argv[a], "--sessions")) {
+            par.sessions = (uint32_t)atoi(v), a++;
+        } else if (!strcmp(argv[a], "--guest-mib")) {
+            par.guest_bytes = (uint64_t)atoi(v) << 20, a++;
+        } else if (!strcmp(argv[a], "--rate")) {
+            par.rate_mbps = atof(v), a++;
+        } else if (!strcmp(argv[a], "--interval-ms")) {
+            par.interval_ms = (uint32_t)atoi(v), a++;
+        } else if (!strcmp(argv[a], "--idle-pages")) {
+            par.idle_pages = (uint32_t)atoi(v), a++;
+        } else {
+            usage(argv[0]);
+        }
+    }
+    if (par.checkpoints == 0 || par.sessions == 0 || par.guest_bytes < PS) {
+        usage(argv[0]);
+    }
+    src = malloc(par.guest_bytes);
+    dst = malloc(par.guest_bytes);
+    if (!src || !dst) {
+        die("malloc");
+    }
+    memset(src, 0x5a, par.guest_bytes);
+    memset(dst, 0, par.guest_bytes);
+    memset(all, 0, sizeof(all));
+    printf("colo-checkpoint%s: loopback TCP, %ld CPUs, guest %llu MiB, "
+           "%u x %u checkpoints per run, interval %u ms (simulated), "
+           "load %.0f MB/s = %.2f MB per checkpoint, idle %u pages\n",
+           is_short ? " --short" : "", sysconf(_SC_NPROCESSORS_ONLN),
+           (unsigned long long)(par.guest_bytes >> 20), par.sessions,
+           par.checkpoints, par.interval_ms, par.rate_mbps,
+           par.rate_mbps * par.interval_ms / 1000.0, par.idle_pages);
+    fflush(stdout);
+
+    /* Sessions interleave the transports so drift hits all alike. */
+    for (ci = 0; ci < 2; ci++) {
+        if (!codec_supported(comps[ci])) {
+            continue;
+        }
+        for (s = 0; s < par.sessions; s++) {
+            for (w = 0; w < 2; w++) {
+                for (t = 0; t < NTRANSPORTS; t++) {
+                    if (!run_session(&par, w == 1, transports[t], comps[ci],
+                                     1 + s, &all[ci][w][t], src, dst)) {
+                        failures++;
+                    }
+                }
+            }
+        }
+    }
+
+    if (!is_short) {
+        printf("\n%-4s %-4s %-10s %5s | %8s %8s %8s %8s | %7s %7s %7s "
+               "%7s | %6s\n",
+               "comp", "run", "transport", "n", "mean ms", "p50", "p99", "max",
+               "recv", "sync", "flush", "device", "MB/cp");
+    }
+    for (ci = 0; ci < 2 && !is_short; ci++) {
+        for (w = 0; w < 2; w++) {
+            for (t = 0; t < NTRANSPORTS; t++) {
+                const Samples *x = &all[ci][w][t];
+                Figures f = figures(x, FIELD(total));
+                double mb = 0;
+                size_t i;
+
+                for (i = 0; i < x->n; i++) {
+                    mb += x->v[i].bytes / 1e6;
+                }
+                printf("%-4s %-4s %-10s %5zu | %8.2f %8.2f %8.2f %8.2f | "
+                       "%7.2f %7.2f %7.2f %7.2f | %6.2f\n",
+                       wire_compression_name(comps[ci]), w ? "load" : "idle",
+                       transport_name(transports[t], name, sizeof(name)), x->n,
+                       f.mean * 1e3, f.p50 * 1e3, f.p99 * 1e3, f.max * 1e3,
+                       figures(x, FIELD(recv)).mean * 1e3,
+                       figures(x, FIELD(sync)).mean * 1e3,
+                       figures(x, FIELD(flush)).mean * 1e3,
+                       figures(x, FIELD(dev)).mean * 1e3, x->n ? mb / x->n : 0);
+            }
+        }
+    }
+
+    printf("\nratios to plain in the same run (mean, p99 of total); "
+           "recv/sink = receive / raw socket sink, flush/memcpy\n");
+    for (ci = 0; ci < 2; ci++) {
+        for (w = 0; w < 2; w++) {
+            Figures base = figures(&all[ci][w][0], FIELD(total));
+
+            for (t = 0; t < NTRANSPORTS; t++) {
+                const Samples *x = &all[ci][w][t];
+                Figures f = figures(x, FIELD(total));
+                double rs = figures(x, FIELD(sink)).mean;
+                double cp = figures(x, FIELD(copy)).mean;
+
+                printf("%s %s mean %.2f p99 %.2f comp %s recv/sink %.2f "
+                       "flush/memcpy %.2f\n",
+                       w ? "load" : "idle",
+                       transport_name(transports[t], name, sizeof(name)),
+                       base.mean > 0 ? f.mean / base.mean : 0,
+                       base.p99 > 0 ? f.p99 / base.p99 : 0,
+                       wire_compression_name(comps[ci]),
+                       rs > 0 ? figures(x, FIELD(recv)).mean / rs : 0,
+                       cp > 0 ? figures(x, FIELD(flush)).mean / cp : 0);
+            }
+        }
+    }
+    for (ci = 0; ci < 2; ci++) {
+        for (w = 0; w < 2; w++) {
+            for (t = 0; t < NTRANSPORTS; t++) {
+                free(all[ci][w][t].v);
+            }
+        }
+    }
+    free(src);
+    free(dst);
+    if (failures) {
+        fprintf(stderr, "%d sessions failed\n", failures);
+    }
+    return failures ? 1 : 0;
+}
