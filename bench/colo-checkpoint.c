@@ -498,7 +498,7 @@ static void usage(const char *argv0)
 int main(int argc, char **argv)
 {
     static const WireCompression comps[] = { WIRE_COMP_NONE, WIRE_COMP_ZSTD };
-    Params par = { 50, 4, 256ull << 20, 20, 600, 8 };
+    Params par = { 50, 4, 64ull << 20, 20, 600, 8 };
     Samples all[2][2][NTRANSPORTS];
     bool is_short = false;
     uint8_t *src, *dst;
