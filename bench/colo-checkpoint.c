@@ -512,7 +512,7 @@ int main(int argc, char **argv)
 
         if (!strcmp(argv[a], "--short")) {
             is_short = true;
-            par.checkpoints = 40;
+            par.checkpoints = 30;
             par.sessions = 1;
             par.guest_bytes = 16ull << 20;
             par.rate_mbps = 40;
