@@ -159,7 +159,7 @@ static bool compare_pages(const char *name, const uint8_t *want,
         for (b = 0; want[off + b] == got[off + b]; b++) {
         }
         snprintf(why, why_size,
-                 "block %s page 0x%zx byte %zu: source 0x%02x, mfcolo 0x%02x",
+                 "block %.64s page 0x%zx byte %zu: source 0x%02x, mfcolo 0x%02x",
                  name, off, b, want[off + b], got[off + b]);
         return false;
     }
@@ -178,6 +178,10 @@ static void check_planted(const uint8_t *want, const uint8_t *got, size_t len)
 
     if (!copy) {
         qt_fail("out of memory");
+    }
+    if (len <= at) {
+        qt_fail("planted: pc.ram is 0x%zx bytes, the plant is at 0x%zx", len,
+                at);
     }
     memcpy(copy, want, len);
     copy[at] ^= 0x40;

@@ -78,9 +78,12 @@ static const char usage_text[] =
 static void replay_error_line(Replay *r, const char *msg)
 {
     char line[MF_ERROR_MSG_LEN + MF_ERROR_WHERE_LEN + 64];
+    size_t len = strnlen(msg, sizeof(line) - 1);
     size_t i;
 
-    snprintf(line, sizeof(line), "%s", msg);
+    /* A longer message is cut; the copy is bounded, not snprintf's. */
+    memcpy(line, msg, len);
+    line[len] = '\0';
     for (i = 0; line[i]; i++) {
         unsigned char c = (unsigned char)line[i];
 

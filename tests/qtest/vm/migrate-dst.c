@@ -235,7 +235,7 @@ void dst_continue(Vm *vm)
 
 static bool dst_set_error(MigDst *d, const MfError *err, const char *what)
 {
-    char buf[300];
+    char buf[288];
 
     mf_error_format(err, buf, sizeof(buf));
     pthread_mutex_lock(&d->lock);
