@@ -158,9 +158,10 @@ static bool compare_pages(const char *name, const uint8_t *want,
         }
         for (b = 0; want[off + b] == got[off + b]; b++) {
         }
-        snprintf(why, why_size,
-                 "block %.64s page 0x%zx byte %zu: source 0x%02x, mfcolo 0x%02x",
-                 name, off, b, want[off + b], got[off + b]);
+        snprintf(
+            why, why_size,
+            "block %.64s page 0x%zx byte %zu: source 0x%02x, mfcolo 0x%02x",
+            name, off, b, want[off + b], got[off + b]);
         return false;
     }
     return true;
