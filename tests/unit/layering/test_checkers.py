@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Negative tests of check_layering.py, check_spdx.py and check_globals.py.
+"""Negative tests of check_layering.py, check_spdx.py, check_globals.py
+and check_doclinks.py.
 
 A checker that always passes proves nothing, so this runs each one on
 planted violations and requires it to fail with exactly the expected
@@ -28,6 +29,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, 'fixtures')
 LAYERING = os.path.join(HERE, 'check_layering.py')
+DOCLINKS = os.path.join(HERE, 'check_doclinks.py')
 GRAPH = os.path.join(HERE, '..', '..', '..', 'core', 'layers.txt')
 SPDX = os.path.join(HERE, 'check_spdx.py')
 GLOBALS = os.path.join(HERE, 'check_globals.py')
@@ -52,6 +54,7 @@ def expect(name, script, root, want_rc, want_prefixes, opts=None):
     rc, out = run(script, root, opts)
     reports = [l for l in out.splitlines() if l.startswith(('core/', 'tests/',
                'ci/', 'meson', 'tools/', 'bench/', '.ci/', 'docs/',
+               'README.md',
                'layers.txt'))]
     problems = []
     if rc != want_rc:
@@ -226,6 +229,17 @@ def globals_cases(nm, mutable, constant):
         print('ok   %s' % name)
 
 
+def doclinks_cases():
+    # fixtures/doclinks: a missing page, a missing anchor, a {#id}
+    # heading and a broken same-page link; the good links are not reported.
+    expect('doclinks-planted', DOCLINKS, fixture('doclinks'), 1,
+           ['README.md:5: docs/missing.md: no such file',
+            'README.md:6: docs/page.md#renamed: no anchor "renamed" in '
+            'docs/page.md',
+            'docs/page.md:7: heading uses {#...}',
+            'docs/page.md:9: #nowhere: no anchor "nowhere" in docs/page.md'])
+
+
 def main(argv):
     args = argv[1:]
     if len(args) != 5 or args[0] != '--nm' or args[2] != '--globals':
@@ -235,6 +249,7 @@ def main(argv):
     layering_cases()
     spdx_cases()
     globals_cases(args[1], args[3], args[4])
+    doclinks_cases()
     if failures:
         print('%d checker self-test(s) failed' % len(failures))
         return 1
