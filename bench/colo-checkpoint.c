@@ -27,7 +27,18 @@
  *
  * usage: colo-checkpoint [--short] [--checkpoints N] [--sessions S]
  *                        [--guest-mib M] [--rate MBPS] [--interval-ms I]
- *                        [--idle-pages P]
+ *                        [--idle-pages P] [--qemu BIN] [--only SEL]...
+ *
+ * --qemu BIN (part b): the secondary is a fresh real QEMU per session
+ * (colo-qemu.h), timed on the primary: recv = VMSTATE_SEND written ..
+ * VMSTATE_RECEIVED read, flush = RECEIVED .. VMSTATE_LOADED read, sync
+ * and device 0; guest 32 MiB, the load wraps in 4..31 MiB of it.
+ * --only SEL (repeatable) keeps the runs matching SEL: a transport
+ * (plain, multifd-N), a compression (none, zstd) or idle/load.
+ * --out DIR also writes DIR/samples.tsv (one line per checkpoint, in
+ * ms, with the process and main-thread CPU time), DIR/summary.tsv (one
+ * line per run: the figures and ratios printed) and DIR/meta.txt (the
+ * parameters, CPUs, load average before and after) for bench/report.
  * Not a test: numbers depend on the machine.
  */
 #include <errno.h>
@@ -38,11 +49,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "codec/codec.h"
+#include "colo-qemu.h"
 #include "primary.h"
 #include "rng.h"
 #include "secondary.h"
@@ -50,6 +64,9 @@
 #include "workload.h"
 
 #define PS 4096
+#ifndef MFCOLO_BENCH_DATA_ROOT
+#define MFCOLO_BENCH_DATA_ROOT ""
+#endif
 #define MAX_CONN 9
 #define NTRANSPORTS 5
 
@@ -62,6 +79,10 @@ typedef struct Params {
     double rate_mbps;
     uint32_t interval_ms;
     uint32_t idle_pages;
+    const char *qemu; /* part b: a real QEMU secondary */
+    const char *data_root;
+    const char *only[16];
+    int nonly;
 } Params;
 
 typedef struct Sample {
@@ -69,6 +90,11 @@ typedef struct Sample {
     double sink, copy;                    /* baselines, seconds */
     uint64_t pages;                       /* flushed */
     uint64_t bytes;                       /* on every connection */
+    double cpu;        /* process CPU time in the checkpoint */
+    double main_cpu;   /* the secondary main thread's CPU time in it */
+    double flush_cpu;  /* the main thread's CPU time in the flush */
+    long flush_minflt; /* the main thread's minor faults in the flush */
+    uint32_t session;
 } Sample;
 
 typedef struct Samples {
@@ -80,6 +106,8 @@ typedef struct Samples {
 typedef struct Probe {
     bool multifd;
     uint64_t t_ram, t_dev, t_load, t_flushed;
+    uint64_t c_ram, m_ram, m_load, m_flushed; /* CPU clocks, ns */
+    long f_load, f_flushed;                   /* minor faults */
     uint64_t last_sync; /* written by channel threads (trace) */
     Samples *out;
 } Probe;
@@ -90,6 +118,22 @@ static uint64_t now_ns(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t cpu_ns(clockid_t clk)
+{
+    struct timespec ts;
+
+    clock_gettime(clk, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static long thread_minflt(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_THREAD, &ru);
+    return ru.ru_minflt;
 }
 
 static void die(const char *what)
@@ -117,6 +161,8 @@ static void probe_stage(void *opaque, IncomingStage stage)
     switch (stage) {
     case INCOMING_STAGE_CP_RAM:
         p->t_ram = now_ns();
+        p->c_ram = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+        p->m_ram = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
         __atomic_store_n(&p->last_sync, 0, __ATOMIC_SEQ_CST);
         break;
     case INCOMING_STAGE_CP_DEVICE:
@@ -124,6 +170,8 @@ static void probe_stage(void *opaque, IncomingStage stage)
         break;
     case INCOMING_STAGE_CP_LOADING:
         p->t_load = now_ns();
+        p->m_load = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+        p->f_load = thread_minflt();
         break;
     default:
         break;
@@ -140,6 +188,8 @@ static bool probe_device(void *opaque, IncomingDeviceStateKind kind,
     (void)err;
     if (kind == INCOMING_DEVSTATE_CHECKPOINT) {
         p->t_flushed = now_ns();
+        p->m_flushed = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+        p->f_flushed = thread_minflt();
     }
     return true;
 }
@@ -162,6 +212,10 @@ static void probe_done(void *opaque, const IncomingCheckpoint *cp)
     s.flush = (p->t_flushed - p->t_load) / 1e9;
     s.total = (t - p->t_ram) / 1e9;
     s.pages = cp->flush.pages;
+    s.cpu = (cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - p->c_ram) / 1e9;
+    s.main_cpu = (cpu_ns(CLOCK_THREAD_CPUTIME_ID) - p->m_ram) / 1e9;
+    s.flush_cpu = (p->m_flushed - p->m_load) / 1e9;
+    s.flush_minflt = p->f_flushed - p->f_load;
     samples_push(p->out, &s);
 }
 
@@ -433,8 +487,103 @@ static bool run_session(const Params *par, bool load, uint32_t channels,
     if (ok) {
         baselines(p, out, first, src, dst, par->guest_bytes);
     }
+    for (i = first; i < out->n; i++) {
+        out->v[i].session = (uint32_t)seed - 1;
+    }
     primary_free(p);
     return ok;
+}
+
+/*
+ * Part b: the same session against a fresh real QEMU secondary; the
+ * primary's two times go to recv and flush (colo-qemu.h).
+ */
+static bool run_qemu_session(const Params *par, bool load, uint32_t channels,
+                             WireCompression comp, uint64_t seed, Samples *out,
+                             uint8_t *src, uint8_t *dst)
+{
+#ifdef MFCOLO_BENCH_QEMU
+    ColoQemuConfig cfg = { 0 };
+    ColoQemuResult res;
+    ColoQemuSample *v = calloc(par->checkpoints, sizeof(*v));
+    size_t first = out->n;
+    char why[300];
+    bool ok;
+    uint32_t k;
+
+    if (!v) {
+        die("calloc");
+    }
+    cfg.binary = par->qemu;
+    cfg.data_root = par->data_root;
+    cfg.channels = channels;
+    cfg.comp = comp;
+    cfg.checkpoints = par->checkpoints;
+    cfg.seed = seed;
+    cfg.load_bytes =
+        load ? (uint64_t)(par->rate_mbps * 1e6 * par->interval_ms / 1000.0) : 0;
+    cfg.idle_pages = par->idle_pages;
+    cfg.reply_ms = 10000;
+    ok = colo_qemu_session(&cfg, v, &res, why, sizeof(why));
+    for (k = 0; k < res.measured; k++) {
+        Sample s = { 0 };
+
+        s.recv = v[k].received;
+        s.flush = v[k].loaded;
+        s.total = v[k].total;
+        s.pages = v[k].pages;
+        samples_push(out, &s);
+    }
+    if (!ok) {
+        fprintf(stderr, "session %s ch %u %s: %s\n", load ? "load" : "idle",
+                channels, wire_compression_name(comp), why);
+    } else if (!res.memory_equal) {
+        fprintf(stderr,
+                "session %s ch %u %s: after the last LOADED %llu pages of "
+                "pc.ram differ from the primary's\n",
+                load ? "load" : "idle", channels, wire_compression_name(comp),
+                (unsigned long long)res.pages_differ);
+        ok = false;
+    }
+    if (ok) {
+        baselines(res.primary, out, first, src, dst, par->guest_bytes);
+    }
+    primary_free(res.primary);
+    free(v);
+    return ok;
+#else
+    (void)par, (void)load, (void)channels, (void)comp, (void)seed;
+    (void)out, (void)src, (void)dst;
+    return false;
+#endif
+}
+
+/* Is the run (compression @comp, @load, @channels) selected by --only? */
+static bool selected(const Params *par, WireCompression comp, bool load,
+                     uint32_t channels)
+{
+    char t[32];
+    bool kind[3] = { false, false, false }, hit[3] = { false, false, false };
+    int i;
+
+    if (channels == 0) {
+        snprintf(t, sizeof(t), "plain");
+    } else {
+        snprintf(t, sizeof(t), "multifd-%u", channels);
+    }
+    for (i = 0; i < par->nonly; i++) {
+        const char *o = par->only[i];
+        int c = !strcmp(o, "none") || !strcmp(o, "zstd")   ? 1
+                : !strcmp(o, "idle") || !strcmp(o, "load") ? 2
+                                                           : 0;
+
+        kind[c] = true;
+        hit[c] = hit[c] || !strcmp(o, c == 0   ? t
+                                      : c == 1 ? wire_compression_name(comp)
+                                      : load   ? "load"
+                                               : "idle");
+    }
+    return (!kind[0] || hit[0]) && (!kind[1] || hit[1]) && (!kind[2] || hit[2]);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -485,12 +634,126 @@ static const char *transport_name(uint32_t ch, char *buf, size_t len)
     return buf;
 }
 
+/* The first line of @path into @buf ("?" if unreadable). */
+static void read_line(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+
+    snprintf(buf, len, "?");
+    if (f) {
+        if (fgets(buf, (int)len, f)) {
+            buf[strcspn(buf, "\n")] = 0;
+        }
+        fclose(f);
+    }
+}
+
+static FILE *out_open(const char *dir, const char *name)
+{
+    char path[4096];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+    }
+    return f;
+}
+
+/* --out: samples.tsv and summary.tsv of every run measured. */
+static bool write_out(const char *dir, Samples all[2][2][NTRANSPORTS],
+                      const WireCompression *comps)
+{
+    FILE *fs = out_open(dir, "samples.tsv");
+    FILE *fm = out_open(dir, "summary.tsv");
+    size_t ci, w, t, i;
+    char name[32];
+    bool ok;
+
+    if (fs) {
+        fprintf(fs, "comp\trun\ttransport\tchannels\tsession\tindex\t"
+                    "total_ms\trecv_ms\tsync_ms\tflush_ms\tdevice_ms\t"
+                    "sink_ms\tmemcpy_ms\tpages\tbytes\tcpu_ms\t"
+                    "main_cpu_ms\tflush_cpu_ms\tflush_minflt\n");
+    }
+    if (fm) {
+        fprintf(fm, "comp\trun\ttransport\tchannels\tn\tmean_ms\tp50_ms\t"
+                    "p99_ms\tmax_ms\trecv_ms\tsync_ms\tflush_ms\t"
+                    "device_ms\tsink_ms\tmemcpy_ms\tmb_per_cp\t"
+                    "ratio_mean\tratio_p99\trecv_sink\tflush_memcpy\t"
+                    "cpu_ms\tmain_cpu_ms\tflush_cpu_ms\n");
+    }
+    for (ci = 0; ci < 2 && fs && fm; ci++) {
+        for (w = 0; w < 2; w++) {
+            Figures base = figures(&all[ci][w][0], FIELD(total));
+
+            for (t = 0; t < NTRANSPORTS; t++) {
+                const Samples *x = &all[ci][w][t];
+                const char *cn = wire_compression_name(comps[ci]);
+                const char *rn = w ? "load" : "idle";
+                Figures f = figures(x, FIELD(total));
+                double sink = figures(x, FIELD(sink)).mean;
+                double copy = figures(x, FIELD(copy)).mean;
+                double mb = 0;
+
+                if (!x->n) {
+                    continue;
+                }
+                transport_name(transports[t], name, sizeof(name));
+                for (i = 0; i < x->n; i++) {
+                    const Sample *v = &x->v[i];
+
+                    mb += v->bytes / 1e6;
+                    fprintf(fs,
+                            "%s\t%s\t%s\t%u\t%u\t%zu\t%.4f\t%.4f\t%.4f\t"
+                            "%.4f\t%.4f\t%.4f\t%.4f\t%llu\t%llu\t%.4f\t"
+                            "%.4f\t%.4f\t%ld\n",
+                            cn, rn, name, transports[t], v->session, i,
+                            v->total * 1e3, v->recv * 1e3, v->sync * 1e3,
+                            v->flush * 1e3, v->dev * 1e3, v->sink * 1e3,
+                            v->copy * 1e3, (unsigned long long)v->pages,
+                            (unsigned long long)v->bytes, v->cpu * 1e3,
+                            v->main_cpu * 1e3, v->flush_cpu * 1e3,
+                            v->flush_minflt);
+                }
+                fprintf(fm,
+                        "%s\t%s\t%s\t%u\t%zu\t%.4f\t%.4f\t%.4f\t%.4f\t"
+                        "%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t"
+                        "%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\n",
+                        cn, rn, name, transports[t], x->n, f.mean * 1e3,
+                        f.p50 * 1e3, f.p99 * 1e3, f.max * 1e3,
+                        figures(x, FIELD(recv)).mean * 1e3,
+                        figures(x, FIELD(sync)).mean * 1e3,
+                        figures(x, FIELD(flush)).mean * 1e3,
+                        figures(x, FIELD(dev)).mean * 1e3, sink * 1e3,
+                        copy * 1e3, mb / x->n,
+                        base.mean > 0 ? f.mean / base.mean : 0,
+                        base.p99 > 0 ? f.p99 / base.p99 : 0,
+                        sink > 0 ? figures(x, FIELD(recv)).mean / sink : 0,
+                        copy > 0 ? figures(x, FIELD(flush)).mean / copy : 0,
+                        figures(x, FIELD(cpu)).mean * 1e3,
+                        figures(x, FIELD(main_cpu)).mean * 1e3,
+                        figures(x, FIELD(flush_cpu)).mean * 1e3);
+            }
+        }
+    }
+    ok = fs && fm && !ferror(fs) && !ferror(fm);
+    if (fs && fclose(fs) != 0) {
+        ok = false;
+    }
+    if (fm && fclose(fm) != 0) {
+        ok = false;
+    }
+    return ok;
+}
+
 static void usage(const char *argv0)
 {
     fprintf(stderr,
             "usage: %s [--short] [--checkpoints N] [--sessions S] "
-            "[--guest-mib M] [--rate MBPS] [--interval-ms I] "
-            "[--idle-pages P]\n",
+            "[--guest-mib M] [--rate MBPS] [--interval-ms I] [--out DIR] "
+            "[--idle-pages P] [--qemu BIN] [--only SEL]...\n",
             argv0);
     exit(2);
 }
@@ -498,9 +761,13 @@ static void usage(const char *argv0)
 int main(int argc, char **argv)
 {
     static const WireCompression comps[] = { WIRE_COMP_NONE, WIRE_COMP_ZSTD };
-    Params par = { 50, 4, 64ull << 20, 20, 600, 8 };
+    Params par = { 50, 4, 64ull << 20, 20, 600, 8, NULL, NULL, { NULL }, 0 };
     Samples all[2][2][NTRANSPORTS];
     bool is_short = false;
+    const char *out_dir = NULL;
+    FILE *meta = NULL;
+    char load0[128], load1[128];
+    uint64_t t_start;
     uint8_t *src, *dst;
     int failures = 0, a;
     size_t ci, w, t;
@@ -531,12 +798,39 @@ int main(int argc, char **argv)
             par.interval_ms = (uint32_t)atoi(v), a++;
         } else if (!strcmp(argv[a], "--idle-pages")) {
             par.idle_pages = (uint32_t)atoi(v), a++;
+        } else if (!strcmp(argv[a], "--out")) {
+            out_dir = v, a++;
+        } else if (!strcmp(argv[a], "--qemu")) {
+#ifndef MFCOLO_BENCH_QEMU
+            fprintf(stderr,
+                    "%s: --qemu: built without the qtest seam "
+                    "(jansson)\n",
+                    argv[0]);
+            return 2;
+#endif
+            par.qemu = v, a++;
+        } else if (!strcmp(argv[a], "--only") && par.nonly < 16) {
+            par.only[par.nonly++] = v, a++;
         } else {
             usage(argv[0]);
         }
     }
     if (par.checkpoints == 0 || par.sessions == 0 || par.guest_bytes < PS) {
         usage(argv[0]);
+    }
+    if (par.qemu) {
+        double cp = par.rate_mbps * 1e6 * par.interval_ms / 1000.0;
+
+        par.guest_bytes = COLO_QEMU_GUEST_BYTES;
+        par.data_root = getenv("MFCOLO_DATA_ROOT") ? getenv("MFCOLO_DATA_ROOT")
+                                                   : MFCOLO_BENCH_DATA_ROOT;
+        if (cp > (double)COLO_QEMU_WIN_BYTES) {
+            fprintf(stderr,
+                    "%s: --qemu: %.0f bytes per checkpoint do not fit the "
+                    "guest's %llu-byte window\n",
+                    argv[0], cp, (unsigned long long)COLO_QEMU_WIN_BYTES);
+            return 2;
+        }
     }
     src = malloc(par.guest_bytes);
     dst = malloc(par.guest_bytes);
@@ -553,7 +847,43 @@ int main(int argc, char **argv)
            (unsigned long long)(par.guest_bytes >> 20), par.sessions,
            par.checkpoints, par.interval_ms, par.rate_mbps,
            par.rate_mbps * par.interval_ms / 1000.0, par.idle_pages);
+    if (par.qemu) {
+        printf("secondary: real QEMU %s (TCG), fresh per run; recv = "
+               "VMSTATE_SEND..RECEIVED, flush = RECEIVED..LOADED, "
+               "timed on the primary\n",
+               par.qemu);
+    }
     fflush(stdout);
+    read_line("/proc/loadavg", load0, sizeof(load0));
+    t_start = now_ns();
+    if (out_dir) {
+        if (mkdir(out_dir, 0777) < 0 && errno != EEXIST) {
+            die(out_dir);
+        }
+        meta = out_open(out_dir, "meta.txt");
+        if (!meta) {
+            return 1;
+        }
+        fprintf(meta, "command:");
+        for (a = 0; a < argc; a++) {
+            fprintf(meta, " %s", argv[a]);
+        }
+        fprintf(meta,
+                "\nshort: %d\ncpus: %ld\nguest_mib: %llu\nsessions: %u\n"
+                "checkpoints_per_session: %u\ninterval_ms: %u\n"
+                "rate_mbps: %.1f\nidle_pages: %u\noptimized: %s\n"
+                "loadavg_before: %s\n",
+                is_short, sysconf(_SC_NPROCESSORS_ONLN),
+                (unsigned long long)(par.guest_bytes >> 20), par.sessions,
+                par.checkpoints, par.interval_ms, par.rate_mbps,
+                par.idle_pages,
+#ifdef __OPTIMIZE__
+                "yes",
+#else
+                "no",
+#endif
+                load0);
+    }
 
     /* Sessions interleave the transports so drift hits all alike. */
     for (ci = 0; ci < 2; ci++) {
@@ -563,8 +893,12 @@ int main(int argc, char **argv)
         for (s = 0; s < par.sessions; s++) {
             for (w = 0; w < 2; w++) {
                 for (t = 0; t < NTRANSPORTS; t++) {
-                    if (!run_session(&par, w == 1, transports[t], comps[ci],
-                                     1 + s, &all[ci][w][t], src, dst)) {
+                    if (!selected(&par, comps[ci], w == 1, transports[t])) {
+                        continue;
+                    }
+                    if (!(par.qemu ? run_qemu_session : run_session)(
+                            &par, w == 1, transports[t], comps[ci], 1 + s,
+                            &all[ci][w][t], src, dst)) {
                         failures++;
                     }
                 }
@@ -584,6 +918,10 @@ int main(int argc, char **argv)
                 const Samples *x = &all[ci][w][t];
                 Figures f = figures(x, FIELD(total));
                 double mb = 0;
+
+                if (!selected(&par, comps[ci], w == 1, transports[t])) {
+                    continue;
+                }
                 size_t i;
 
                 for (i = 0; i < x->n; i++) {
@@ -614,6 +952,10 @@ int main(int argc, char **argv)
                 double rs = figures(x, FIELD(sink)).mean;
                 double cp = figures(x, FIELD(copy)).mean;
 
+                if (!selected(&par, comps[ci], w == 1, transports[t])) {
+                    continue;
+                }
+
                 printf("%s %s mean %.2f p99 %.2f comp %s recv/sink %.2f "
                        "flush/memcpy %.2f\n",
                        w ? "load" : "idle",
@@ -624,6 +966,15 @@ int main(int argc, char **argv)
                        rs > 0 ? figures(x, FIELD(recv)).mean / rs : 0,
                        cp > 0 ? figures(x, FIELD(flush)).mean / cp : 0);
             }
+        }
+    }
+    if (meta) {
+        read_line("/proc/loadavg", load1, sizeof(load1));
+        fprintf(meta, "loadavg_after: %s\nwall_s: %.0f\nfailures: %d\n",
+                load1, (now_ns() - t_start) / 1e9, failures);
+        if (!write_out(out_dir, all, comps) || fclose(meta) != 0) {
+            fprintf(stderr, "%s: could not write %s\n", argv[0], out_dir);
+            failures++;
         }
     }
     for (ci = 0; ci < 2; ci++) {
