@@ -875,8 +875,7 @@ int main(int argc, char **argv)
                 "loadavg_before: %s\n",
                 is_short, sysconf(_SC_NPROCESSORS_ONLN),
                 (unsigned long long)(par.guest_bytes >> 20), par.sessions,
-                par.checkpoints, par.interval_ms, par.rate_mbps,
-                par.idle_pages,
+                par.checkpoints, par.interval_ms, par.rate_mbps, par.idle_pages,
 #ifdef __OPTIMIZE__
                 "yes",
 #else
@@ -970,8 +969,8 @@ int main(int argc, char **argv)
     }
     if (meta) {
         read_line("/proc/loadavg", load1, sizeof(load1));
-        fprintf(meta, "loadavg_after: %s\nwall_s: %.0f\nfailures: %d\n",
-                load1, (now_ns() - t_start) / 1e9, failures);
+        fprintf(meta, "loadavg_after: %s\nwall_s: %.0f\nfailures: %d\n", load1,
+                (now_ns() - t_start) / 1e9, failures);
         if (!write_out(out_dir, all, comps) || fclose(meta) != 0) {
             fprintf(stderr, "%s: could not write %s\n", argv[0], out_dir);
             failures++;
