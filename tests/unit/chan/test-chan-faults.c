@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "chan/chan.h"
+#include "../../support/watchdog.h"
 
 static const uint8_t data[] = "0123456789";
 
@@ -71,6 +72,23 @@ static void fail_once(const char *name, int errnum)
     once_left = 1;
     assert_int_equal(
         fiu_enable_external(name, 1, (void *)(intptr_t)errnum, 0, once_cb), 0);
+}
+
+/*
+ * The fd tests read pipes and sockets whose bytes they wrote before each
+ * read, in one thread: a read that waits means the channel asked for
+ * more than was written.  A watchdog bounds each test (normally a few
+ * milliseconds); the teardown stops it.
+ */
+static void arm(const char *what)
+{
+    watchdog_arm(10, what);
+}
+
+static int disarm(void **state)
+{
+    watchdog_disarm();
+    return reset(state);
 }
 
 static void fail_always(const char *name, int errnum)
@@ -123,6 +141,8 @@ static void test_fd_read_and_poll_faults(void **state)
     Chan *c;
 
     (void)state;
+    arm("chan/faults: test_fd_read_and_poll_faults: a channel read or "
+        "poll of a pipe");
     assert_int_equal(pipe(p), 0);
     c = chan_fd_new(p[0], true, "pipe", NULL);
     assert_non_null(c);
@@ -162,6 +182,7 @@ static void test_socket_peek_fault(void **state)
     Chan *c;
 
     (void)state;
+    arm("chan/faults: test_socket_peek_fault: a channel peek of a socket");
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     c = chan_fd_new(sv[0], true, "sock", NULL);
     assert_non_null(c);
@@ -189,6 +210,7 @@ static void test_write_faults(void **state)
     size_t len;
 
     (void)state;
+    arm("chan/faults: test_write_faults: a write or read of a socket");
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     c = chan_fd_new(sv[0], true, "reply", NULL);
     assert_non_null(c);
@@ -243,6 +265,7 @@ static void test_alloc_faults(void **state)
     Chan *c;
 
     (void)state;
+    arm("chan/faults: test_alloc_faults: a channel peek or read of a pipe");
     fail_once("mfcolo/chan/alloc", 0);
     mf_error_clear(&err);
     assert_null(chan_mem_new(data, 10, 0, "m", &err));
@@ -290,10 +313,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_mem_read_fault, reset),
-        cmocka_unit_test_teardown(test_fd_read_and_poll_faults, reset),
-        cmocka_unit_test_teardown(test_socket_peek_fault, reset),
-        cmocka_unit_test_teardown(test_write_faults, reset),
-        cmocka_unit_test_teardown(test_alloc_faults, reset),
+        cmocka_unit_test_teardown(test_fd_read_and_poll_faults, disarm),
+        cmocka_unit_test_teardown(test_socket_peek_fault, disarm),
+        cmocka_unit_test_teardown(test_write_faults, disarm),
+        cmocka_unit_test_teardown(test_alloc_faults, disarm),
     };
 
     fiu_init(0);

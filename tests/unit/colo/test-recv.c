@@ -21,6 +21,7 @@
 #include "colo/colo.h"
 #include "colo/errors.h"
 #include "ram/ram.h"
+#include "watchdog.h"
 
 #define PS 4096u
 #define NPAGES 256
@@ -540,9 +541,13 @@ static void test_concurrent_record(void **state)
                                         &args[i]),
                          0);
     }
+    /* Normally well under 0.1 s. */
+    watchdog_arm(10, "colo/recv: the channel and vCPU threads of "
+                     "test_concurrent_record to return (pthread_join)");
     for (i = 0; i <= THREADS; i++) {
         assert_int_equal(pthread_join(th[i], NULL), 0);
     }
+    watchdog_disarm();
     for (i = 0; i < THREADS; i++) {
         assert_false(args[i].failed);
     }

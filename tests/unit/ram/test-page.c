@@ -16,6 +16,7 @@
 #include "base/bitmap.h"
 #include "ram/errors.h"
 #include "ram/ram.h"
+#include "watchdog.h"
 
 static void expect_offset(const RamBlock *b, uint64_t offset, int code)
 {
@@ -217,9 +218,13 @@ static void test_received_threads(void **state)
         args[i] = (MarkArg){ .b = b, .first = i % 3, .step = 3 };
         assert_int_equal(pthread_create(&th[i], NULL, mark_pages, &args[i]), 0);
     }
+    /* Normally well under 0.1 s. */
+    watchdog_arm(10, "ram/page: the four marking threads of "
+                     "test_received_threads to return (pthread_join)");
     for (i = 0; i < 4; i++) {
         assert_int_equal(pthread_join(th[i], NULL), 0);
     }
+    watchdog_disarm();
     assert_int_equal(
         args[0].newly + args[1].newly + args[2].newly + args[3].newly, 1000);
     assert_int_equal(mf_bitmap_count(b->received, b->npages), 1000);

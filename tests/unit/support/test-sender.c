@@ -20,6 +20,7 @@
 #include "base/be.h"
 #include "primary.h"
 #include "sender.h"
+#include "watchdog.h"
 #include "workload.h"
 
 typedef struct Pair {
@@ -62,8 +63,22 @@ static Pair *pairs_new(size_t n)
     return pr;
 }
 
+/*
+ * Every blocking read of this file waits for the sender's threads: a
+ * watchdog bounds each (normally they take milliseconds).
+ */
+static void arm_read(int fd, const char *what)
+{
+    char msg[128];
+
+    snprintf(msg, sizeof(msg), "support/sender: %s on socket fd %d (read)",
+             what, fd);
+    watchdog_arm(10, msg);
+}
+
 static void read_exact(int fd, uint8_t *buf, size_t n)
 {
+    arm_read(fd, "the sender's bytes");
     while (n > 0) {
         ssize_t r = read(fd, buf, n);
 
@@ -74,6 +89,7 @@ static void read_exact(int fd, uint8_t *buf, size_t n)
         buf += r;
         n -= (size_t)r;
     }
+    watchdog_disarm();
 }
 
 /* Read @n bytes and compare with @want. */
@@ -90,7 +106,17 @@ static void expect_eof(int fd)
 {
     uint8_t b;
 
+    arm_read(fd, "the sender's end of stream");
     assert_int_equal(read(fd, &b, 1), 0);
+    watchdog_disarm();
+}
+
+static void join_sender(Sender *s, SenderResult *res)
+{
+    watchdog_arm(10, "support/sender: the sender's threads to end "
+                     "(sender_join)");
+    sender_join(s, res);
+    watchdog_disarm();
 }
 
 /* Nothing readable right now (and no EOF). */
@@ -135,7 +161,7 @@ static void test_unpaced(void **state)
         expect_bytes(pr[i].theirs, b->data, b->len);
         expect_eof(pr[i].theirs);
     }
-    sender_join(s, res);
+    join_sender(s, res);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(res[i].written, primary_conn(p, i)->buf.len);
         assert_int_equal(res[i].err, 0);
@@ -166,7 +192,7 @@ static void test_stop_at(void **state)
     expect_bytes(pr[1].theirs, primary_conn(p, 1)->buf.data, 1000);
     expect_eof(pr[1].theirs);
     expect_bytes(pr[2].theirs, primary_conn(p, 2)->buf.data, 100);
-    sender_join(s, res);
+    join_sender(s, res);
     expect_nothing_yet(pr[2].theirs); /* held open: no EOF */
     assert_int_equal(res[0].written, 7);
     assert_int_equal(res[1].written, 1000);
@@ -227,7 +253,7 @@ static void test_paced(void **state)
     for (int i = 0; i < 3; i++) {
         expect_eof(pr[i].theirs);
     }
-    sender_join(s, res);
+    join_sender(s, res);
     assert_true(res[0].replies_ok);
     assert_int_equal(res[0].replies_read, 4 + 2 * 12);
     for (int i = 0; i < 3; i++) {
@@ -262,7 +288,7 @@ static void test_paced_wrong_reply(void **state)
     for (int i = 0; i < 3; i++) {
         expect_eof(pr[i].theirs);
     }
-    sender_join(s, res);
+    join_sender(s, res);
     assert_false(res[0].replies_ok);
     assert_int_equal(res[1].written, primary_stage(p, 0)->end[1]);
     assert_int_equal(res[2].written, primary_stage(p, 0)->end[2]);
