@@ -10,6 +10,11 @@
  * --expect-crash (negative twins): each input runs in a child process
  * and must make it fail (oracle abort, signal, sanitizer exit); the
  * driver succeeds only when every input, and at least one, did.
+ *
+ * A watchdog (tests/support/watchdog.h) bounds each input: 10 s for the
+ * harness on it (it normally takes milliseconds), or for the child of
+ * --expect-crash to end (waitpid); a hang fails the run within seconds
+ * and names the input, and the child dies with this process.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,13 +22,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "watchdog.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
+
+/* Arm the watchdog for @what on the input at @path (its last two parts). */
+static void arm_input(const char *what, const char *path)
+{
+    const char *p = path + strlen(path);
+    char msg[200];
+    int slashes = 0;
+
+    while (p > path && (p[-1] != '/' || ++slashes < 2)) {
+        p--;
+    }
+    snprintf(msg, sizeof(msg), "fuzz replay: %s %.120s", what, p);
+    watchdog_arm(10, msg);
+}
 
 static int expect_crash;
 static unsigned long crashed;
@@ -37,13 +58,17 @@ static void run_expect_crash(const char *path, const uint8_t *buf, size_t len)
     fflush(NULL);
     pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         LLVMFuzzerTestOneInput(buf, len);
         _exit(0);
     }
+    arm_input("the planted twin's child to end (waitpid) on", path);
     if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+        watchdog_disarm();
         fprintf(stderr, "replay: %s: fork/wait failed\n", path);
         return;
     }
+    watchdog_disarm();
     if (WIFSIGNALED(status) ||
         (WIFEXITED(status) && WEXITSTATUS(status) != 0)) {
         crashed++;
@@ -80,7 +105,9 @@ static int run_file(const char *path, unsigned long *count)
     if (expect_crash) {
         run_expect_crash(path, buf, (size_t)len);
     } else {
+        arm_input("the harness to return on", path);
         LLVMFuzzerTestOneInput(buf, (size_t)len);
+        watchdog_disarm();
     }
     free(buf);
     (*count)++;
