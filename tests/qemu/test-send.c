@@ -83,6 +83,9 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+/* The longest a run of the tool may take (normally 2 s or less). */
+#define TOOL_BOUND_MS 30000
+
 /*
  * Run the tool with @argv (NULL-terminated, argv[0] ignored).  With
  * @trigger, create that file as soon as the tool printed "sent: ".
@@ -112,11 +115,19 @@ static void run_tool_trigger(char **argv, ToolRun *r, const char *trigger)
         _exit(127);
     }
     for (;;) {
-        pid_t w = waitpid(pid, &r->status, trigger ? WNOHANG : 0);
+        pid_t w = waitpid(pid, &r->status, WNOHANG);
         char *so_far;
 
         if (w == pid || (w < 0 && errno != EINTR)) {
             break;
+        }
+        if (ms_now() - t0 > TOOL_BOUND_MS) {
+            /* The tool bounds its own waits; this bounds the tool. */
+            kill(pid, SIGKILL);
+            waitpid(pid, &r->status, 0);
+            qt_fail("watchdog: mfcolo-qemu (pid %ld) still running after "
+                    "%d ms (waitpid)",
+                    (long)pid, TOOL_BOUND_MS);
         }
         so_far = trigger ? slurp(out, NULL) : NULL;
         if (so_far && strstr(so_far, "\nsent: ")) {

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -166,6 +167,12 @@ static void test_cleanup(bool by_signal)
         qt_fail("deliberate failure (cleanup test)");
     }
     close(pfd[1]);
+    /* The child's waits are bounded by qt_timeout_ms(); so are these. */
+    qt_check(poll(&(struct pollfd){ .fd = pfd[0], .events = POLLIN }, 1,
+                  qt_timeout_ms()) == 1,
+             "watchdog: no report from the child (pid %ld) within %d ms "
+             "(poll)",
+             (long)child, qt_timeout_ms());
     n = read(pfd[0], info, sizeof(info) - 1);
     close(pfd[0]);
     qt_check(n > 0, "no report from the child");
@@ -174,7 +181,14 @@ static void test_cleanup(bool by_signal)
     if (by_signal) {
         kill(child, SIGTERM);
     }
-    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    for (i = 0; waitpid(child, &status, WNOHANG) != child; i++) {
+        if (i * 10 > qt_timeout_ms()) {
+            kill(child, SIGKILL);
+            qt_fail("watchdog: the child (pid %ld) did not end within %d ms "
+                    "(waitpid)",
+                    (long)child, qt_timeout_ms());
+        }
+        usleep(10000);
     }
     if (by_signal) {
         qt_check(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
