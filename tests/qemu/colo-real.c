@@ -293,18 +293,41 @@ static void *rc_job_run(void *opaque)
     return NULL;
 }
 
-/* Write every job's segments, one thread per connection, and wait. */
+/*
+ * Write every job's segments, one thread per connection, and wait, at
+ * most 2 x reply_ms (a local QEMU reads them in milliseconds): a
+ * destination that stops reading is the outcome "hang", its sockets are
+ * shut down (which ends the blocked sends) and the writers joined.
+ */
 static void rc_jobs(RcRun *r, RcJob *jobs, size_t n)
 {
+    struct timespec end;
+
     for (size_t i = 0; i < n; i++) {
         if (jobs[i].nseg &&
             pthread_create(&jobs[i].th, NULL, rc_job_run, &jobs[i])) {
             qt_fail("pthread_create");
         }
     }
+    clock_gettime(CLOCK_REALTIME, &end);
+    end.tv_sec += 2 * r->reply_ms / 1000;
+    end.tv_nsec += (long)(2 * r->reply_ms % 1000) * 1000000;
+    if (end.tv_nsec >= 1000000000) {
+        end.tv_sec++;
+        end.tv_nsec -= 1000000000;
+    }
     for (size_t i = 0; i < n; i++) {
         if (jobs[i].nseg) {
-            pthread_join(jobs[i].th, NULL);
+            if (pthread_timedjoin_np(jobs[i].th, NULL, &end) != 0) {
+                rc_outcome(r, "hang",
+                           "conn %zu: its writer still sending after %d ms "
+                           "(pthread_join): the destination stopped reading",
+                           i, 2 * r->reply_ms);
+                for (size_t c = 0; c < r->nconns; c++) {
+                    shutdown(r->fd[c], SHUT_RDWR);
+                }
+                pthread_join(jobs[i].th, NULL);
+            }
             if (jobs[i].err) {
                 qt_log("%s: conn %zu: write: %s", r->name, i,
                        strerror(jobs[i].err));
