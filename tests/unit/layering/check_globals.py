@@ -35,9 +35,10 @@ def writable(section):
 
 def scan(nm, path):
     """(reports, symbols seen) for one file; raises OSError/ValueError."""
+    # nm takes well under a second; a hung nm fails in 20 s, named.
     p = subprocess.run([nm, '-f', 'sysv', '--defined-only', path],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       universal_newlines=True)
+                       universal_newlines=True, timeout=20)
     if p.returncode != 0:
         raise ValueError('%s: nm failed: %s' % (path, p.stderr.strip()))
     reports = []
@@ -75,6 +76,10 @@ def main(argv):
             r, n = scan(nm, path)
         except (OSError, ValueError) as e:
             sys.stderr.write('check_globals: %s\n' % e)
+            return 2
+        except subprocess.TimeoutExpired as e:
+            sys.stderr.write('watchdog: %s: still waiting after %d s\n'
+                             % (' '.join(e.cmd), e.timeout))
             return 2
         reports.extend(r)
         seen += n

@@ -40,9 +40,15 @@ failures = []
 
 
 def run(script, root, opts):
-    p = subprocess.run([sys.executable, script] + opts + [root],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       universal_newlines=True)
+    # Each checker run takes under a second; a hung one fails in 20 s.
+    cmd = [sys.executable, script] + opts + [root]
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, universal_newlines=True,
+                           timeout=20)
+    except subprocess.TimeoutExpired as e:
+        return -1, 'watchdog: %s: still waiting after %d s\n' % (
+            ' '.join(cmd), e.timeout)
     return p.returncode, p.stdout
 
 

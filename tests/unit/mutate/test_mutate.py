@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 FAILED = []
@@ -67,8 +68,11 @@ def main():
             '--jobs', '1']
     try:
         # 1. the sites
+        # Each run is bounded (a hang raises TimeoutExpired, which names
+        # the command): listing takes under a second, the sample about a
+        # minute, the interrupted run is killed after 60 s.
         r = subprocess.run(base + ['--sample', '0', '--list'],
-                           stdout=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, text=True, timeout=20)
         sites = []
         for ln in r.stdout.splitlines()[1:]:
             loc, op, rest = ln.split(None, 2)
@@ -84,7 +88,7 @@ def main():
         r = subprocess.run(base + ['--sample', '4', '--seed', '1',
                                    '--fail-under', '95', '--json', out],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True)
+                           text=True, timeout=240)
         print(r.stdout)
         check(r.returncode == 1, 'survivors fail --fail-under (exit %d)'
               % r.returncode)
@@ -113,6 +117,10 @@ def main():
                              text=True, env=env)
         lines = []
         t_end = time.monotonic() + 60
+        # A run that prints nothing more is killed too (the loop below
+        # only looks at the clock when a line arrives).
+        killer = threading.Timer(60, p.kill)
+        killer.start()
         for ln in p.stdout:
             lines.append(ln)
             if ln.startswith('ci/mutate: baseline green'):
@@ -126,6 +134,9 @@ def main():
                 p.kill()
                 break
         rc = p.wait(timeout=30)
+        killer.cancel()
+        check(time.monotonic() <= t_end,
+              'watchdog: the interrupted ci/mutate run ended within 60 s')
         print(''.join(lines))
         check(rc == 130, 'interrupted run exits 130 (got %d)' % rc)
         check(any('copy restored' in ln for ln in lines),
