@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "base/bitmap.h"
 #include "incoming/errors.h"
 #include "incoming/incoming.h"
 #include "primary.h"
@@ -297,6 +298,113 @@ static void test_cut_main_keeps_last_checkpoint(void **state)
 }
 
 /*
+ * The first RAM packet of stage @stage, on any multifd connection, with
+ * at least @min_normal normal pages: its offset, *@conn its connection,
+ * *@pkt decoded (@offsets: the page_count slots).
+ */
+static uint64_t find_data_packet(Primary *p, uint32_t stage,
+                                 uint32_t min_normal, size_t *conn,
+                                 WirePacket *pkt, uint64_t *offsets)
+{
+    MfError e = { 0 };
+    size_t i;
+
+    *conn = 0;
+    for (i = 0; i < primary_nmarks(p); i++) {
+        const PrimaryMark *m = primary_mark(p, i);
+        const SupBuf *buf = &primary_conn(p, m->conn)->buf;
+
+        if (m->kind != PM_PACKET || m->stage != stage || m->conn == 0 ||
+            m->offset + wire_packet_size(PAGE) > buf->len) {
+            continue;
+        }
+        pkt->offsets = offsets;
+        if (wire_packet_decode(buf->data + m->offset, PAGE, pkt, &e) &&
+            pkt->normal_pages >= min_normal) {
+            *conn = m->conn;
+            return m->offset;
+        }
+        mf_error_clear(&e);
+    }
+    fail_msg("no packet with %u normal pages in stage %u", min_normal, stage);
+    return 0;
+}
+
+/*
+ * Second guard of "pages are recorded before they are placed"
+ * (docs/verification.md, Second guards; the first: colo/recv
+ * test_colo_packet_fails_midway).  A multifd channel ends inside the
+ * third page of a packet of checkpoint 2: two pages of it and 100 bytes of the
+ * third are in the COLO cache, the packet never completes.  Every page it
+ * placed was recorded in the dirty bitmap before its first byte landed,
+ * so the failover's discard restores each from guest memory: afterwards
+ * no dirty bit is left and the cache equals guest memory byte for byte in
+ * every block, guest memory being that of checkpoint 1 (I4).  A receiver
+ * that records a packet's pages only once it is complete leaves the cut
+ * packet's bytes in the cache, unrecorded.
+ */
+static void test_packet_cut_midway_restored(void **state)
+{
+    uint64_t offsets[WIRE_MULTIFD_PACKET_BYTES / PAGE];
+    WirePacket pkt;
+    Primary *p;
+    uint64_t at, cut;
+    char label[32];
+    size_t conn, i;
+    Run r;
+
+    (void)state;
+    p = make(PRIMARY_QEMU_9, 2, CHECKPOINTS, NULL);
+    at = find_data_packet(p, 3, 3, &conn, &pkt, offsets);
+    cut = at + wire_packet_size(PAGE) + 2 * PAGE + 100;
+    sup_buf_truncate((SupBuf *)&primary_conn(p, conn)->buf, cut);
+    snprintf(label, sizeof(label), "multifd %u", primary_conn(p, conn)->id);
+    run(&r, p, INCOMING_SYNC_AUTO, 4);
+    assert_false(r.ok);
+    assert_int_equal(r.err.code, RECV_ERR_EOF);
+    assert_string_equal(r.err.where, label);
+    assert_int_equal(r.err.offset, cut);
+    assert_int_equal(r.st.checkpoints, 2);
+    assert_int_equal(colo_phase(&r.sec->colo), COLO_PHASE_FAILED_OVER);
+    assert_stage(&r, p, 2);
+    for (i = 0; i < r.sec->ram.nblocks; i++) {
+        const RamBlock *b = r.sec->ram.blocks[i];
+        uint64_t pg;
+
+        if (!mf_bitmap_empty(b->dirty, b->npages)) {
+            print_error("%s: dirty bit left at page %llu after failover\n",
+                        b->name,
+                        (unsigned long long)mf_bitmap_find_next(b->dirty,
+                                                                b->npages, 0));
+        }
+        assert_true(mf_bitmap_empty(b->dirty, b->npages));
+        for (pg = 0; pg < b->npages; pg++) {
+            uint64_t off = pg * PAGE;
+
+            if (memcmp(b->colo_cache + off, b->host + off, PAGE)) {
+                size_t n = 0, k;
+
+                for (k = 0; k < PAGE; k++) {
+                    n += b->colo_cache[off + k] != b->host[off + k];
+                }
+                print_error("%s: page %llu: %zu bytes of the cache differ "
+                            "from guest memory (byte 0: cache 0x%02x, guest "
+                            "0x%02x); the cut packet's first pages: %llu, "
+                            "%llu, %llu\n",
+                            b->name, (unsigned long long)pg, n,
+                            b->colo_cache[off], b->host[off],
+                            (unsigned long long)(pkt.offsets[0] / PAGE),
+                            (unsigned long long)(pkt.offsets[1] / PAGE),
+                            (unsigned long long)(pkt.offsets[2] / PAGE));
+                fail();
+            }
+        }
+    }
+    run_free(&r);
+    primary_free(p);
+}
+
+/*
  * A precopy error stops the multifd engine too: when incoming_run returns,
  * the engine is cancelled with the run's error and no channel thread is
  * left running (found by the fault tier).
@@ -333,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_unknown_message_keeps_last_checkpoint),
         cmocka_unit_test(test_cut_main_keeps_last_checkpoint),
         cmocka_unit_test(test_precopy_error_cancels_engine),
+        cmocka_unit_test(test_packet_cut_midway_restored),
     };
 
     return cmocka_run_group_tests_name("incoming-multifd", tests, NULL, NULL);
