@@ -39,6 +39,11 @@ typedef struct Fx {
     bool fail_load;
     bool failover_in_stop;
     bool failover_in_done;
+    bool failover_at_loading; /* at the stage checkpoint-loading */
+    bool failover_in_load;    /* inside a checkpoint's device load */
+    uint8_t ram_at_load[8];   /* pc.ram byte 0 of pages 0..7 at the load */
+    size_t cp_dev_len;        /* the last checkpoint device state */
+    size_t cp_dev_d5;         /* of which bytes 0xd5 (sb_cp_end's blob) */
     char log[1024];
     uint64_t cps;
     size_t precopy_dev_len;
@@ -77,8 +82,9 @@ static bool h_load(void *opaque, IncomingDeviceStateKind kind,
                    const uint8_t *data, size_t len, MfError *err)
 {
     Fx *fx = opaque;
+    RamBlock *b = ram_table_find(&fx->sec->ram, "pc.ram");
+    size_t i;
 
-    (void)data;
     (void)err;
     if (kind == INCOMING_DEVSTATE_PRECOPY) {
         logf_(fx, "devpre");
@@ -86,6 +92,17 @@ static bool h_load(void *opaque, IncomingDeviceStateKind kind,
         return !fx->fail_precopy_load;
     }
     logf_(fx, "load");
+    fx->cp_dev_len = len;
+    fx->cp_dev_d5 = 0;
+    for (i = 0; i < len; i++) {
+        fx->cp_dev_d5 += data[i] == 0xd5;
+    }
+    for (i = 0; i < 8; i++) {
+        fx->ram_at_load[i] = b->host[i * SB_PAGE];
+    }
+    if (fx->failover_in_load) {
+        incoming_request_failover(fx->sec->in);
+    }
     return !fx->fail_load;
 }
 
@@ -96,6 +113,9 @@ static void h_stage(void *opaque, IncomingStage stage)
 
     snprintf(fx->stages + n, sizeof(fx->stages) - n, "%s ",
              incoming_stage_name(stage));
+    if (stage == INCOMING_STAGE_CP_LOADING && fx->failover_at_loading) {
+        incoming_request_failover(fx->sec->in);
+    }
 }
 
 static void h_precopy(void *opaque)
@@ -959,6 +979,15 @@ static void test_colo_two_checkpoints(void **state)
     assert_string_equal(fx->log, "devpre precopy start "
                                  "stop load done start "
                                  "stop load done start ");
+    /*
+     * On a normal checkpoint the device state is loaded onto the flushed
+     * RAM (page 0 0x81, page 1 zeroed; before the flush: 0x80, 0x11).
+     */
+    assert_int_equal(fx->ram_at_load[0], 0x81);
+    assert_int_equal(fx->ram_at_load[1], 0);
+    assert_int_equal(fx->ram_at_load[2], 0x12);
+    assert_int_equal(fx->cp_dev_len, 100);
+    assert_int_equal(fx->cp_dev_d5, 100);
 }
 
 /* Checkpoint 1 cut @extra bytes in; the error is at the end of the stream. */
@@ -1200,6 +1229,68 @@ static void test_failover_request_while_loading(void **state)
     assert_int_equal(len, 12);
     assert_memory_equal(r, cp_replies, 12);
     assert_string_equal(fx->log, "devpre precopy start stop load done start ");
+}
+
+/*
+ * Second guard of "a failover requested while a checkpoint is being
+ * applied takes effect only once the apply is complete, device state
+ * included" (docs/verification.md, Second guards; the first: qtest
+ * /mfcolo/colo/failover-in-flush, at the VM level).  The request comes
+ * in the parser's own thread, at the stage checkpoint-loading (before the
+ * flush) or inside the device load: checkpoint 0 is applied whole (RAM
+ * flushed: page 0 0x80, page 1 zero; then its 100-byte device state, all
+ * 0xd5, loaded onto that RAM; the checkpoint hook called), LOADED is not
+ * sent (replies READY REPLY RECEIVED), the run fails over onto
+ * checkpoint 0 and checkpoint 1 is never read.
+ */
+static void check_failover_while_applying(Fx *fx)
+{
+    const uint8_t *r;
+    IncomingStats st;
+    size_t len;
+
+    build_colo_precopy(&fx->s);
+    build_cp(&fx->s, 0x80);
+    build_cp(&fx->s, 0x81);
+    fx_run(fx);
+    assert_true(fx->ok);
+    assert_int_equal(fx->outcome, INCOMING_FAILED_OVER);
+    assert_string_equal(fx->log, "devpre precopy start stop load done start ");
+    assert_string_equal(fx->stages,
+                        "precopy devices colo-idle colo-idle "
+                        "checkpoint-requested checkpoint-ram "
+                        "checkpoint-device checkpoint-loading done ");
+    assert_int_equal(fx->ram_at_load[0], 0x80);
+    assert_int_equal(fx->ram_at_load[1], 0);
+    assert_int_equal(fx->ram_at_load[2], 0x12);
+    assert_int_equal(fx->cp_dev_len, 100);
+    assert_int_equal(fx->cp_dev_d5, 100);
+    assert_int_equal(fx->cps, 1);
+    incoming_get_stats(fx->sec->in, &st);
+    assert_int_equal(st.checkpoints, 1);
+    assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x80);
+    assert_int_equal(ram_byte(fx, "pc.ram", SB_PAGE), 0);
+    assert_int_equal(ram_byte(fx, "pc.ram", 2 * SB_PAGE), 0x12);
+    assert_int_equal(colo_phase(&fx->sec->colo), COLO_PHASE_FAILED_OVER);
+    r = replies(fx, &len);
+    assert_int_equal(len, 12);
+    assert_memory_equal(r, cp_replies, 12);
+}
+
+static void test_failover_request_at_loading(void **state)
+{
+    Fx *fx = *state;
+
+    fx->failover_at_loading = true;
+    check_failover_while_applying(fx);
+}
+
+static void test_failover_request_in_device_load(void **state)
+{
+    Fx *fx = *state;
+
+    fx->failover_in_load = true;
+    check_failover_while_applying(fx);
 }
 
 static void test_colo_stages(void **state)
@@ -1515,6 +1606,8 @@ int main(void)
         T(test_colo_clean_end_precopy_only),
         T(test_failover_request_mid_checkpoint),
         T(test_failover_request_while_loading),
+        T(test_failover_request_at_loading),
+        T(test_failover_request_in_device_load),
         T(test_colo_stages),
         T(test_run_twice),
         T(test_new_invalid),
