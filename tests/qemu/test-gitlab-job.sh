@@ -16,8 +16,12 @@ check()
 {
     local name=$1 want_rc=$2 want=$3 out rc
     shift 3
-    out=$("$@" 2>&1)
+    # Each run takes well under a second: a hang fails in 20 s, named.
+    out=$(timeout -k 5 20 "$@" 2>&1)
     rc=$?
+    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+        out="watchdog: $*: still waiting after 20 s"
+    fi
     if [ "$rc" != "$want_rc" ] || ! grep -qF -- "$want" <<<"$out"; then
         echo "FAIL $name: exit $rc (want $want_rc), output:"
         sed 's/^/    /' <<<"$out"

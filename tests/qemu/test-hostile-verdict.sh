@@ -38,10 +38,16 @@ check() {
     name=$1 want=$2 pattern=$3 case=$4
     shift 4
     # TMPDIR: the inputs the runner keeps after a tool error go with $work
-    env QTEST_QEMU_BINARY="$work/qemu" TMPDIR="$work" "$@" "$runner" --tool "$work/tool" \
+    # The runner bounds its tool; 20 s bounds the runner (normally < 1 s).
+    timeout -k 5 20 env QTEST_QEMU_BINARY="$work/qemu" TMPDIR="$work" "$@" \
+        "$runner" --tool "$work/tool" \
         --data "$data" --expect "$expect" --case "$case" $EXTRA \
         > "$work/out" 2>&1
     got=$?
+    if [ "$got" = 124 ] || [ "$got" = 137 ]; then
+        echo "watchdog: $runner --case $case: still waiting after 20 s" \
+            >> "$work/out"
+    fi
     if [ "$got" != "$want" ] || ! grep -q "$pattern" "$work/out"; then
         echo "FAIL $name: status $got (want $want), pattern '$pattern'"
         sed 's/^/    /' "$work/out"

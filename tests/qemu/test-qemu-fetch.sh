@@ -16,8 +16,13 @@ failures=0
 # run ARGS...: sets rc, out (stdout), err (stderr)
 run()
 {
-    "$fetch" "$@" >"$tmp/out" 2>"$tmp/err"
+    # Each run takes well under a second: a hang fails in 20 s, named.
+    timeout -k 5 20 "$fetch" "$@" >"$tmp/out" 2>"$tmp/err"
     rc=$?
+    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+        echo "watchdog: ci/qemu-fetch $*: still waiting after 20 s" \
+            >>"$tmp/err"
+    fi
     out=$(cat "$tmp/out")
     err=$(cat "$tmp/err")
 }
