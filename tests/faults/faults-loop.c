@@ -82,7 +82,8 @@ typedef struct Tally {
 } Tally;
 
 static Shared *sh;
-static Options opt = { false, true, false, 20, 0 };
+/* A run takes milliseconds: 5 s per run (x5 ASan, x20 valgrind). */
+static Options opt = { false, true, false, 5, 0 };
 static unsigned bad_printed;
 
 static bool allowed(const ScenarioDef *d)
@@ -213,10 +214,17 @@ static Outcome run_one(const Scenario *s, const ScenarioDef *d,
             exit(99);
         }
     }
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM) {
+        snprintf(sh->detail, sizeof(sh->detail),
+                 "watchdog: the run (receiver threads, channel reads, sync) "
+                 "still going after %u s",
+                 opt.deadline);
+        return OUT_HANG;
+    }
     if (WIFSIGNALED(st)) {
         snprintf(sh->detail, sizeof(sh->detail), "killed by signal %d (%s)",
                  WTERMSIG(st), strsignal(WTERMSIG(st)));
-        return WTERMSIG(st) == SIGALRM ? OUT_HANG : OUT_CRASH;
+        return OUT_CRASH;
     }
     st = WEXITSTATUS(st);
     if (st >= EXIT_BASE && st < EXIT_BASE + OUT_COUNT) {
@@ -267,6 +275,10 @@ static uint64_t count_hits(const Scenario *s, const ScenarioDef *d,
         t->bad++;
         report_bad(d, filter, INJECT_TRANSIENT, 0, 0, o);
     }
+    if (o == OUT_HANG) {
+        printf("faults-loop: stopped at the first hang\n");
+        exit(1);
+    }
     return sh->inj.hits;
 }
 
@@ -296,6 +308,11 @@ static void loop(const Scenario *s, const ScenarioDef *d, const char *filter,
         if (o != OUT_SUCCESS && o != OUT_SPECIFIC) {
             t->bad++;
             report_bad(d, filter, mode, n, m, o);
+        }
+        if (o == OUT_HANG) {
+            /* One hang is enough: the next runs would hang too. */
+            printf("faults-loop: stopped at the first hang\n");
+            exit(1);
         }
         if (mode == INJECT_RETRY && o != OUT_SUCCESS) {
             break;
