@@ -94,6 +94,8 @@ typedef struct Sample {
     double main_cpu;   /* the secondary main thread's CPU time in it */
     double flush_cpu;  /* the main thread's CPU time in the flush */
     long flush_minflt; /* the main thread's minor faults in the flush */
+    double flush_sys;  /* of flush_cpu, in the kernel */
+    long flush_nivcsw; /* the main thread preempted in the flush */
     uint32_t session;
 } Sample;
 
@@ -107,7 +109,7 @@ typedef struct Probe {
     bool multifd;
     uint64_t t_ram, t_dev, t_load, t_flushed;
     uint64_t c_ram, m_ram, m_load, m_flushed; /* CPU clocks, ns */
-    long f_load, f_flushed;                   /* minor faults */
+    struct rusage r_load, r_flushed;          /* the main thread's */
     uint64_t last_sync; /* written by channel threads (trace) */
     Samples *out;
 } Probe;
@@ -128,12 +130,9 @@ static uint64_t cpu_ns(clockid_t clk)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static long thread_minflt(void)
+static double tv_s(const struct timeval *tv)
 {
-    struct rusage ru;
-
-    getrusage(RUSAGE_THREAD, &ru);
-    return ru.ru_minflt;
+    return tv->tv_sec + tv->tv_usec / 1e6;
 }
 
 static void die(const char *what)
@@ -171,7 +170,7 @@ static void probe_stage(void *opaque, IncomingStage stage)
     case INCOMING_STAGE_CP_LOADING:
         p->t_load = now_ns();
         p->m_load = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
-        p->f_load = thread_minflt();
+        getrusage(RUSAGE_THREAD, &p->r_load);
         break;
     default:
         break;
@@ -189,7 +188,7 @@ static bool probe_device(void *opaque, IncomingDeviceStateKind kind,
     if (kind == INCOMING_DEVSTATE_CHECKPOINT) {
         p->t_flushed = now_ns();
         p->m_flushed = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
-        p->f_flushed = thread_minflt();
+        getrusage(RUSAGE_THREAD, &p->r_flushed);
     }
     return true;
 }
@@ -215,7 +214,9 @@ static void probe_done(void *opaque, const IncomingCheckpoint *cp)
     s.cpu = (cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - p->c_ram) / 1e9;
     s.main_cpu = (cpu_ns(CLOCK_THREAD_CPUTIME_ID) - p->m_ram) / 1e9;
     s.flush_cpu = (p->m_flushed - p->m_load) / 1e9;
-    s.flush_minflt = p->f_flushed - p->f_load;
+    s.flush_minflt = p->r_flushed.ru_minflt - p->r_load.ru_minflt;
+    s.flush_sys = tv_s(&p->r_flushed.ru_stime) - tv_s(&p->r_load.ru_stime);
+    s.flush_nivcsw = p->r_flushed.ru_nivcsw - p->r_load.ru_nivcsw;
     samples_push(p->out, &s);
 }
 
@@ -675,7 +676,8 @@ static bool write_out(const char *dir, Samples all[2][2][NTRANSPORTS],
         fprintf(fs, "comp\trun\ttransport\tchannels\tsession\tindex\t"
                     "total_ms\trecv_ms\tsync_ms\tflush_ms\tdevice_ms\t"
                     "sink_ms\tmemcpy_ms\tpages\tbytes\tcpu_ms\t"
-                    "main_cpu_ms\tflush_cpu_ms\tflush_minflt\n");
+                    "main_cpu_ms\tflush_cpu_ms\tflush_minflt\t"
+                    "flush_sys_ms\tflush_nivcsw\n");
     }
     if (fm) {
         fprintf(fm, "comp\trun\ttransport\tchannels\tn\tmean_ms\tp50_ms\t"
@@ -708,14 +710,15 @@ static bool write_out(const char *dir, Samples all[2][2][NTRANSPORTS],
                     fprintf(fs,
                             "%s\t%s\t%s\t%u\t%u\t%zu\t%.4f\t%.4f\t%.4f\t"
                             "%.4f\t%.4f\t%.4f\t%.4f\t%llu\t%llu\t%.4f\t"
-                            "%.4f\t%.4f\t%ld\n",
+                            "%.4f\t%.4f\t%ld\t%.4f\t%ld\n",
                             cn, rn, name, transports[t], v->session, i,
                             v->total * 1e3, v->recv * 1e3, v->sync * 1e3,
                             v->flush * 1e3, v->dev * 1e3, v->sink * 1e3,
                             v->copy * 1e3, (unsigned long long)v->pages,
                             (unsigned long long)v->bytes, v->cpu * 1e3,
                             v->main_cpu * 1e3, v->flush_cpu * 1e3,
-                            v->flush_minflt);
+                            v->flush_minflt, v->flush_sys * 1e3,
+                            v->flush_nivcsw);
                 }
                 fprintf(fm,
                         "%s\t%s\t%s\t%u\t%zu\t%.4f\t%.4f\t%.4f\t%.4f\t"
