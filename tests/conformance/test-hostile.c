@@ -4,7 +4,8 @@
  * truncations at message boundaries and inside records, a VMSTATE_SIZE
  * larger than what follows, unknown and out-of-order COLO messages, a RAM
  * record naming an unknown block, CONTINUE with no block named before,
- * truncated multifd channels.  Each must end in ONE specific error line
+ * truncated multifd channels, zstd and zlib payloads that inflate to less
+ * than their packet's pages.  Each must end in ONE specific error line
  * naming the channel and the offset (never a crash or hang), and guest
  * memory must be exactly that of the last complete checkpoint (I4),
  * compared byte for byte with a reference built from the clean run.
@@ -677,6 +678,92 @@ static void test_returnpath_hostile(void **state)
     capture_free(&cap);
 }
 
+/*
+ * A multifd packet of the QEMU 7.2 zstd and zlib precopy captures that
+ * announces one normal page more than its payload holds (normal_pages
+ * + 1, the extra offset a copy of the first): the payload inflates to
+ * one page short, which must end the run with the codec's refusal on
+ * that channel at the end of the payload, naming the byte counts.
+ */
+static void test_short_output(void **state)
+{
+    static const char *const comps[2] = { "zstd", "zlib" };
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < 2; k++) {
+        char rel[128], mpath[1024], c2path[1024], cpath[1024];
+        char where[32], want[200];
+        const char *args[16];
+        uint64_t o = 64, at = 0;
+        uint32_t normal = 0, next = 0;
+        unsigned seen = 0;
+        ConfBuf f;
+        ConfRun r;
+        uint8_t *m;
+        int n = 0;
+
+        snprintf(rel, sizeof(rel), "qemu-7.2/%s-2ch/conn-0.bin", comps[k]);
+        conf_path(mpath, sizeof(mpath), rel);
+        snprintf(rel, sizeof(rel), "qemu-7.2/%s-2ch/conn-2.bin", comps[k]);
+        conf_path(c2path, sizeof(c2path), rel);
+        snprintf(rel, sizeof(rel), "qemu-7.2/%s-2ch/conn-1.bin", comps[k]);
+        f = conf_read(rel);
+        /* the third packet with pages, and room for one page more */
+        while (o + 1344 <= f.len) {
+            uint32_t nn = mf_be32_load(f.data + o + 16);
+            uint32_t nx = mf_be32_load(f.data + o + 20);
+
+            assert_int_equal(mf_be32_load(f.data + o), 0x11223344);
+            if (nn && nn < 128 && ++seen == 3) {
+                at = o;
+                normal = nn;
+                next = nx;
+                break;
+            }
+            o += 1344 + (nn ? nx : 0);
+        }
+        assert_int_equal(seen, 3);
+        m = malloc(f.len);
+        assert_non_null(m);
+        memcpy(m, f.data, f.len);
+        mf_be32_store(m + at + 16, normal + 1);
+        mf_be64_store(m + at + 320 + 8 * (uint64_t)normal,
+                      mf_be64_load(m + at + 320));
+        snprintf(cpath, sizeof(cpath), "%s",
+                 conf_tmp_write("short.bin", m, f.len));
+        args[n++] = "--main";
+        args[n++] = mpath;
+        args[n++] = "--channel";
+        args[n++] = cpath;
+        args[n++] = "--channel";
+        args[n++] = c2path;
+        args[n++] = "--compression";
+        args[n++] = comps[k];
+        args[n++] = "--uuid";
+        args[n++] = "6d756c74-6966-6463-6170-747572652121";
+        args[n] = NULL;
+        conf_replay(&r, NULL, args);
+        snprintf(where, sizeof(where), "multifd %u", f.data[24]);
+        conf_assert_error_line(&r, where, at + 1344 + next);
+        snprintf(want, sizeof(want),
+                 ": %s payload of %u bytes gave %u bytes, expected %u "
+                 "pages x 4096 = %u\n",
+                 comps[k], next, normal * 4096, normal + 1,
+                 (normal + 1) * 4096);
+        if (!strstr(r.err, want)) {
+            print_error("want \"%s\" in: %s", want, r.err);
+            fail();
+        }
+        print_message("%s: packet at %llu of multifd %u: %s", comps[k],
+                      (unsigned long long)at, f.data[24], r.err);
+        conf_run_free(&r);
+        free(m);
+        conf_buf_free(&f);
+    }
+    conf_tmp_cleanup();
+}
+
 /* The memory reference itself catches a changed byte, touched or not. */
 static void self_end(void *opaque, const RamTable *ram, int status)
 {
@@ -735,6 +822,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_unknown_block),
         cmocka_unit_test(test_continue_without_block),
         cmocka_unit_test(test_returnpath_hostile),
+        cmocka_unit_test(test_short_output),
         cmocka_unit_test(test_ref_check_self),
     };
     int rc;
