@@ -533,6 +533,7 @@ static bool run_qemu_session(const Params *par, bool load, uint32_t channels,
         s.flush = v[k].loaded;
         s.total = v[k].total;
         s.pages = v[k].pages;
+        s.session = (uint32_t)seed - 1;
         samples_push(out, &s);
     }
     if (!ok) {
@@ -885,6 +886,9 @@ int main(int argc, char **argv)
                 "no",
 #endif
                 load0);
+        if (par.qemu) {
+            fprintf(meta, "secondary: real QEMU %s\n", par.qemu);
+        }
     }
 
     /* Sessions interleave the transports so drift hits all alike. */
