@@ -854,8 +854,10 @@ int main(int argc, char **argv)
     if (par.qemu) {
         printf("secondary: real QEMU %s (TCG), fresh per run; recv = "
                "VMSTATE_SEND..RECEIVED, flush = RECEIVED..LOADED, "
-               "timed on the primary\n",
-               par.qemu);
+               "timed on the primary; %s\n",
+               par.qemu,
+               getenv("MFCOLO_BENCH_DELAYED_ACK") ? "delayed ACK"
+                                                  : "quick ACK");
     }
     fflush(stdout);
     read_line("/proc/loadavg", load0, sizeof(load0));

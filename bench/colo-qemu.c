@@ -50,6 +50,7 @@ typedef struct CqRun {
     size_t tail_len, blob_len, pages_len;
     SupRng rng;
     uint64_t cursor; /* sequential writer, byte offset in the window */
+    bool quickack;
 } CqRun;
 
 static double cq_now(void)
@@ -203,6 +204,12 @@ static long cq_read_msg(CqRun *r)
         }
         got += (size_t)n;
     }
+    if (r->quickack) {
+        /* ACK the message now (see colo-qemu.h) */
+        int one = 1;
+
+        setsockopt(r->fd[0], IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+    }
     return (long)(((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) |
                   ((uint32_t)b[2] << 8) | b[3]);
 }
@@ -301,6 +308,7 @@ static void cq_start(CqRun *r, ColoQemuResult *res)
     PrimaryConfig pc;
     MemImage *init;
     char why[256];
+    char args[1024];
     int probed = 0;
     int major;
     int port;
@@ -311,10 +319,16 @@ static void cq_start(CqRun *r, ColoQemuResult *res)
     }
     sscanf(res->version, "QEMU emulator version %d", &probed);
     o.binary = bin;
-    if (probed >= 8) {
-        /* the current stream shape, as colo-real.c asks for it */
-        o.args = "-global migration.multifd-flush-after-each-section=off";
-    }
+    /* the current stream shape (QEMU >= 8), as colo-real.c asks for it;
+     * $MFCOLO_BENCH_QEMU_ARGS: more arguments (e.g. -trace for a look
+     * inside the secondary; its stderr is qtest_log_path()) */
+    snprintf(args, sizeof(args), "%s %s",
+             probed >= 8
+                 ? "-global migration.multifd-flush-after-each-section=off"
+                 : "",
+             getenv("MFCOLO_BENCH_QEMU_ARGS") ? getenv("MFCOLO_BENCH_QEMU_ARGS")
+                                              : "");
+    o.args = args;
     r->sec = qtest_start_opts("colo-bench-secondary", &o);
     major = qtest_version(r->sec)->major;
     if (major == 7) {
@@ -487,6 +501,7 @@ bool colo_qemu_session(const ColoQemuConfig *cfg, ColoQemuSample *out,
              "colo-qemu: at most %d channels and %llu bytes per checkpoint",
              COLO_QEMU_MAX_CHANNELS, (unsigned long long)COLO_QEMU_WIN_BYTES);
     sup_rng_seed(&r->rng, cfg->seed);
+    r->quickack = !getenv("MFCOLO_BENCH_DELAYED_ACK");
     cq_start(r, res);
     ok = cq_precopy(r, why, why_size);
     for (uint32_t k = 1; ok && k <= cfg->checkpoints; k++) {

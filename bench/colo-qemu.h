@@ -15,6 +15,13 @@
  *             flush and device state applied)
  *   total     the sum
  *
+ * The primary ACKs every COLO message it reads at once (TCP_QUICKACK):
+ * QEMU writes RECEIVED and then LOADED on its main channel without
+ * TCP_NODELAY, so with the kernel's delayed ACK (40 ms on Linux) LOADED
+ * waits for the ACK of RECEIVED (Nagle) and every checkpoint gets about
+ * 40 ms that have nothing to do with memory.  MFCOLO_BENCH_DELAYED_ACK=1
+ * keeps the kernel's default, to see that stall.
+ *
  * Workloads touch only pc.ram from COLO_QEMU_WIN_START on (the recorded
  * firmware and option ROM pages stay as recorded): idle writes
  * @idle_pages whole random pages per checkpoint, load writes
