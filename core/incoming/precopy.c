@@ -32,6 +32,8 @@ static const char vmdesc_json_start[][VMDESC_JSON_START_LEN + 1] = {
     (sizeof(vmdesc_json_start) / sizeof(vmdesc_json_start[0]))
 /* footer(5) + EOF(1) + 0x06(1) + be32(4) + JSON start(13) */
 #define END_PATTERN_LEN (5 + 1 + 1 + 4 + VMDESC_JSON_START_LEN)
+/* The end pattern's bytes after QEMU_VM_EOF: not device state. */
+#define END_PATTERN_TAIL (1 + 4 + VMDESC_JSON_START_LEN)
 
 static const char *const command_names[] = {
     "INVALID",
@@ -238,13 +240,25 @@ static bool in_load_precopy_devstate(Incoming *in, uint64_t start, MfError *err)
     return in_fail_at(in, err, 0);
 }
 
+/* The precopy device state from @start exceeds max_device_state. */
+static bool in_devices_too_long(Incoming *in, uint64_t start, MfError *err)
+{
+    mf_error_set(err, INCOMING_ERR_DEVICE_STATE_SIZE, in_offset(in),
+                 "precopy device state from offset %llu exceeds the "
+                 "bound of %llu bytes up to QEMU_VM_EOF",
+                 (unsigned long long)start,
+                 (unsigned long long)in->cfg.max_device_state);
+    return in_fail_at(in, err, 0);
+}
+
 /*
  * The device sections, from the type byte of the first (already read into
  * in->dev) up to QEMU_VM_EOF, then the VM description.
  */
 static bool in_devices(Incoming *in, uint64_t start, MfError *err)
 {
-    uint64_t limit = in->cfg.max_device_state + END_PATTERN_LEN;
+    /* max_device_state bytes up to QEMU_VM_EOF, then the pattern's tail */
+    uint64_t limit = in->cfg.max_device_state + END_PATTERN_TAIL;
     struct iovec iov;
     uint32_t len;
     ssize_t r;
@@ -256,12 +270,7 @@ static bool in_devices(Incoming *in, uint64_t start, MfError *err)
             break;
         }
         if (in->dev_len >= limit) {
-            mf_error_set(err, INCOMING_ERR_DEVICE_STATE_SIZE, in_offset(in),
-                         "precopy device state from offset %llu has no "
-                         "QEMU_VM_EOF + VM description within %llu bytes",
-                         (unsigned long long)start,
-                         (unsigned long long)in->cfg.max_device_state);
-            return in_fail_at(in, err, 0);
+            return in_devices_too_long(in, start, err);
         }
         /* Bulk reads, never past a possible end pattern or the limit. */
         iov.iov_len = dev_safe_read(in);
@@ -281,6 +290,9 @@ static bool in_devices(Incoming *in, uint64_t start, MfError *err)
             if (!in->colo_enabled && in->dev_len >= 6 &&
                 in->dev[in->dev_len - 6] == WIRE_VM_SECTION_FOOTER &&
                 in->dev[in->dev_len - 1] == WIRE_VM_EOF) {
+                if (in->dev_len > in->cfg.max_device_state) {
+                    return in_devices_too_long(in, start, err);
+                }
                 return in_load_precopy_devstate(in, start, err);
             }
             mf_error_set(err, INCOMING_ERR_TRUNCATED, in_offset(in),
