@@ -12,7 +12,9 @@
  * - a device-state payload of exactly RECV_DEVSTATE_MAX_PAYLOAD reaches
  *   the handler, one byte more is refused;
  * - pages_alloc, normal_pages and zero_pages at their limits pass, one
- *   more is refused with the field's own code and offset.
+ *   more is refused with the field's own code and offset;
+ * - a RAM block name of 255 bytes receives pages, 256 without a NUL is
+ *   refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -393,6 +395,50 @@ static void t_page_counts_at_bound(void **state)
     }
 }
 
+/* ---- the RAM block name ---- */
+
+/*
+ * A block whose name is 255 bytes (the table's limit, the packet's 256
+ * bytes with the NUL) receives pages; a name filling all 256 bytes
+ * without a NUL is refused at its last byte.
+ */
+static void t_block_name_at_bound(void **state)
+{
+    char name[WIRE_RAMBLOCK_NAME_SIZE];
+    uint64_t off[1] = { PS };
+    RecvChannel *ch;
+    RamBlock *b;
+    MfError err = { 0 };
+    RecvFx f;
+    size_t at;
+
+    (void)state;
+    assert_int_equal(WIRE_RAMBLOCK_NAME_SIZE, 256);
+    memset(name, 'q', 255);
+    name[255] = '\0';
+    fx_init(&f);
+    b = ram_table_add(&f.t, name, 4 * PS, NULL, &err);
+    assert_non_null(b);
+    rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, name, f.src, off, 1, 0, 1);
+    ch = fx_channel(&f, WIRE_COMP_NONE);
+    assert_int_equal(feed_all(ch, &f, &err), f.s[0].len);
+    assert_false(mf_error_is_set(&err));
+    assert_memory_equal(b->host + PS, f.src + PS, PS);
+    recv_channel_free(ch);
+
+    /* the NUL replaced: 256 name bytes */
+    at = f.s[0].len;
+    rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, name, f.src, off, 1, 0, 2);
+    assert_int_equal(f.s[0].data[at + 64 + 255], 0);
+    f.s[0].data[at + 64 + 255] = 'q';
+    ch = fx_channel(&f, WIRE_COMP_NONE);
+    feed_all(ch, &f, &err);
+    recv_fx_expect_err(&err, WIRE_ERR_PACKET_BLOCK_NAME, "multifd 3",
+                       BASE + at + 64 + 255);
+    recv_channel_free(ch);
+    recv_fx_destroy(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +447,7 @@ int main(void)
         cmocka_unit_test(t_payload_at_bound),
         cmocka_unit_test(t_devstate_at_bound),
         cmocka_unit_test(t_page_counts_at_bound),
+        cmocka_unit_test(t_block_name_at_bound),
     };
 
     if (!codec_supported(WIRE_COMP_ZSTD) || !codec_supported(WIRE_COMP_ZLIB)) {
