@@ -477,7 +477,7 @@ int main(void)
     int failed = 0;
 
     /* single-threaded: a hang is a decode loop that never ends */
-    watchdog_arm(20, "codec-stream: the decode steps of every case to end");
+    watchdog_arm(10, "codec-stream: the decode steps of every case to end");
 #ifdef MFCOLO_HAVE_ZSTD
     const struct CMUnitTest zstd_tests[] = { ALL(WIRE_COMP_ZSTD) };
 
