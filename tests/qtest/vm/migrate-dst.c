@@ -19,6 +19,7 @@
 
 #include "base/bitmap.h"
 #include "chan/chan.h"
+#include "colo-check.h"
 #include "colo/colo.h"
 #include "incoming/incoming.h"
 #include "mig.h"
@@ -120,6 +121,21 @@ static bool h_load_device_state(void *opaque, IncomingDeviceStateKind kind,
     bool ok;
 
     (void)err;
+    if (kind == INCOMING_DEVSTATE_CHECKPOINT && d->sec->colo_on) {
+        MfError chk = { 0 };
+
+        /*
+         * The checkpoint's RAM is flushed before its device state is
+         * loaded, so the devices see the checkpoint's memory: I3 holds
+         * here already (docs/verification.md, Second guards).  Refused
+         * as INCOMING_ERR_HOOK, located by the parser.
+         */
+        if (!colo_check_i3(&d->sec->colo, &chk)) {
+            vm_log(d->vm, "device state loaded onto RAM not flushed: %s",
+                   chk.msg);
+            return false;
+        }
+    }
     if (kind == INCOMING_DEVSTATE_PRECOPY) {
         /* type, be32 id, u8 len, idstr, be32 instance, be32 version */
         size_t hdr = len > 6 ? (size_t)6 + data[5] + 8 : len;
