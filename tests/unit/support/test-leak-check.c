@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "chan/chan.h"
 #include "codec/codec.h"
 #include "leak-check.h"
+#include "watchdog.h"
 
 static const char *self_path;
 
@@ -100,6 +102,7 @@ static void test_codec_counted(void **state)
 static int run_mode(const char *mode, char *out, size_t size)
 {
     int fds[2], status;
+    char what[128];
     size_t got = 0;
     ssize_t n;
     pid_t pid;
@@ -108,6 +111,7 @@ static int run_mode(const char *mode, char *out, size_t size)
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with a hung parent */
         dup2(fds[1], 2);
         close(fds[0]);
         close(fds[1]);
@@ -116,6 +120,11 @@ static int run_mode(const char *mode, char *out, size_t size)
         _exit(127);
     }
     close(fds[1]);
+    /* It normally ends in milliseconds. */
+    snprintf(what, sizeof(what),
+             "support/leak-check: the child in mode %s to end (read, waitpid)",
+             mode);
+    watchdog_arm(10, what);
     while (got + 1 < size &&
            (n = read(fds[0], out + got, size - 1 - got)) > 0) {
         got += (size_t)n;
@@ -123,6 +132,7 @@ static int run_mode(const char *mode, char *out, size_t size)
     out[got] = '\0';
     close(fds[0]);
     assert_int_equal(waitpid(pid, &status, 0), pid);
+    watchdog_disarm();
     assert_true(WIFEXITED(status));
     return WEXITSTATUS(status);
 }
