@@ -22,8 +22,12 @@ check()
 {
     local name=$1 want_rc=$2 want=$3 out rc
     shift 3
-    out=$("$@" 2>&1)
+    # Each run takes a few seconds: a hang fails in 30 s, named.
+    out=$(timeout -k 5 30 "$@" 2>&1)
     rc=$?
+    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+        out="watchdog: $*: still waiting after 30 s"
+    fi
     if [ "$rc" != "$want_rc" ] || ! grep -qF -- "$want" <<<"$out"; then
         echo "FAIL $name: exit $rc (want $want_rc), output:"
         sed 's/^/    /' <<<"$out"
