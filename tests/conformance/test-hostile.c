@@ -5,7 +5,9 @@
  * larger than what follows, unknown and out-of-order COLO messages, a RAM
  * record naming an unknown block, CONTINUE with no block named before,
  * truncated multifd channels, zstd and zlib payloads that inflate to less
- * than their packet's pages.  Each must end in ONE specific error line
+ * than their packet's pages, a zstd payload at the bound and one byte
+ * past it.
+ * Each must end in ONE specific error line
  * naming the channel and the offset (never a crash or hang), and guest
  * memory must be exactly that of the last complete checkpoint (I4),
  * compared byte for byte with a reference built from the clean run.
@@ -764,6 +766,128 @@ static void test_short_output(void **state)
     conf_tmp_cleanup();
 }
 
+/* Replay the QEMU 7.2 "<comp>-2ch" capture with @chan1 as conn-1. */
+static void replay_precopy_2ch(ConfRun *r, const char *comp, const char *chan1)
+{
+    char rel[128], mpath[1024], c1path[1024], c2path[1024];
+    const char *args[16];
+    int n = 0;
+
+    snprintf(rel, sizeof(rel), "qemu-7.2/%s-2ch/conn-0.bin", comp);
+    conf_path(mpath, sizeof(mpath), rel);
+    snprintf(rel, sizeof(rel), "qemu-7.2/%s-2ch/conn-1.bin", comp);
+    conf_path(c1path, sizeof(c1path), rel);
+    snprintf(rel, sizeof(rel), "qemu-7.2/%s-2ch/conn-2.bin", comp);
+    conf_path(c2path, sizeof(c2path), rel);
+    args[n++] = "--main";
+    args[n++] = mpath;
+    args[n++] = "--channel";
+    args[n++] = chan1 ? chan1 : c1path;
+    args[n++] = "--channel";
+    args[n++] = c2path;
+    args[n++] = "--compression";
+    args[n++] = comp;
+    args[n++] = "--uuid";
+    args[n++] = "6d756c74-6966-6463-6170-747572652121";
+    args[n] = NULL;
+    conf_replay(r, NULL, args);
+}
+
+/*
+ * The compressed payload bound (2 x 512 KiB, the same for every method)
+ * on a real QEMU 7.2 zstd channel: a packet whose payload is padded with
+ * empty raw blocks (3 bytes each, they decode to nothing) to exactly
+ * 1048576 bytes loads the same memory as the clean capture (the same
+ * digest of every block); with next_packet_size 1048577 (one byte more
+ * on the wire) the run ends on that channel at the field.  (zlib's
+ * padding, 5-byte empty stored blocks, is recv/channel-bounds'.)
+ */
+static void test_payload_at_bound(void **state)
+{
+    static const char *const comps[1] = { "zstd" };
+    static const uint8_t empty_raw[3] = { 0, 0, 0 };
+    const uint32_t max = 1048576;
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < 1; k++) {
+        size_t elen = sizeof(empty_raw);
+        char rel[128], cpath[1024], where[32], want[200];
+        uint64_t o = 64, at = 0;
+        uint32_t next = 0, i;
+        ConfRun clean, r;
+        ConfBuf f;
+        uint8_t *m, *p;
+        size_t mlen;
+
+        snprintf(rel, sizeof(rel), "qemu-7.2/%s-2ch/conn-1.bin", comps[k]);
+        f = conf_read(rel);
+        /* the first packet with pages whose padding is whole blocks */
+        while (o + 1344 <= f.len) {
+            uint32_t nn = mf_be32_load(f.data + o + 16);
+            uint32_t nx = mf_be32_load(f.data + o + 20);
+
+            if (nn && (max - nx) % elen == 0) {
+                at = o;
+                next = nx;
+                break;
+            }
+            o += 1344 + (nn ? nx : 0);
+        }
+        assert_true(next > 0);
+        mlen = f.len + (max - next) + 1;
+        m = malloc(mlen);
+        assert_non_null(m);
+        memcpy(m, f.data, at + 1344 + next);
+        mf_be32_store(m + at + 20, max);
+        p = m + at + 1344 + next;
+        for (i = 0; i < (max - next) / elen; i++) {
+            memcpy(p, empty_raw, elen);
+            p += elen;
+        }
+        memcpy(p, f.data + at + 1344 + next, f.len - (at + 1344 + next));
+        snprintf(cpath, sizeof(cpath), "%s",
+                 conf_tmp_write("bound.bin", m, f.len + (max - next)));
+        replay_precopy_2ch(&clean, comps[k], NULL);
+        assert_int_equal(clean.status, 0);
+        replay_precopy_2ch(&r, comps[k], cpath);
+        if (r.status != 0) {
+            print_error("%s at the bound: %s\n", comps[k], r.err);
+        }
+        assert_int_equal(r.status, 0);
+        assert_int_equal(r.err_len, 0);
+        assert_int_equal(r.out_len, clean.out_len);
+        assert_memory_equal(r.out, clean.out, clean.out_len);
+        conf_run_free(&r);
+        conf_run_free(&clean);
+
+        /* one byte more: next_packet_size 1048577, a byte appended */
+        mf_be32_store(m + at + 20, max + 1);
+        memmove(m + at + 1344 + max + 1, m + at + 1344 + max,
+                f.len - (at + 1344 + next));
+        m[at + 1344 + max] = 0;
+        snprintf(cpath, sizeof(cpath), "%s",
+                 conf_tmp_write("bound.bin", m, mlen));
+        replay_precopy_2ch(&r, comps[k], cpath);
+        snprintf(where, sizeof(where), "multifd %u", f.data[24]);
+        conf_assert_error_line(&r, where, at + 20);
+        snprintf(want, sizeof(want),
+                 ": next_packet_size 1048577 exceeds the limit 1048576 "
+                 "(2 x 524288)\n");
+        if (!strstr(r.err, want)) {
+            print_error("want \"%s\" in: %s", want, r.err);
+            fail();
+        }
+        print_message("%s: packet at %llu (payload %u bytes) padded to the "
+                      "bound: same memory; one byte more: %s",
+                      comps[k], (unsigned long long)at, next, r.err);
+        conf_run_free(&r);
+        free(m);
+        conf_buf_free(&f);
+    }
+    conf_tmp_cleanup();
+}
+
 /* The memory reference itself catches a changed byte, touched or not. */
 static void self_end(void *opaque, const RamTable *ram, int status)
 {
@@ -823,6 +947,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_continue_without_block),
         cmocka_unit_test(test_returnpath_hostile),
         cmocka_unit_test(test_short_output),
+        cmocka_unit_test(test_payload_at_bound),
         cmocka_unit_test(test_ref_check_self),
     };
     int rc;
