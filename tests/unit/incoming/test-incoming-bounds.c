@@ -245,16 +245,20 @@ static void test_checkpoint_device_state(void **state)
 
 /* ---- INCOMING_VMDESC_MAX ---- */
 
-/* 0x06, be32 @len, a JSON start and filler up to @len bytes. */
-static void put_vmdesc(SupBuf *b, uint32_t len)
+/*
+ * 0x06, be32 @len, a JSON start and filler: @len bytes, or only the JSON
+ * start when @whole is false (a refused length is not read past).
+ */
+static void put_vmdesc(SupBuf *b, uint32_t len, bool whole)
 {
     static const char start[] = "{\"page_size\":";
+    size_t n = whole ? len : sizeof(start) - 1;
     uint8_t *p;
 
     sup_buf_put_u8(b, WIRE_VM_VMDESCRIPTION);
     sup_buf_put_be32(b, len);
-    p = sup_buf_grow(b, len);
-    memset(p, ' ', len);
+    p = sup_buf_grow(b, n);
+    memset(p, ' ', n);
     memcpy(p, start, sizeof(start) - 1);
 }
 
@@ -267,14 +271,14 @@ static void test_vmdesc_after_devices(void **state)
     (void)state;
     assert_int_equal(INCOMING_VMDESC_MAX, 64u * 1024 * 1024);
     build_precopy_dev(&fx.s, false, 100);
-    put_vmdesc(&fx.s, INCOMING_VMDESC_MAX);
+    put_vmdesc(&fx.s, INCOMING_VMDESC_MAX, true);
     fx_run(&fx);
     expect_ok(&fx, INCOMING_COMPLETED);
     assert_int_equal(fx.len[0], 100);
     fx_done(&fx);
 
     at = build_precopy_dev(&fx.s, false, 100) + 100 + 1;
-    put_vmdesc(&fx.s, INCOMING_VMDESC_MAX + 1);
+    put_vmdesc(&fx.s, INCOMING_VMDESC_MAX + 1, false);
     fx_run(&fx);
     snprintf(msg, sizeof(msg), "VM description length %u (13..%u)",
              INCOMING_VMDESC_MAX + 1, INCOMING_VMDESC_MAX);
@@ -293,7 +297,7 @@ static void test_vmdesc_without_devices(void **state)
     sb_begin(&fx.s, false);
     sb_ram_end(&fx.s);
     sup_buf_put_u8(&fx.s, WIRE_VM_EOF);
-    put_vmdesc(&fx.s, INCOMING_VMDESC_MAX);
+    put_vmdesc(&fx.s, INCOMING_VMDESC_MAX, true);
     fx_run(&fx);
     expect_ok(&fx, INCOMING_COMPLETED);
     fx_done(&fx);
@@ -302,7 +306,7 @@ static void test_vmdesc_without_devices(void **state)
     sb_ram_end(&fx.s);
     sup_buf_put_u8(&fx.s, WIRE_VM_EOF);
     at = fx.s.len + 1;
-    put_vmdesc(&fx.s, INCOMING_VMDESC_MAX + 1);
+    put_vmdesc(&fx.s, INCOMING_VMDESC_MAX + 1, false);
     fx_run(&fx);
     snprintf(msg, sizeof(msg), "VM description length %u above the bound %u",
              INCOMING_VMDESC_MAX + 1, INCOMING_VMDESC_MAX);
