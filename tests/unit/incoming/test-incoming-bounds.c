@@ -12,7 +12,8 @@
  *   and after a QEMU_VM_EOF without them;
  * - max_ram over a MEM_SIZE total, a block's length over what is left of
  *   the total (replay, blocks created from the list);
- * - a 255-byte block name in a MEM_SIZE list (the RAM table's limit).
+ * - a 255-byte block name in a MEM_SIZE list (the RAM table's limit);
+ * - the CONFIGURATION machine name, 255 bytes and 256.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -408,6 +409,36 @@ static void test_mem_size_name_255(void **state)
     fx_done(&fx);
 }
 
+/* The CONFIGURATION machine name: 1..255 bytes. */
+static void test_configuration_name(void **state)
+{
+    char name[257];
+    Fx fx = { 0 };
+
+    (void)state;
+    memset(name, 'm', 256);
+    name[255] = '\0';
+    sb_header(&fx.s);
+    sb_config(&fx.s, name);
+    sb_section_start(&fx.s, WIRE_VM_SECTION_START, SB_RAM_SID, "ram", 0, 4);
+    sb_mem_size(&fx.s);
+    sb_eos(&fx.s);
+    sb_footer(&fx.s, SB_RAM_SID);
+    sb_end(&fx.s);
+    fx_run(&fx);
+    expect_ok(&fx, INCOMING_COMPLETED);
+    fx_done(&fx);
+
+    name[255] = 'm';
+    name[256] = '\0';
+    sb_header(&fx.s);
+    sb_config(&fx.s, name);
+    fx_run(&fx);
+    expect_err(&fx, INCOMING_ERR_CONFIGURATION, 9,
+               "CONFIGURATION machine name length 256 (1..255)");
+    fx_done(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_mem_size_total),
         cmocka_unit_test(test_mem_size_block_left),
         cmocka_unit_test(test_mem_size_name_255),
+        cmocka_unit_test(test_configuration_name),
     };
 
     return cmocka_run_group_tests_name("incoming/bounds", tests, NULL, NULL);

@@ -10,7 +10,8 @@
  * - a compressed payload of exactly codec_max_payload() (1 MiB) is read
  *   and decoded, one byte more is refused at next_packet_size;
  * - a device-state payload of exactly RECV_DEVSTATE_MAX_PAYLOAD reaches
- *   the handler, one byte more is refused;
+ *   the handler, one byte more is refused; an idstr of 255 characters
+ *   too, 256 without a NUL is refused;
  * - pages_alloc, normal_pages and zero_pages at their limits pass, one
  *   more is refused with the field's own code and offset;
  * - a RAM block name of 255 bytes receives pages, 256 without a NUL is
@@ -266,6 +267,7 @@ static void t_payload_at_bound(void **state)
 typedef struct DevSeen {
     int calls;
     size_t len;
+    size_t idstr_len;
 } DevSeen;
 
 static bool dev_count(void *opaque, uint8_t id, const WireDevStatePacket *p,
@@ -274,11 +276,11 @@ static bool dev_count(void *opaque, uint8_t id, const WireDevStatePacket *p,
     DevSeen *seen = opaque;
 
     (void)id;
-    (void)p;
     (void)err;
     assert_int_equal(data[len - 1], 0x6b);
     seen->calls++;
     seen->len = len;
+    seen->idstr_len = strlen(p->idstr);
     return true;
 }
 
@@ -326,6 +328,52 @@ static void t_devstate_at_bound(void **state)
                        BASE + WIRE_DEVSTATE_HDR_SIZE - 4);
     assert_string_equal(err.msg, "device-state next_packet_size 16777217 "
                                  "above the limit 16777216");
+    assert_int_equal(seen.calls, 1);
+    recv_channel_free(ch);
+    recv_fx_destroy(&f);
+}
+
+/*
+ * A device-state idstr of 255 characters reaches the handler; one that
+ * fills all 256 bytes (no NUL) is refused at its last byte.
+ */
+static void t_devstate_idstr_at_bound(void **state)
+{
+    WireDevStatePacket d = { WIRE_FLAG_DEVICE_STATE, "", 0, 1 };
+    uint8_t hdr[WIRE_DEVSTATE_HDR_SIZE];
+    RecvChannelConfig cfg = { 0 };
+    DevSeen seen = { 0 };
+    RecvChannel *ch;
+    MfError err;
+    RecvFx f;
+
+    (void)state;
+    fx_init(&f);
+    cfg.id = 2;
+    cfg.page_size = PS;
+    cfg.ram = &f.t;
+    cfg.base_offset = BASE;
+    cfg.devstate = dev_count;
+    cfg.devstate_opaque = &seen;
+    memset(d.idstr, 'v', 255);
+    wire_devstate_encode(&d, hdr);
+    sup_buf_append(&f.s[0], hdr, sizeof(hdr));
+    sup_buf_put_u8(&f.s[0], 0x6b);
+    ch = recv_channel_new(&cfg, &err);
+    assert_non_null(ch);
+    assert_int_equal(feed_all(ch, &f, &err), f.s[0].len);
+    assert_false(mf_error_is_set(&err));
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.idstr_len, 255);
+    recv_channel_free(ch);
+
+    assert_int_equal(f.s[0].data[12 + 255], 0);
+    f.s[0].data[12 + 255] = 'v';
+    ch = recv_channel_new(&cfg, &err);
+    assert_non_null(ch);
+    feed_all(ch, &f, &err);
+    recv_fx_expect_err(&err, WIRE_ERR_DEVSTATE_IDSTR, "multifd 2",
+                       BASE + 12 + 255);
     assert_int_equal(seen.calls, 1);
     recv_channel_free(ch);
     recv_fx_destroy(&f);
@@ -446,6 +494,7 @@ int main(void)
         cmocka_unit_test(t_empty_output),
         cmocka_unit_test(t_payload_at_bound),
         cmocka_unit_test(t_devstate_at_bound),
+        cmocka_unit_test(t_devstate_idstr_at_bound),
         cmocka_unit_test(t_page_counts_at_bound),
         cmocka_unit_test(t_block_name_at_bound),
     };
