@@ -794,6 +794,93 @@ static void replay_precopy_2ch(ConfRun *r, const char *comp, const char *chan1)
 }
 
 /*
+ * QEMU gap 6 on real QEMU 7.2 zstd and zlib channels: in conn-1 the first
+ * packet with pages becomes one with no normal page and one zero page
+ * (its first offset), next_packet_size and payload kept.  QEMU asserts
+ * next_packet_size == 0 there; mfcolo refuses the packet at that field:
+ * CODEC_ERR_UNEXPECTED_PAYLOAD on the channel at packet + 20.
+ */
+static void test_payload_without_pages(void **state)
+{
+    static const char *const comps[2] = { "zstd", "zlib" };
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < 2; k++) {
+        char rel[128], cpath[1024], where[32], want[200];
+        uint64_t o = 64, at = 0;
+        uint32_t next = 0;
+        ConfBuf f;
+        ConfRun r;
+        uint8_t *m;
+
+        snprintf(rel, sizeof(rel), "qemu-7.2/%s-2ch/conn-1.bin", comps[k]);
+        f = conf_read(rel);
+        while (o + 1344 <= f.len) {
+            uint32_t nn = mf_be32_load(f.data + o + 16);
+            uint32_t nx = mf_be32_load(f.data + o + 20);
+
+            assert_int_equal(mf_be32_load(f.data + o), 0x11223344);
+            if (nn) {
+                at = o;
+                next = nx;
+                break;
+            }
+            o += 1344;
+        }
+        assert_true(next > 0);
+        m = malloc(f.len);
+        assert_non_null(m);
+        memcpy(m, f.data, f.len);
+        mf_be32_store(m + at + 16, 0); /* normal_pages */
+        mf_be32_store(m + at + 32, 1); /* zero_pages: offsets[0] */
+        snprintf(cpath, sizeof(cpath), "%s",
+                 conf_tmp_write("nopages.bin", m, f.len));
+        replay_precopy_2ch(&r, comps[k], cpath);
+        snprintf(where, sizeof(where), "multifd %u", f.data[24]);
+        conf_assert_error_line(&r, where, at + 20);
+        snprintf(want, sizeof(want),
+                 ": next_packet_size %u in a %s packet without normal pages "
+                 "(must be 0)\n",
+                 next, comps[k]);
+        if (!strstr(r.err, want)) {
+            print_error("want \"%s\" in: %s", want, r.err);
+            fail();
+        }
+        print_message("%s: packet at %llu: %s", comps[k],
+                      (unsigned long long)at, r.err);
+        conf_run_free(&r);
+        free(m);
+        conf_buf_free(&f);
+    }
+    conf_tmp_cleanup();
+}
+
+/*
+ * QEMU gap 14 with real bytes: QEMU 7.2's multifd channel conn-1 offered
+ * as the main channel (QEMU asserts migrate_multifd() on a multifd
+ * connection without the capability).  mfcolo refuses it at byte 0, the
+ * one error line naming the multifd magic.
+ */
+static void test_multifd_as_main(void **state)
+{
+    char mpath[1024];
+    const char *args[4];
+    ConfRun r;
+
+    (void)state;
+    conf_path(mpath, sizeof(mpath), "qemu-7.2/nocomp-2ch/conn-1.bin");
+    args[0] = "--main";
+    args[1] = mpath;
+    args[2] = NULL;
+    conf_replay(&r, NULL, args);
+    conf_assert_error_line(&r, "main", 0);
+    assert_string_equal(r.err, "mfcolo-replay: main: offset 0: stream magic "
+                               "0x11223344, expected 0x5145564d (QEVM)\n");
+    conf_run_free(&r);
+}
+
+/*
  * The compressed payload bound (2 x 512 KiB, the same for every method)
  * on a real QEMU 7.2 zstd channel: a packet whose payload is padded with
  * empty raw blocks (3 bytes each, they decode to nothing) to exactly
@@ -948,6 +1035,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_returnpath_hostile),
         cmocka_unit_test(test_short_output),
         cmocka_unit_test(test_payload_at_bound),
+        cmocka_unit_test(test_payload_without_pages),
+        cmocka_unit_test(test_multifd_as_main),
         cmocka_unit_test(test_ref_check_self),
     };
     int rc;
