@@ -857,6 +857,92 @@ static void test_payload_without_pages(void **state)
 }
 
 /*
+ * QEMU gap 5 with real bytes: the MEM_SIZE list of the QEMU 7.2 nocomp
+ * capture declares "/rom@etc/acpi/rsdp" 2048 bytes long instead of 4096
+ * (pc.ram 2048 bytes longer, so the total stays whole pages).  QEMU's
+ * bound used_length - page_size wraps for such a block; mfcolo refuses
+ * the first page sent to it, on the multifd channel that carries it, at
+ * that page's offset slot: RAM_ERR_BLOCK_TOO_SMALL.
+ */
+static void test_block_smaller_than_page(void **state)
+{
+    static const char rsdp[] = "/rom@etc/acpi/rsdp";
+    const char *args[16];
+    char mpath[1024], cpath[2][1024], rel[128], where[32], want[300];
+    uint64_t at = UINT64_MAX;
+    uint8_t *m, *p;
+    ConfBuf mc, ch;
+    ConfRun r;
+    unsigned id = 0;
+    int c, n = 0;
+
+    (void)state;
+    mc = conf_read("qemu-7.2/nocomp-2ch/conn-0.bin");
+    m = malloc(mc.len);
+    assert_non_null(m);
+    memcpy(m, mc.data, mc.len);
+    p = memmem(m, mc.len, "\x06pc.ram", 7);
+    assert_non_null(p);
+    mf_be64_store(p + 7, mf_be64_load(p + 7) + 2048);
+    p = memmem(m, mc.len, rsdp, sizeof(rsdp) - 1);
+    assert_non_null(p);
+    assert_int_equal(mf_be64_load(p + sizeof(rsdp) - 1), 4096);
+    mf_be64_store(p + sizeof(rsdp) - 1, 2048);
+    snprintf(mpath, sizeof(mpath), "%s",
+             conf_tmp_write("small.bin", m, mc.len));
+    /* the packet that carries the block's page, and its offset slot */
+    for (c = 0; c < 2; c++) {
+        uint64_t o = 64;
+
+        snprintf(rel, sizeof(rel), "qemu-7.2/nocomp-2ch/conn-%d.bin", c + 1);
+        conf_path(cpath[c], sizeof(cpath[c]), rel);
+        ch = conf_read(rel);
+        while (at == UINT64_MAX && o + 1344 <= ch.len) {
+            uint32_t nn = mf_be32_load(ch.data + o + 16);
+
+            assert_int_equal(mf_be32_load(ch.data + o), 0x11223344);
+            if (nn && !strcmp((const char *)ch.data + o + 64, rsdp)) {
+                uint32_t i = 0;
+
+                while (mf_be64_load(ch.data + o + 320 + 8 * (uint64_t)i)) {
+                    i++;
+                }
+                at = o + 320 + 8 * (uint64_t)i;
+                id = ch.data[24];
+            }
+            o += 1344 + 4096 * (uint64_t)nn;
+        }
+        conf_buf_free(&ch);
+    }
+    assert_true(at != UINT64_MAX);
+    args[n++] = "--main";
+    args[n++] = mpath;
+    args[n++] = "--channel";
+    args[n++] = cpath[0];
+    args[n++] = "--channel";
+    args[n++] = cpath[1];
+    args[n++] = "--uuid";
+    args[n++] = "6d756c74-6966-6463-6170-747572652121";
+    args[n] = NULL;
+    conf_replay(&r, NULL, args);
+    snprintf(where, sizeof(where), "multifd %u", id);
+    conf_assert_error_line(&r, where, at);
+    snprintf(want, sizeof(want),
+             ": RAM block \"%s\": used_length 2048 is smaller than "
+             "page_size 4096 (offset 0)\n",
+             rsdp);
+    if (!strstr(r.err, want)) {
+        print_error("want \"%s\" in: %s", want, r.err);
+        fail();
+    }
+    print_message("%s", r.err);
+    conf_run_free(&r);
+    free(m);
+    conf_buf_free(&mc);
+    conf_tmp_cleanup();
+}
+
+/*
  * QEMU gap 14 with real bytes: QEMU 7.2's multifd channel conn-1 offered
  * as the main channel (QEMU asserts migrate_multifd() on a multifd
  * connection without the capability).  mfcolo refuses it at byte 0, the
@@ -1036,6 +1122,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_short_output),
         cmocka_unit_test(test_payload_at_bound),
         cmocka_unit_test(test_payload_without_pages),
+        cmocka_unit_test(test_block_smaller_than_page),
         cmocka_unit_test(test_multifd_as_main),
         cmocka_unit_test(test_ref_check_self),
     };
