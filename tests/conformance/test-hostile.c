@@ -857,6 +857,55 @@ static void test_payload_without_pages(void **state)
 }
 
 /*
+ * QEMU gap 7, its multifd form, on a real QEMU 7.2 channel: in conn-1
+ * the first packet with pages names the block "nosuch" (QEMU: "multifd:
+ * unknown ram block").  mfcolo refuses it at the name, packet + 64:
+ * RAM_ERR_UNKNOWN_BLOCK on that channel.
+ */
+static void test_multifd_unknown_block(void **state)
+{
+    char cpath[1024], where[32], want[200];
+    uint64_t o = 64, at = UINT64_MAX;
+    ConfBuf f;
+    ConfRun r;
+    uint8_t *m;
+
+    (void)state;
+    f = conf_read("qemu-7.2/zstd-2ch/conn-1.bin");
+    while (o + 1344 <= f.len) {
+        uint32_t nn = mf_be32_load(f.data + o + 16);
+
+        assert_int_equal(mf_be32_load(f.data + o), 0x11223344);
+        if (nn) {
+            at = o;
+            break;
+        }
+        o += 1344;
+    }
+    assert_true(at != UINT64_MAX);
+    m = malloc(f.len);
+    assert_non_null(m);
+    memcpy(m, f.data, f.len);
+    memset(m + at + 64, 0, 256);
+    memcpy(m + at + 64, "nosuch", 6);
+    snprintf(cpath, sizeof(cpath), "%s",
+             conf_tmp_write("unknown.bin", m, f.len));
+    replay_precopy_2ch(&r, "zstd", cpath);
+    snprintf(where, sizeof(where), "multifd %u", f.data[24]);
+    conf_assert_error_line(&r, where, at + 64);
+    snprintf(want, sizeof(want), ": unknown RAM block \"nosuch\"\n");
+    if (!strstr(r.err, want)) {
+        print_error("want \"%s\" in: %s", want, r.err);
+        fail();
+    }
+    print_message("%s", r.err);
+    conf_run_free(&r);
+    free(m);
+    conf_buf_free(&f);
+    conf_tmp_cleanup();
+}
+
+/*
  * QEMU gap 5 with real bytes: the MEM_SIZE list of the QEMU 7.2 nocomp
  * capture declares "/rom@etc/acpi/rsdp" 2048 bytes long instead of 4096
  * (pc.ram 2048 bytes longer, so the total stays whole pages).  QEMU's
@@ -1122,6 +1171,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_short_output),
         cmocka_unit_test(test_payload_at_bound),
         cmocka_unit_test(test_payload_without_pages),
+        cmocka_unit_test(test_multifd_unknown_block),
         cmocka_unit_test(test_block_smaller_than_page),
         cmocka_unit_test(test_multifd_as_main),
         cmocka_unit_test(test_ref_check_self),
