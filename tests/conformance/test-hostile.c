@@ -906,6 +906,70 @@ static void test_multifd_unknown_block(void **state)
 }
 
 /*
+ * QEMU gap 8 on a real QEMU 7.2 channel: in nocomp conn-1 the first
+ * packet with pages gets the device-state flag (0x40) and
+ * next_packet_size 0xffffffff (QEMU would g_malloc that much).  mfcolo,
+ * with no device-state handler (mfcolo-replay has none), refuses it at
+ * the flags before reading or allocating anything: RECV_ERR_DEVICE_STATE.
+ */
+static void test_devstate_without_handler(void **state)
+{
+    char mpath[1024], c2path[1024], cpath[1024], where[32];
+    const char *args[12];
+    uint64_t o = 64, at = UINT64_MAX;
+    ConfBuf f;
+    ConfRun r;
+    uint8_t *m;
+    int n = 0;
+
+    (void)state;
+    f = conf_read("qemu-7.2/nocomp-2ch/conn-1.bin");
+    while (o + 1344 <= f.len) {
+        uint32_t nn = mf_be32_load(f.data + o + 16);
+
+        assert_int_equal(mf_be32_load(f.data + o), 0x11223344);
+        if (nn) {
+            at = o;
+            break;
+        }
+        o += 1344;
+    }
+    assert_true(at != UINT64_MAX);
+    assert_int_equal(mf_be32_load(f.data + at + 8), 0);
+    m = malloc(f.len);
+    assert_non_null(m);
+    memcpy(m, f.data, f.len);
+    mf_be32_store(m + at + 8, 0x40);
+    mf_be32_store(m + at + 20, 0xffffffff);
+    snprintf(cpath, sizeof(cpath), "%s",
+             conf_tmp_write("devstate.bin", m, f.len));
+    conf_path(mpath, sizeof(mpath), "qemu-7.2/nocomp-2ch/conn-0.bin");
+    conf_path(c2path, sizeof(c2path), "qemu-7.2/nocomp-2ch/conn-2.bin");
+    args[n++] = "--main";
+    args[n++] = mpath;
+    args[n++] = "--channel";
+    args[n++] = cpath;
+    args[n++] = "--channel";
+    args[n++] = c2path;
+    args[n++] = "--uuid";
+    args[n++] = "6d756c74-6966-6463-6170-747572652121";
+    args[n] = NULL;
+    conf_replay(&r, NULL, args);
+    snprintf(where, sizeof(where), "multifd %u", f.data[24]);
+    conf_assert_error_line(&r, where, at + 8);
+    if (!strstr(r.err, ": device-state packet (flags 0x40) but no "
+                       "device-state handler\n")) {
+        print_error("unexpected: %s", r.err);
+        fail();
+    }
+    print_message("%s", r.err);
+    conf_run_free(&r);
+    free(m);
+    conf_buf_free(&f);
+    conf_tmp_cleanup();
+}
+
+/*
  * QEMU gap 5 with real bytes: the MEM_SIZE list of the QEMU 7.2 nocomp
  * capture declares "/rom@etc/acpi/rsdp" 2048 bytes long instead of 4096
  * (pc.ram 2048 bytes longer, so the total stays whole pages).  QEMU's
@@ -1172,6 +1236,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_payload_at_bound),
         cmocka_unit_test(test_payload_without_pages),
         cmocka_unit_test(test_multifd_unknown_block),
+        cmocka_unit_test(test_devstate_without_handler),
         cmocka_unit_test(test_block_smaller_than_page),
         cmocka_unit_test(test_multifd_as_main),
         cmocka_unit_test(test_ref_check_self),
