@@ -17,11 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/be.h"
 #include "colo-qemu.h"
 #include "image.h"
 #include "libqtest.h"
 #include "qemu-backend.h"
 #include "rng.h"
+#include "wire/stream.h"
 
 #define CQ_PAGE 4096u
 #define CQ_MAX_CONNS (1 + COLO_QEMU_MAX_CHANNELS)
@@ -387,10 +389,9 @@ static void cq_start(CqRun *r, ColoQemuResult *res)
     r->p = primary_new(&pc, init);
     mem_image_free(init);
     r->nconns = 1 + cfg->channels;
-    /* 7.2 takes the first connection it accepts as main: one QMP round
-     * trip lets its main loop accept it before the channels connect. */
-    r->fd[0] = cq_connect(port);
-    json_decref(qtest_qmp(r->sec, "{'execute': 'query-migrate'}"));
+    /* The main channel first, taken as such by every version. */
+    r->fd[0] = qtest_connect_main_channel(r->sec, port, cfg->reply_ms,
+                                          &r->sent[0]);
     for (size_t i = 1; i < r->nconns; i++) {
         r->fd[i] = cq_connect(port);
     }
@@ -402,6 +403,9 @@ static bool cq_precopy(CqRun *r, char *why, size_t why_size)
     const PrimaryMark *eof;
 
     primary_precopy(r->p);
+    qt_check(mf_be32_load(primary_conn(r->p, 0)->buf.data) == WIRE_VM_FILE_MAGIC,
+             "the main stream does not start with the file magic already "
+             "sent");
     eof = primary_find_mark(r->p, PM_VM_EOF, 0, 0);
     qt_assert(eof);
     cq_queue(r, &jobs[0], 0, eof->offset);

@@ -52,12 +52,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/be.h"
 #include "image.h"
 #include "expect.h"
 #include "libqtest.h"
 #include "primary.h"
 #include "qemu-backend.h"
 #include "rng.h"
+#include "wire/stream.h"
 
 #define RC_NCK 4    /* checkpoints of a full run */
 #define RC_CUT_AT 3 /* the checkpoint a cut case cuts */
@@ -674,13 +676,9 @@ static void rc_start(RcRun *r)
     for (size_t i = 0; i < RC_MAX_CONNS; i++) {
         r->fd[i] = -1;
     }
-    /*
-     * QEMU 7.2 takes the first connection it accepts as the main
-     * channel: connect it, let one QMP round trip pass through QEMU's
-     * main loop (which accepts it), then the multifd channels.
-     */
-    r->fd[0] = rc_connect(port);
-    json_decref(qtest_qmp(r->sec, "{'execute': 'query-migrate'}"));
+    /* The main channel first, taken as such by every version. */
+    r->fd[0] = qtest_connect_main_channel(r->sec, port, r->reply_ms,
+                                          &r->sent[0]);
     for (size_t i = 1; i < r->nconns; i++) {
         r->fd[i] = rc_connect(port);
     }
@@ -694,6 +692,9 @@ static bool rc_precopy(RcRun *r)
 
     rc_workload_precopy(r);
     primary_precopy(r->p);
+    qt_check(mf_be32_load(primary_conn(r->p, 0)->buf.data) == WIRE_VM_FILE_MAGIC,
+             "the main stream does not start with the file magic already "
+             "sent");
     eof = primary_find_mark(r->p, PM_VM_EOF, 0, 0);
     qt_assert(eof);
     rc_queue(r, &jobs[0], 0, eof->offset);

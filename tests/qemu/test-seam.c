@@ -10,6 +10,11 @@
  *                     next command's) and killed by pid
  *   test-seam refuse  x-mfcolo-* on a real QEMU fails with its message
  *                     (runs itself as `test-seam refuse-child`)
+ *   test-seam main-channel
+ *                     qtest_connect_main_channel() on a multifd
+ *                     destination: QMP answers right after (7.2 accepts
+ *                     the connection, 8.0 and later peek at the magic
+ *                     sent with it), and again while it is held open
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -300,6 +305,45 @@ static int test_refuse(const char *self)
     return 0;
 }
 
+static int test_main_channel(void)
+{
+    QTestOpts o = { .backend = QT_BACKEND_QEMU, .incoming = true,
+                    .timeout_ms = 10000 };
+    QTestState *s = qtest_start_opts("dst", &o);
+    const int bound = 2000;
+    uint64_t sent = 0;
+    int64_t t0;
+    int64_t took;
+    int port;
+    int fd;
+    json_t *r;
+
+    qtest_qmp_assert_success(s, "{'execute': 'migrate-set-capabilities', "
+                                "'arguments': {'capabilities': "
+                                "[{'capability': 'multifd', 'state': true}]}}");
+    qtest_qmp_assert_success(s, "{'execute': 'migrate-set-parameters', "
+                                "'arguments': {'multifd-channels': 2}}");
+    port = qtest_migrate_incoming_port(s);
+    t0 = ms_now();
+    fd = qtest_connect_main_channel(s, port, bound, &sent);
+    took = ms_now() - t0;
+    qt_check(fd >= 0, "no main channel fd");
+    qt_check(sent == 4, "%" PRIu64 " bytes sent with the main channel, not "
+             "the 4 of the file magic", sent);
+    /* Once more, with the channel held open and nothing else sent: a
+     * destination that waits for more of it would stop answering. */
+    r = qtest_qmp_timeout(s, bound, "{'execute': 'query-migrate'}");
+    qt_check(r, "QMP silent for %d ms with the main channel connected "
+             "(4 bytes sent)", bound);
+    json_decref(r);
+    qt_log("main channel connected, QMP answered: %" PRId64 " ms", took);
+    close(fd);
+    qtest_kill_wait(s, NULL);
+    qtest_quit(s);
+    printf("ok seam/main-channel\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *t = argc > 1 ? argv[1] : "";
@@ -310,9 +354,11 @@ int main(int argc, char **argv)
         return test_hang();
     } else if (!strcmp(t, "refuse")) {
         return test_refuse(argv[0]);
+    } else if (!strcmp(t, "main-channel")) {
+        return test_main_channel();
     } else if (!strcmp(t, "refuse-child")) {
         return test_refuse_child();
     }
-    fprintf(stderr, "usage: %s start|hang|refuse\n", argv[0]);
+    fprintf(stderr, "usage: %s start|hang|refuse|main-channel\n", argv[0]);
     return 2;
 }

@@ -3,12 +3,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -357,6 +360,38 @@ int qtest_migrate_incoming_port(QTestState *s)
     }
     json_decref(r);
     return (int)v;
+}
+
+int qtest_connect_main_channel(QTestState *s, int port, int timeout_ms,
+                               uint64_t *sent)
+{
+    static const uint8_t magic[4] = { 0x51, 0x45, 0x56, 0x4d }; /* QEVM */
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    json_t *r;
+
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+        qt_fail("%s: main channel: connect 127.0.0.1:%d: %s", qtest_name(s),
+                port, strerror(errno));
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    *sent = 0;
+    if (write(fd, magic, sizeof(magic)) != (ssize_t)sizeof(magic)) {
+        qt_fail("%s: main channel: writing the file magic: %s", qtest_name(s),
+                strerror(errno));
+    }
+    *sent = sizeof(magic);
+    r = qtest_qmp_timeout(s, timeout_ms, "{'execute': 'query-migrate'}");
+    if (!r) {
+        qt_fail("%s: QMP did not answer within %d ms after the main channel "
+                "connected (%" PRIu64 " bytes sent on it)",
+                qtest_name(s), timeout_ms, *sent);
+    }
+    json_decref(r);
+    return fd;
 }
 
 QTestState *qtest_start_vm_for(QTestState *src, const char *name)

@@ -129,4 +129,21 @@ bool qtest_ram_read(QTestState *s, uint64_t off, void *buf, size_t len);
  */
 int qtest_migrate_incoming_port(QTestState *s);
 
+/*
+ * Connect the main channel of a migration to a destination listening on
+ * 127.0.0.1:@port, so that it is taken as the main channel before any
+ * multifd channel connects, on every QEMU version:
+ * - 7.2 takes the first connection it accepts as the main channel: one
+ *   QMP round trip after connect() lets its main loop accept it;
+ * - 8.0 and later peek at each connection's first 4 bytes in the main
+ *   loop thread and poll until they arrive, answering no QMP meanwhile
+ *   (docs/qemu-findings.md F2, chan-silent): the be32 file magic is sent
+ *   with the connection, so the round trip returns at once.
+ * TCP_NODELAY is set.  On return *@sent = 4: the caller's main stream
+ * continues at byte 4, and the first 4 bytes it holds must be the magic.
+ * Fails the test when QMP does not answer within @timeout_ms.
+ */
+int qtest_connect_main_channel(QTestState *s, int port, int timeout_ms,
+                               uint64_t *sent);
+
 #endif /* MFCOLO_QTEST_QEMU_BACKEND_H */
