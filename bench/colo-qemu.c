@@ -390,8 +390,8 @@ static void cq_start(CqRun *r, ColoQemuResult *res)
     mem_image_free(init);
     r->nconns = 1 + cfg->channels;
     /* The main channel first, taken as such by every version. */
-    r->fd[0] = qtest_connect_main_channel(r->sec, port, cfg->reply_ms,
-                                          &r->sent[0]);
+    r->fd[0] =
+        qtest_connect_main_channel(r->sec, port, cfg->reply_ms, &r->sent[0]);
     for (size_t i = 1; i < r->nconns; i++) {
         r->fd[i] = cq_connect(port);
     }
@@ -403,7 +403,8 @@ static bool cq_precopy(CqRun *r, char *why, size_t why_size)
     const PrimaryMark *eof;
 
     primary_precopy(r->p);
-    qt_check(mf_be32_load(primary_conn(r->p, 0)->buf.data) == WIRE_VM_FILE_MAGIC,
+    qt_check(mf_be32_load(primary_conn(r->p, 0)->buf.data) ==
+                 WIRE_VM_FILE_MAGIC,
              "the main stream does not start with the file magic already "
              "sent");
     eof = primary_find_mark(r->p, PM_VM_EOF, 0, 0);

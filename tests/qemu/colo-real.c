@@ -677,8 +677,8 @@ static void rc_start(RcRun *r)
         r->fd[i] = -1;
     }
     /* The main channel first, taken as such by every version. */
-    r->fd[0] = qtest_connect_main_channel(r->sec, port, r->reply_ms,
-                                          &r->sent[0]);
+    r->fd[0] =
+        qtest_connect_main_channel(r->sec, port, r->reply_ms, &r->sent[0]);
     for (size_t i = 1; i < r->nconns; i++) {
         r->fd[i] = rc_connect(port);
     }
@@ -692,7 +692,8 @@ static bool rc_precopy(RcRun *r)
 
     rc_workload_precopy(r);
     primary_precopy(r->p);
-    qt_check(mf_be32_load(primary_conn(r->p, 0)->buf.data) == WIRE_VM_FILE_MAGIC,
+    qt_check(mf_be32_load(primary_conn(r->p, 0)->buf.data) ==
+                 WIRE_VM_FILE_MAGIC,
              "the main stream does not start with the file magic already "
              "sent");
     eof = primary_find_mark(r->p, PM_VM_EOF, 0, 0);

@@ -307,7 +307,8 @@ static int test_refuse(const char *self)
 
 static int test_main_channel(void)
 {
-    QTestOpts o = { .backend = QT_BACKEND_QEMU, .incoming = true,
+    QTestOpts o = { .backend = QT_BACKEND_QEMU,
+                    .incoming = true,
                     .timeout_ms = 10000 };
     QTestState *s = qtest_start_opts("dst", &o);
     const int bound = 2000;
@@ -328,13 +329,17 @@ static int test_main_channel(void)
     fd = qtest_connect_main_channel(s, port, bound, &sent);
     took = ms_now() - t0;
     qt_check(fd >= 0, "no main channel fd");
-    qt_check(sent == 4, "%" PRIu64 " bytes sent with the main channel, not "
-             "the 4 of the file magic", sent);
+    qt_check(sent == 4,
+             "%" PRIu64 " bytes sent with the main channel, not "
+             "the 4 of the file magic",
+             sent);
     /* Once more, with the channel held open and nothing else sent: a
      * destination that waits for more of it would stop answering. */
     r = qtest_qmp_timeout(s, bound, "{'execute': 'query-migrate'}");
-    qt_check(r, "QMP silent for %d ms with the main channel connected "
-             "(4 bytes sent)", bound);
+    qt_check(r,
+             "QMP silent for %d ms with the main channel connected "
+             "(4 bytes sent)",
+             bound);
     json_decref(r);
     qt_log("main channel connected, QMP answered: %" PRId64 " ms", took);
     close(fd);
