@@ -230,21 +230,6 @@ static bool cq_expect(CqRun *r, long want, const char *what, char *why,
     return true;
 }
 
-static int cq_connect(int port)
-{
-    struct sockaddr_in a = { .sin_family = AF_INET };
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-        qt_fail("connect 127.0.0.1:%d: %s", port, strerror(errno));
-    }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    return fd;
-}
-
 /* ---- workloads ---- */
 
 static void cq_fill_page(CqRun *r, uint64_t page)
@@ -393,7 +378,7 @@ static void cq_start(CqRun *r, ColoQemuResult *res)
     r->fd[0] =
         qtest_connect_main_channel(r->sec, port, cfg->reply_ms, &r->sent[0]);
     for (size_t i = 1; i < r->nconns; i++) {
-        r->fd[i] = cq_connect(port);
+        r->fd[i] = qtest_connect_port(port);
     }
 }
 

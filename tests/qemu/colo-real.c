@@ -397,21 +397,6 @@ static bool rc_expect_msg(RcRun *r, long want, const char *what)
     return true;
 }
 
-static int rc_connect(int port)
-{
-    struct sockaddr_in a = { .sin_family = AF_INET };
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(0x7f000001);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-        qt_fail("connect 127.0.0.1:%d: %s", port, strerror(errno));
-    }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    return fd;
-}
-
 /* The primary dies: every socket is shut down and closed. */
 static void rc_close_all(RcRun *r)
 {
@@ -680,7 +665,7 @@ static void rc_start(RcRun *r)
     r->fd[0] =
         qtest_connect_main_channel(r->sec, port, r->reply_ms, &r->sent[0]);
     for (size_t i = 1; i < r->nconns; i++) {
-        r->fd[i] = rc_connect(port);
+        r->fd[i] = qtest_connect_port(port);
     }
 }
 

@@ -186,24 +186,6 @@ static uint64_t content_change(Primary *p, SupRng *rng, uint64_t zero,
     return z;
 }
 
-static int connect_port(int port)
-{
-    struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    if (fd < 0) {
-        qt_fail("socket: %s", strerror(errno));
-    }
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-        qt_fail("connect 127.0.0.1:%d: %s", port, strerror(errno));
-    }
-    return fd;
-}
-
 /* query-migrate's status, bounded; "" when QMP does not answer. */
 static void migrate_status(QTestState *s, int timeout_ms, char *buf,
                            size_t size, char *desc, size_t desc_size)
@@ -243,7 +225,7 @@ static void migrate(QTestState *s, const Primary *p, int port, bool main_first)
      * has sent nothing.
      */
     for (size_t i = 0; i < n; i++) {
-        conns[i].fd = connect_port(port);
+        conns[i].fd = qtest_connect_port(port);
         conns[i].stop_at = UINT64_MAX;
         conns[i].at_end = SENDER_SHUTDOWN;
         if (i == 0 && main_first) {

@@ -362,22 +362,28 @@ int qtest_migrate_incoming_port(QTestState *s)
     return (int)v;
 }
 
-int qtest_connect_main_channel(QTestState *s, int port, int timeout_ms,
-                               uint64_t *sent)
+int qtest_connect_port(int port)
 {
-    static const uint8_t magic[4] = { 0x51, 0x45, 0x56, 0x4d }; /* QEVM */
     struct sockaddr_in a = { .sin_family = AF_INET };
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
-    json_t *r;
 
     a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-        qt_fail("%s: main channel: connect 127.0.0.1:%d: %s", qtest_name(s),
-                port, strerror(errno));
+        qt_fail("connect 127.0.0.1:%d: %s", port, strerror(errno));
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+int qtest_connect_main_channel(QTestState *s, int port, int timeout_ms,
+                               uint64_t *sent)
+{
+    static const uint8_t magic[4] = { 0x51, 0x45, 0x56, 0x4d }; /* QEVM */
+    int fd = qtest_connect_port(port);
+    json_t *r;
+
     *sent = 0;
     if (write(fd, magic, sizeof(magic)) != (ssize_t)sizeof(magic)) {
         qt_fail("%s: main channel: writing the file magic: %s", qtest_name(s),

@@ -130,6 +130,13 @@ bool qtest_ram_read(QTestState *s, uint64_t off, void *buf, size_t len);
 int qtest_migrate_incoming_port(QTestState *s);
 
 /*
+ * A TCP connection to 127.0.0.1:@port with TCP_NODELAY set (the peer's
+ * listener, e.g. a destination's incoming port).  Fails the test with
+ * the errno text when it cannot connect.
+ */
+int qtest_connect_port(int port);
+
+/*
  * Connect the main channel of a migration to a destination listening on
  * 127.0.0.1:@port, so that it is taken as the main channel before any
  * multifd channel connects, on every QEMU version:
@@ -139,7 +146,7 @@ int qtest_migrate_incoming_port(QTestState *s);
  *   loop thread and poll until they arrive, answering no QMP meanwhile
  *   (docs/qemu-findings.md F2, chan-silent): the be32 file magic is sent
  *   with the connection, so the round trip returns at once.
- * TCP_NODELAY is set.  On return *@sent = 4: the caller's main stream
+ * Connected by qtest_connect_port().  On return *@sent = 4: the caller's main stream
  * continues at byte 4, and the first 4 bytes it holds must be the magic.
  * Fails the test when QMP does not answer within @timeout_ms.
  */
