@@ -601,6 +601,17 @@ typedef struct Figures {
 } Figures;
 
 /* Of the double at byte offset @field of each sample (nearest rank). */
+/* "%.2f" of @num / @den, or "-" when @den is not a positive figure. */
+static const char *ratio_text(double num, double den, char *buf, size_t size)
+{
+    if (den > 0) {
+        snprintf(buf, size, "%.2f", num / den);
+    } else {
+        snprintf(buf, size, "-");
+    }
+    return buf;
+}
+
 static Figures figures(const Samples *s, size_t field)
 {
     Figures f = { 0, 0, 0, 0 };
@@ -966,20 +977,25 @@ int main(int argc, char **argv)
                 Figures f = figures(x, FIELD(total));
                 double rs = figures(x, FIELD(sink)).mean;
                 double cp = figures(x, FIELD(copy)).mean;
+                char r_mean[16], r_p99[16], r_sink[16], r_copy[16];
 
                 if (!selected(&par, comps[ci], w == 1, transports[t])) {
                     continue;
                 }
 
-                printf("%s %s mean %.2f p99 %.2f comp %s recv/sink %.2f "
-                       "flush/memcpy %.2f\n",
+                /* No plain (or no sink, no memcpy) in this run: "-", not
+                 * a ratio of 0 that reads like a measurement. */
+                printf("%s %s mean %s p99 %s comp %s recv/sink %s "
+                       "flush/memcpy %s\n",
                        w ? "load" : "idle",
                        transport_name(transports[t], name, sizeof(name)),
-                       base.mean > 0 ? f.mean / base.mean : 0,
-                       base.p99 > 0 ? f.p99 / base.p99 : 0,
+                       ratio_text(f.mean, base.mean, r_mean, sizeof(r_mean)),
+                       ratio_text(f.p99, base.p99, r_p99, sizeof(r_p99)),
                        wire_compression_name(comps[ci]),
-                       rs > 0 ? figures(x, FIELD(recv)).mean / rs : 0,
-                       cp > 0 ? figures(x, FIELD(flush)).mean / cp : 0);
+                       ratio_text(figures(x, FIELD(recv)).mean, rs, r_sink,
+                                  sizeof(r_sink)),
+                       ratio_text(figures(x, FIELD(flush)).mean, cp, r_copy,
+                                  sizeof(r_copy)));
             }
         }
     }

@@ -1,0 +1,36 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# bench/colo-checkpoint's ratio lines (the gate's `bench` row reads them):
+# plain of the same run gives every transport a number, plain itself
+# exactly 1.00; without plain in the run the ratio to plain is "-", never
+# a 0.00 that reads like a measurement.  Tiny runs (16 MiB guest, three
+# 1.2 MB checkpoints): a format check, not a timing.
+# usage: test-ratio-lines.sh COLO_CHECKPOINT
+set -u
+bench=$1
+small=(--checkpoints 3 --sessions 1 --guest-mib 16 --rate 4 --only load
+       --only none)
+num='[0-9]+\.[0-9]{2}'
+fail() {
+    echo "FAIL: $*"
+    exit 1
+}
+run() {
+    timeout 60 "$bench" "${small[@]}" "$@" 2>&1 ||
+        fail "colo-checkpoint ${small[*]} $* exited with $?"
+}
+
+out=$(run --only plain --only multifd-2) || exit 1
+echo "$out" | tail -n 3
+echo "$out" | grep -Eqx "load plain mean 1\.00 p99 1\.00 comp none recv/sink $num flush/memcpy $num" ||
+    fail "with plain: no 'load plain mean 1.00 p99 1.00 ...' line"
+echo "$out" | grep -Eqx "load multifd-2 mean $num p99 $num comp none recv/sink $num flush/memcpy $num" ||
+    fail "with plain: no numeric 'load multifd-2 mean X p99 Y ...' line"
+
+out=$(run --only multifd-2) || exit 1
+echo "$out" | tail -n 1
+echo "$out" | grep -Eqx "load multifd-2 mean - p99 - comp none recv/sink $num flush/memcpy $num" ||
+    fail "without plain: no 'load multifd-2 mean - p99 - ...' line"
+echo "$out" | grep -Eq "mean 0\.00|p99 0\.00" &&
+    fail "without plain: a ratio of 0.00 printed"
+echo "ok bench/ratio-lines"
