@@ -73,9 +73,9 @@ RecvChannel *recv_channel_new(const RecvChannelConfig *cfg, MfError *err)
 {
     RecvChannel *ch;
     size_t hdr_cap;
-    uint32_t count = cfg ? wire_page_count(cfg->page_size) : 0;
+    uint32_t count;
 
-    if (!cfg || !cfg->ram || count == 0 ||
+    if (!cfg || !cfg->ram || wire_page_count(cfg->page_size) == 0 ||
         cfg->ram->page_size != cfg->page_size) {
         mf_error_set(err, MF_ERR_INVALID_ARG, 0,
                      "multifd channel: unusable configuration (page size "
@@ -83,6 +83,7 @@ RecvChannel *recv_channel_new(const RecvChannelConfig *cfg, MfError *err)
                      cfg ? cfg->page_size : 0);
         return NULL;
     }
+    count = wire_page_count(cfg->page_size);
     ch = mf_alloc_in(cfg->allocator, "mfcolo/recv/alloc-channel", 1,
                      sizeof(*ch));
     if (!ch) {

@@ -127,7 +127,8 @@ typedef enum RecvEventKind {
     RECV_EV_DATA,    /* @bytes arrived on @channel */
     RECV_EV_EOF,     /* @channel reached a clean end of stream */
     RECV_EV_SYNC,    /* @channel processed a SYNC and waits */
-    RECV_EV_RELEASE, /* the main thread released every channel */
+    RECV_EV_RELEASE, /* the main thread released every channel (channel,
+                      * bytes and offset are 0) */
     RECV_EV_ERROR,   /* @channel failed (@bytes is the error code) */
 } RecvEventKind;
 

@@ -538,6 +538,85 @@ static void t_det_determinism(void **state)
     free(m2);
 }
 
+typedef struct EventLog {
+    RecvEvent ev[256];
+    size_t n;
+} EventLog;
+
+static void log_fn(void *opaque, const RecvEvent *ev)
+{
+    EventLog *l = opaque;
+
+    assert_true(l->n < sizeof(l->ev) / sizeof(l->ev[0]));
+    l->ev[l->n++] = *ev;
+}
+
+/*
+ * Every field of every event of a short run (two channels, three pages
+ * each, one SYNC): DATA offsets are the channel's stream offset after the
+ * bytes, from the end of the handshake; SYNC comes at the end of its
+ * channel's stream with no bytes; RELEASE, from the main thread, is the
+ * last event and carries channel, bytes and offset 0.
+ */
+static void t_det_trace_exact(void **state)
+{
+    Fx f;
+    MfError err = { 0 };
+    EventLog *log = calloc(1, sizeof(*log));
+    uint64_t at[2] = { WIRE_HANDSHAKE_SIZE, WIRE_HANDSHAKE_SIZE };
+    size_t syncs = 0, releases = 0;
+    size_t i;
+
+    (void)state;
+    assert_non_null(log);
+    fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
+    f.cfg.max_chunk = 700;
+    recv_fx_engine(&f);
+    recv_engine_set_trace(f.e, log_fn, log);
+    for (i = 0; i < 2; i++) {
+        rg_handshake(&f.s[i], UUID, (uint8_t)i);
+        stream_pages(&f, (uint32_t)i, (uint32_t)i, 2, 3, true);
+        assert_true(add(&f, (uint32_t)i, &err));
+    }
+    assert_true(recv_engine_sync(f.e, &err));
+    for (i = 0; i < log->n; i++) {
+        const RecvEvent *ev = &log->ev[i];
+
+        switch (ev->kind) {
+        case RECV_EV_DATA:
+            assert_in_range(ev->channel, 0, 1);
+            assert_in_range(ev->bytes, 1, 700);
+            at[ev->channel] += ev->bytes;
+            assert_int_equal(ev->offset, at[ev->channel]);
+            break;
+        case RECV_EV_SYNC:
+            assert_in_range(ev->channel, 0, 1);
+            assert_int_equal(ev->bytes, 0);
+            assert_int_equal(ev->offset, f.s[ev->channel].len);
+            syncs++;
+            break;
+        case RECV_EV_RELEASE:
+            assert_int_equal(i, log->n - 1);
+            assert_int_equal(ev->channel, 0);
+            assert_int_equal(ev->bytes, 0);
+            assert_int_equal(ev->offset, 0);
+            releases++;
+            break;
+        default:
+            fail_msg("event %zu: kind %d in a run without errors or EOF", i,
+                     (int)ev->kind);
+        }
+    }
+    assert_int_equal(syncs, 2);
+    assert_int_equal(releases, 1);
+    assert_int_equal(at[0], f.s[0].len);
+    assert_int_equal(at[1], f.s[1].len);
+    assert_int_equal(recv_engine_events(f.e), log->n);
+    assert_true(recv_engine_finish(f.e, &err));
+    recv_fx_destroy(&f);
+    free(log);
+}
+
 static int dev_calls;
 
 static bool dev_count(void *opaque, uint8_t id, const WireDevStatePacket *p,
@@ -939,6 +1018,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(t_not_ready),
         cmocka_unit_test(t_det_error_located),
         cmocka_unit_test(t_det_determinism),
+        cmocka_unit_test(t_det_trace_exact),
         cmocka_unit_test(t_devstate_handler),
         cmocka_unit_test(t_cancel_reason),
         cmocka_unit_test(t_thr_dead_channel_during_sync),
