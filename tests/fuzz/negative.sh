@@ -59,8 +59,18 @@ echo "planted bugs, each run starting from: $from"
 printf '%-10s %-28s %7s %10s %s\n' harness planted found seconds executions
 for h in $harnesses; do
     bin=$build/tests/fuzz/fuzz-$h-planted
-    plant=$(sed -n "s/^  '$h': \[.*, '\([A-Z_]*\)'\],\$/\1/p" \
-            "$here/meson.build")
+    # The entry's last quoted upper-case name, over as many lines as the
+    # entry takes in meson.build ('main' spans two).
+    plant=$(awk -v key="'$h':" '$1 == key { on = 1 }
+                on { printf "%s ", $0 } on && /\],?$/ { exit }' \
+            "$here/meson.build" | grep -oE "'[A-Z0-9_]+'" | tail -n 1 |
+            tr -d "'")
+    if [ -z "$plant" ]; then
+        echo "negative: no planted bug named for '$h' in" \
+             "$here/meson.build" >&2
+        status=1
+        continue
+    fi
     if [ ! -x "$bin" ]; then
         echo "negative: $bin missing (libFuzzer build?)" >&2
         status=1
