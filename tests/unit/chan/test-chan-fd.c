@@ -32,6 +32,41 @@
 #include "chan/chan.h"
 #include "watchdog.h"
 
+/*
+ * Every test reads, peeks and writes pipes and sockets in its own thread,
+ * most of them with the writing end still open: a channel that asks for
+ * more than was written waits for ever.  The setup arms a watchdog for
+ * the whole test, named after it; waits on a job's thread re-arm it with
+ * their own message and hand it back to the test's afterwards.
+ */
+static char test_watch_what[160];
+
+static void test_watch(void)
+{
+    watchdog_arm(10, test_watch_what);
+}
+
+static int test_watch_start(void **state)
+{
+    snprintf(test_watch_what, sizeof(test_watch_what),
+             "chan/fd: %s: a channel read, peek or write of a pipe or "
+             "socket in the test's thread",
+             (const char *)*state);
+    test_watch();
+    return 0;
+}
+
+static int test_watch_stop(void **state)
+{
+    (void)state;
+    watchdog_disarm();
+    return 0;
+}
+
+#define FD_TEST(fn) \
+    cmocka_unit_test_prestate_setup_teardown(fn, test_watch_start, \
+                                             test_watch_stop, (void *)#fn)
+
 static atomic_int signals_seen;
 
 static void on_signal(int sig)
@@ -117,7 +152,7 @@ static void job_wait_blocked(Job *j)
         p = strrchr(line, ')');
         assert_non_null(p);
         if (p[2] == 'S') {
-            watchdog_disarm();
+            test_watch();
             return;
         }
         usleep(1000);
@@ -128,7 +163,7 @@ static void job_join(Job *j)
 {
     watchdog_arm(10, "chan/fd: the job's thread to return (pthread_join)");
     assert_int_equal(pthread_join(j->thread, NULL), 0);
-    watchdog_disarm();
+    test_watch();
 }
 
 /* Interrupt the blocked job once with SIGUSR1 and wait until it blocks
@@ -654,20 +689,20 @@ static void test_regular_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pipe_short_reads),
-        cmocka_unit_test(test_pipe_eof_positions),
-        cmocka_unit_test(test_pipe_peek_is_read_again),
-        cmocka_unit_test(test_socket_peek_and_eof),
-        cmocka_unit_test(test_socket_eof_inside_read),
-        cmocka_unit_test(test_eintr_is_retried_on_read),
-        cmocka_unit_test(test_eintr_is_retried_on_write),
-        cmocka_unit_test(test_shutdown_unblocks_socket_read),
-        cmocka_unit_test(test_shutdown_unblocks_socket_peek),
-        cmocka_unit_test(test_shutdown_unblocks_pipe_read_and_write),
-        cmocka_unit_test(test_nonblocking_socket_waits),
-        cmocka_unit_test(test_io_errors),
-        cmocka_unit_test(test_new_rejects_bad_fd_and_owns),
-        cmocka_unit_test(test_regular_file),
+        FD_TEST(test_pipe_short_reads),
+        FD_TEST(test_pipe_eof_positions),
+        FD_TEST(test_pipe_peek_is_read_again),
+        FD_TEST(test_socket_peek_and_eof),
+        FD_TEST(test_socket_eof_inside_read),
+        FD_TEST(test_eintr_is_retried_on_read),
+        FD_TEST(test_eintr_is_retried_on_write),
+        FD_TEST(test_shutdown_unblocks_socket_read),
+        FD_TEST(test_shutdown_unblocks_socket_peek),
+        FD_TEST(test_shutdown_unblocks_pipe_read_and_write),
+        FD_TEST(test_nonblocking_socket_waits),
+        FD_TEST(test_io_errors),
+        FD_TEST(test_new_rejects_bad_fd_and_owns),
+        FD_TEST(test_regular_file),
     };
 
     return cmocka_run_group_tests_name("chan/fd", tests, NULL, NULL);
