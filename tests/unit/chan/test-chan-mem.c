@@ -290,6 +290,38 @@ static void test_zero_length_requests(void **state)
     chan_free(c);
 }
 
+/*
+ * An empty request breaks the caller's contract: MF_ERR_INVALID_ARG, not
+ * located (no stream position is at fault), offset 0, where "".
+ */
+static void test_zero_length_errors_are_unlocated(void **state)
+{
+    Chan *c = mem(10, 0);
+    uint8_t buf[4];
+    struct iovec iov = { buf, 0 };
+    MfError err;
+
+    (void)state;
+    mf_error_clear(&err);
+    assert_int_equal(chan_read_full(c, buf, 2, "a", &err), 1);
+    assert_int_equal(chan_readv(c, &iov, 1, &err), -1);
+    assert_int_equal(err.code, MF_ERR_INVALID_ARG);
+    assert_string_equal(err.code_name, "MF_ERR_INVALID_ARG");
+    assert_false(err.located);
+    assert_int_equal(err.offset, 0);
+    assert_string_equal(err.where, "");
+    assert_string_equal(err.msg, "chan_readv on mem with nothing to read");
+    mf_error_clear(&err);
+    assert_int_equal(chan_peek(c, buf, 0, &err), -1);
+    assert_int_equal(err.code, MF_ERR_INVALID_ARG);
+    assert_false(err.located);
+    assert_int_equal(err.offset, 0);
+    assert_string_equal(err.where, "");
+    assert_string_equal(err.msg, "chan_peek on mem with nothing to peek");
+    assert_int_equal(chan_offset(c), 2);
+    chan_free(c);
+}
+
 static void test_shutdown_mem(void **state)
 {
     Chan *c = mem(10, 0);
@@ -367,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_sink_collects_writes),
         cmocka_unit_test(test_wrong_kind),
         cmocka_unit_test(test_zero_length_requests),
+        cmocka_unit_test(test_zero_length_errors_are_unlocated),
         cmocka_unit_test(test_shutdown_mem),
         cmocka_unit_test(test_labels),
         cmocka_unit_test(test_first_error_is_kept),
