@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chan/chan.h"
@@ -66,6 +68,31 @@ static int test_watch_stop(void **state)
 #define FD_TEST(fn) \
     cmocka_unit_test_prestate_setup_teardown(fn, test_watch_start, \
                                              test_watch_stop, (void *)#fn)
+
+/*
+ * poll(2) as core/chan calls it: a definition in this binary wins over
+ * libc's at link time.  While poll_fail_errno is non-zero every call
+ * fails with it (what a kernel short of memory does); otherwise it is
+ * ppoll(2), which the channel never calls itself.
+ */
+static atomic_int poll_fail_errno;
+
+int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+    struct timespec ts;
+    int e = atomic_load(&poll_fail_errno);
+
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    if (timeout < 0) {
+        return ppoll(fds, nfds, NULL, NULL);
+    }
+    ts.tv_sec = timeout / 1000;
+    ts.tv_nsec = (long)(timeout % 1000) * 1000000;
+    return ppoll(fds, nfds, &ts, NULL);
+}
 
 static atomic_int signals_seen;
 
@@ -686,6 +713,65 @@ static void test_regular_file(void **state)
     chan_free(c);
 }
 
+/*
+ * A non-blocking socket waits in poll(2) after EAGAIN; when that poll
+ * fails, the read, peek or write fails with CHAN_ERR_IO naming it, at
+ * the stream offset, at once (no retry of a call that cannot wait).
+ */
+static void test_socket_poll_failure(void **state)
+{
+    int sv[2];
+    uint8_t buf[4], fill[4096];
+    struct iovec iov = { buf, sizeof(buf) };
+    MfError err;
+    Chan *c;
+
+    (void)state;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+    c = fd_chan(sv[0], true, "nb");
+    write_all(sv[1], "abc", 3);
+    mf_error_clear(&err);
+    assert_int_equal(chan_read_full(c, buf, 3, "abc", &err), 1);
+    assert_true(chan_write_full(c, "xy", 2, &err));
+    /* fill the send queue: the next send(2) gets EAGAIN */
+    memset(fill, 0, sizeof(fill));
+    while (send(sv[0], fill, sizeof(fill), MSG_DONTWAIT) > 0) {
+        continue;
+    }
+    assert_int_equal(errno, EAGAIN);
+    while (send(sv[0], fill, 1, MSG_DONTWAIT) > 0) {
+        continue;
+    }
+    assert_int_equal(errno, EAGAIN);
+
+    atomic_store(&poll_fail_errno, ENOMEM);
+    assert_int_equal(chan_readv(c, &iov, 1, &err), -1);
+    assert_int_equal(err.code, CHAN_ERR_IO);
+    assert_string_equal(err.where, "nb");
+    assert_int_equal(err.offset, 3);
+    assert_string_equal(err.msg, "poll failed: ENOMEM (Cannot allocate "
+                                 "memory)");
+    mf_error_clear(&err);
+    assert_int_equal(chan_peek(c, buf, 4, &err), -1);
+    assert_int_equal(err.code, CHAN_ERR_IO);
+    assert_int_equal(err.offset, 3);
+    assert_string_equal(err.msg, "poll failed: ENOMEM (Cannot allocate "
+                                 "memory)");
+    mf_error_clear(&err);
+    assert_false(chan_write_full(c, "z", 1, &err));
+    assert_int_equal(err.code, CHAN_ERR_IO);
+    assert_string_equal(err.where, "nb");
+    assert_int_equal(err.offset, 2);
+    assert_string_equal(err.msg, "poll failed: ENOMEM (Cannot allocate "
+                                 "memory)");
+    atomic_store(&poll_fail_errno, 0);
+    assert_int_equal(chan_offset(c), 3);
+    assert_int_equal(chan_written(c), 2);
+    close(sv[1]);
+    chan_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -703,6 +789,7 @@ int main(void)
         FD_TEST(test_io_errors),
         FD_TEST(test_new_rejects_bad_fd_and_owns),
         FD_TEST(test_regular_file),
+        FD_TEST(test_socket_poll_failure),
     };
 
     return cmocka_run_group_tests_name("chan/fd", tests, NULL, NULL);
