@@ -772,6 +772,22 @@ static void test_socket_poll_failure(void **state)
     chan_free(c);
 }
 
+/* chan_mem_data() of an fd channel: no bytes, NULL and *len = 0. */
+static void test_mem_data_of_fd_channel(void **state)
+{
+    int p[2];
+    size_t len = 7;
+    Chan *c;
+
+    (void)state;
+    assert_int_equal(pipe(p), 0);
+    c = fd_chan(p[0], true, "pipe");
+    assert_null(chan_mem_data(c, &len));
+    assert_int_equal(len, 0);
+    close(p[1]);
+    chan_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -790,6 +806,7 @@ int main(void)
         FD_TEST(test_new_rejects_bad_fd_and_owns),
         FD_TEST(test_regular_file),
         FD_TEST(test_socket_poll_failure),
+        FD_TEST(test_mem_data_of_fd_channel),
     };
 
     return cmocka_run_group_tests_name("chan/fd", tests, NULL, NULL);
