@@ -309,6 +309,28 @@ static void test_alloc_faults(void **state)
     chan_free(c);
 }
 
+/* chan_readv of a memory source that fails: -1 exactly, error set. */
+static void test_mem_readv_fault(void **state)
+{
+    Chan *c = chan_mem_new(data, 10, 4, "mem", NULL);
+    uint8_t buf[8];
+    struct iovec iov = { buf, sizeof(buf) };
+    MfError err;
+
+    (void)state;
+    assert_non_null(c);
+    mf_error_clear(&err);
+    assert_int_equal(chan_readv(c, &iov, 1, &err), 4);
+    fail_once("mfcolo/chan/read", EIO);
+    assert_int_equal(chan_readv(c, &iov, 1, &err), -1);
+    assert_int_equal(err.code, CHAN_ERR_IO);
+    assert_string_equal(err.where, "mem");
+    assert_int_equal(err.offset, 4);
+    assert_string_equal(err.msg, "read failed: EIO (Input/output error)");
+    assert_int_equal(chan_offset(c), 4);
+    chan_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +339,7 @@ int main(void)
         cmocka_unit_test_teardown(test_socket_peek_fault, disarm),
         cmocka_unit_test_teardown(test_write_faults, disarm),
         cmocka_unit_test_teardown(test_alloc_faults, disarm),
+        cmocka_unit_test_teardown(test_mem_readv_fault, reset),
     };
 
     fiu_init(0);
