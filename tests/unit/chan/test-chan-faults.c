@@ -331,6 +331,59 @@ static void test_mem_readv_fault(void **state)
     chan_free(c);
 }
 
+/*
+ * Only EINTR and EAGAIN are retried on a socket: ENOMEM (errno 12, one
+ * above EAGAIN = EWOULDBLOCK on Linux) from a read, a peek or a write
+ * fails with CHAN_ERR_IO although the socket is ready for the retry.
+ */
+static void test_socket_enomem_is_not_retried(void **state)
+{
+    int sv[2];
+    uint8_t buf[4];
+    MfError err;
+    Chan *c;
+
+    (void)state;
+    arm("chan/faults: test_socket_enomem_is_not_retried: a read, peek or "
+        "write of a socket");
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    c = chan_fd_new(sv[0], true, "sock", NULL);
+    assert_non_null(c);
+    assert_int_equal(write(sv[1], "abcdef", 6), 6);
+    mf_error_clear(&err);
+    assert_int_equal(chan_read_full(c, buf, 2, "ab", &err), 1);
+    fail_once("mfcolo/chan/read", ENOMEM);
+    assert_int_equal(chan_read_full(c, buf, 2, "cd", &err), -1);
+    assert_int_equal(err.code, CHAN_ERR_IO);
+    assert_int_equal(err.offset, 2);
+    assert_string_equal(err.msg, "read failed: ENOMEM (Cannot allocate "
+                                 "memory)");
+    fail_once("mfcolo/chan/read", ENOMEM);
+    mf_error_clear(&err);
+    assert_int_equal(chan_peek(c, buf, 2, &err), -1);
+    assert_int_equal(err.code, CHAN_ERR_IO);
+    assert_int_equal(err.offset, 2);
+    assert_string_equal(err.msg, "recv (peek) failed: ENOMEM (Cannot "
+                                 "allocate memory)");
+    fail_once("mfcolo/chan/write", ENOMEM);
+    mf_error_clear(&err);
+    assert_false(chan_write_full(c, "xyz", 3, &err));
+    assert_int_equal(err.code, CHAN_ERR_IO);
+    assert_string_equal(err.where, "sock");
+    assert_int_equal(err.offset, 0);
+    assert_string_equal(err.msg, "write failed: ENOMEM (Cannot allocate "
+                                 "memory)");
+    assert_int_equal(chan_written(c), 0);
+    /* nothing was consumed or sent */
+    mf_error_clear(&err);
+    assert_int_equal(chan_read_full(c, buf, 4, "cdef", &err), 1);
+    assert_memory_equal(buf, "cdef", 4);
+    assert_int_equal(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), -1);
+    assert_int_equal(errno, EAGAIN);
+    close(sv[1]);
+    chan_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +393,7 @@ int main(void)
         cmocka_unit_test_teardown(test_write_faults, disarm),
         cmocka_unit_test_teardown(test_alloc_faults, disarm),
         cmocka_unit_test_teardown(test_mem_readv_fault, reset),
+        cmocka_unit_test_teardown(test_socket_enomem_is_not_retried, disarm),
     };
 
     fiu_init(0);
