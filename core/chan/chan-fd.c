@@ -61,7 +61,11 @@ fail:
  */
 static bool chan_fd_wait(Chan *c, short events, uint64_t offset, MfError *err)
 {
-    struct pollfd pfd[2];
+    /* A successful poll(2) sets every revents; a failed one is not read. */
+    struct pollfd pfd[2] = {
+        { .fd = c->fd, .events = events },
+        { .fd = c->wake[0], .events = POLLIN },
+    };
     int r;
 
     for (;;) {
@@ -69,12 +73,6 @@ static bool chan_fd_wait(Chan *c, short events, uint64_t offset, MfError *err)
             return chan_fail(c, err, CHAN_ERR_SHUTDOWN, offset,
                              "channel was shut down");
         }
-        pfd[0].fd = c->fd;
-        pfd[0].events = events;
-        pfd[0].revents = 0;
-        pfd[1].fd = c->wake[0];
-        pfd[1].events = POLLIN;
-        pfd[1].revents = 0;
         if (mf_fault("mfcolo/chan/poll")) {
             errno = mf_fault_errno(EIO);
             r = -1;
