@@ -11,6 +11,7 @@
 
 #include "base/be.h"
 #include "base/bitmap.h"
+#include "guard-alloc.h"
 
 static void test_be_roundtrip(void **state)
 {
@@ -112,6 +113,65 @@ static void test_take_atomic(void **state)
     mf_bitmap_free(b);
 }
 
+/*
+ * Every operation stays inside the map's MF_BITMAP_WORDS(nbits) words:
+ * each map ends right before a PROT_NONE page, so reading the word after
+ * it faults.  Found by ci/mutate (docs/verification.md): a search loop
+ * that stopped at i > WORDS instead of i >= WORDS read one word past the
+ * map when nothing was found, with the same result.
+ */
+static void test_ops_stay_inside_the_map(void **state)
+{
+    static const uint64_t sizes[] = { 1, 63, 64, 65, 128, 200, 4096 };
+    SupGuardAlloc g;
+    size_t k;
+
+    (void)state;
+    sup_guard_alloc_init(&g, SUP_GUARD_AFTER);
+    for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        uint64_t n = sizes[k], words = MF_BITMAP_WORDS(n), b;
+        unsigned long *map = mf_bitmap_new_in(&g.ops, "test", n);
+        unsigned long *src = mf_bitmap_new_in(&g.ops, "test", n);
+        uint64_t start = 0, len = 0;
+
+        assert_non_null(map);
+        assert_non_null(src);
+        /* the word after the map is the guard page */
+        assert_int_equal((uintptr_t)(map + words) % g.page, 0);
+        assert_int_equal((uintptr_t)(src + words) % g.page, 0);
+        mf_bitmap_zero(map, n);
+        mf_bitmap_zero(src, n);
+
+        /* nothing set: every search runs to the last word */
+        assert_int_equal(mf_bitmap_find_next(map, n, 0), n);
+        assert_int_equal(mf_bitmap_find_next(map, n, n - 1), n);
+        assert_true(mf_bitmap_empty(map, n));
+        assert_false(mf_bitmap_next_run(map, n, &start, &len));
+        assert_int_equal(mf_bitmap_count(map, n), 0);
+
+        /* every bit of every word set: the zero search runs to the end */
+        for (b = 0; b < words * MF_BITS_PER_LONG; b++) {
+            mf_bitmap_set(src, b);
+        }
+        mf_bitmap_take_atomic(map, src, n);
+        assert_true(mf_bitmap_empty(src, n));
+        assert_int_equal(mf_bitmap_find_next_zero(map, n, 0), n);
+        assert_int_equal(mf_bitmap_find_next_zero(map, n, n - 1), n);
+        assert_int_equal(mf_bitmap_count(map, n), n);
+        start = 0;
+        assert_true(mf_bitmap_next_run(map, n, &start, &len));
+        assert_int_equal(start, 0);
+        assert_int_equal(len, n);
+        assert_int_equal(mf_bitmap_find_next(map, n, n - 1), n - 1);
+
+        mf_bitmap_clear_range(map, 0, n);
+        assert_int_equal(mf_bitmap_count(map, n), 0);
+        mf_bitmap_free_in(&g.ops, map);
+        mf_bitmap_free_in(&g.ops, src);
+    }
+    assert_int_equal(sup_guard_alloc_live(&g), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -119,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_set_test_clear),
         cmocka_unit_test(test_find_and_runs),
         cmocka_unit_test(test_take_atomic),
+        cmocka_unit_test(test_ops_stay_inside_the_map),
     };
 
     return cmocka_run_group_tests_name("base/bitmap", tests, NULL, NULL);

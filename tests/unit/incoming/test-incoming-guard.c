@@ -17,67 +17,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "guard-alloc.h"
 #include "incoming/incoming.h"
 #include "secondary.h"
 #include "stream-build.h"
-
-#define GUARD_MAX 64
-
-typedef struct Guard {
-    void *ptr[GUARD_MAX];
-    size_t len[GUARD_MAX];
-    size_t page;
-} Guard;
-
-/* @size bytes right after a PROT_NONE page. */
-static void *guard_alloc(void *opaque, size_t size)
-{
-    Guard *g = opaque;
-    size_t len = g->page + (size + g->page - 1) / g->page * g->page;
-    uint8_t *base;
-    int i;
-
-    for (i = 0; i < GUARD_MAX && g->ptr[i]; i++) {
-    }
-    if (i == GUARD_MAX) {
-        return NULL;
-    }
-    base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                -1, 0);
-    if (base == MAP_FAILED) {
-        return NULL;
-    }
-    if (mprotect(base, g->page, PROT_NONE) != 0) {
-        munmap(base, len);
-        return NULL;
-    }
-    g->ptr[i] = base + g->page;
-    g->len[i] = len;
-    return g->ptr[i];
-}
-
-static void guard_free(void *opaque, void *ptr)
-{
-    Guard *g = opaque;
-    int i;
-
-    if (!ptr) {
-        return;
-    }
-    for (i = 0; i < GUARD_MAX; i++) {
-        if (g->ptr[i] == ptr) {
-            munmap((uint8_t *)ptr - g->page, g->len[i]);
-            g->ptr[i] = NULL;
-            return;
-        }
-    }
-    fail_msg("guard_free of a pointer it did not allocate");
-}
 
 /* Plain precopy of one page into a receiver using @a, read @chunk bytes
  * at most at a time (0: all). */
@@ -126,15 +72,12 @@ static void run_plain(const MfAllocator *a, size_t chunk)
 
 static void test_precopy_reads_inside_buffers(void **state)
 {
-    Guard g = { .page = (size_t)sysconf(_SC_PAGESIZE) };
-    MfAllocator a = { guard_alloc, guard_free, &g };
-    int i;
+    SupGuardAlloc g;
 
     (void)state;
-    run_plain(&a, 0);
-    for (i = 0; i < GUARD_MAX; i++) {
-        assert_null(g.ptr[i]);
-    }
+    sup_guard_alloc_init(&g, SUP_GUARD_BEFORE);
+    run_plain(&g.ops, 0);
+    assert_int_equal(sup_guard_alloc_live(&g), 0);
 }
 
 static void test_precopy_any_piece_size(void **state)
