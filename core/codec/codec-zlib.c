@@ -84,8 +84,10 @@ static bool codec_zlib_init(Codec *c, MfError *err)
  * (Z_OK, Z_BUF_ERROR), -1 with @err set on a library error; @len is the
  * payload length for the error offset.  After a call that made progress
  * *@boundary says whether inflate stopped between blocks (data_type bit
- * 128); a call without progress says nothing (zlib resets that state at
- * the start of every call).
+ * 128) with no bit of the last input byte left over (data_type bits 0-5,
+ * the unused bits; bit 64, the last-block flag, is ignored); a call
+ * without progress says nothing (zlib resets that state at the start of
+ * every call).
  */
 static int codec_zlib_step(z_stream *zs, size_t len, bool *boundary,
                            MfError *err)

@@ -86,7 +86,8 @@ bool codec_is_raw(const Codec *c);
  * channel's stream.  CODEC_ERR_DECOMPRESS (library error, message names
  * it), CODEC_ERR_SIZE (output not exactly npages x page_size: too little,
  * or input left over / more output pending; zlib also when the payload
- * does not end between deflate blocks, as Z_SYNC_FLUSH leaves it),
+ * does not end between deflate blocks on a byte boundary, as
+ * Z_SYNC_FLUSH leaves it),
  * CODEC_ERR_PAYLOAD_SIZE (@len above codec_max_payload()),
  * CODEC_ERR_UNEXPECTED_PAYLOAD (@npages 0 and @len > 0).  none copies
  * the payload, which must be exactly the pages (CODEC_ERR_SIZE).

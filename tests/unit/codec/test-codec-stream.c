@@ -460,6 +460,114 @@ static void test_stream_end_and_frames(void **state)
     (void)i;
 }
 
+#ifdef MFCOLO_HAVE_ZLIB
+/* Deflate's bit order: fields LSB first, Huffman codes MSB first. */
+typedef struct BitWriter {
+    uint8_t *buf; /* zeroed, large enough */
+    size_t bits;
+} BitWriter;
+
+static void put_bits(BitWriter *w, uint32_t value, unsigned n)
+{
+    unsigned i;
+
+    for (i = 0; i < n; i++, w->bits++) {
+        if (value >> i & 1) {
+            w->buf[w->bits / 8] |= 1u << (w->bits % 8);
+        }
+    }
+}
+
+static void put_code(BitWriter *w, uint32_t code, unsigned n)
+{
+    while (n--) {
+        put_bits(w, code >> n & 1, 1);
+    }
+}
+
+/*
+ * One non-final fixed-Huffman block (RFC 1951 3.2.6) of PS literals: @k
+ * bytes 0x90 (9-bit codes) then 'a' (8-bit codes), then end-of-block.
+ * The expected page goes to @page.
+ */
+static void put_fixed_block(BitWriter *w, uint32_t k, uint8_t *page)
+{
+    uint32_t i;
+
+    put_bits(w, 0, 1); /* BFINAL 0 */
+    put_bits(w, 1, 2); /* BTYPE 01: fixed codes */
+    for (i = 0; i < PS; i++) {
+        page[i] = i < k ? 0x90 : 'a';
+        if (i < k) {
+            put_code(w, 0x190 + (0x90 - 144), 9);
+        } else {
+            put_code(w, 0x30 + 'a', 8);
+        }
+    }
+    put_code(w, 0, 7); /* 256, end of block */
+}
+
+/*
+ * zlib: a payload must end between deflate blocks on a byte boundary
+ * (data_type 128, no bit of the last byte left over), as Z_SYNC_FLUSH
+ * leaves the stream; then the next payload starts at its first bit.  A
+ * block ending with @u = 1..7 unused bits in its last byte is refused
+ * (the next packet would be read from the wrong bit).  Found by
+ * ci/mutate (docs/verification.md): the mask 128 + 63 -> 127 + 63
+ * ignored data_type's bit 0 and accepted u = 1.
+ */
+static void test_zlib_payload_ends_on_a_byte(void **state)
+{
+    Fixture *f = *state;
+    uint8_t buf[PS * 9 / 8 + 16], want[PS];
+    uint8_t *pages[1] = { f->pages[0] };
+    char msg[128];
+    unsigned u;
+
+    for (u = 0; u < 8; u++) {
+        Codec *c;
+        BitWriter w = { buf, 0 };
+        size_t len;
+        MfError err;
+
+        memset(buf, 0, sizeof(buf));
+        put_bits(&w, 0x0178, 16); /* zlib header 78 01 */
+        /* 3 + 8 PS + k + 7 bits: k picks the bits left in the last byte */
+        put_fixed_block(&w, (14 - u) % 8, want);
+        assert_int_equal((8 - w.bits % 8) % 8, u);
+        len = (w.bits + 7) / 8;
+        mf_error_clear(&err);
+        c = codec_new(WIRE_COMP_ZLIB, PS, &err);
+        assert_non_null(c);
+        memset(f->pages[0], 0, PS);
+        if (u == 0) {
+            assert_true(codec_decompress(c, buf, len, pages, 1, &err));
+            assert_memory_equal(f->pages[0], want, PS);
+            /* the stream goes on at the next byte */
+            memset(buf, 0, sizeof(buf));
+            w.bits = 0;
+            put_fixed_block(&w, 14, want);
+            assert_int_equal(w.bits % 8, 0);
+            assert_true(codec_decompress(c, buf, w.bits / 8, pages, 1, &err));
+            assert_memory_equal(f->pages[0], want, PS);
+        } else if (codec_decompress(c, buf, len, pages, 1, &err)) {
+            fail_msg("a payload whose last block ends with %u unused bits "
+                     "was accepted",
+                     u);
+        } else {
+            snprintf(msg, sizeof(msg),
+                     "zlib payload of %zu bytes ends inside a deflate block, "
+                     "not at a sync flush",
+                     len);
+            assert_int_equal(err.code, CODEC_ERR_SIZE);
+            assert_int_equal(err.offset, len);
+            assert_string_equal(err.msg, msg);
+        }
+        codec_free(c);
+    }
+}
+#endif
+
 #define T(fn, m) \
     cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, \
                                              (void *)(uintptr_t)(m))
@@ -484,7 +592,10 @@ int main(void)
     failed += cmocka_run_group_tests_name("codec/zstd", zstd_tests, NULL, NULL);
 #endif
 #ifdef MFCOLO_HAVE_ZLIB
-    const struct CMUnitTest zlib_tests[] = { ALL(WIRE_COMP_ZLIB) };
+    const struct CMUnitTest zlib_tests[] = {
+        ALL(WIRE_COMP_ZLIB),
+        T(test_zlib_payload_ends_on_a_byte, WIRE_COMP_ZLIB),
+    };
 
     failed += cmocka_run_group_tests_name("codec/zlib", zlib_tests, NULL, NULL);
 #endif
