@@ -361,6 +361,14 @@ static void test_block_name(void **state)
     assert_string_equal(fx.err.msg,
                         "packet ramblock has no NUL in its 256 "
                         "bytes (byte 255 is 0x61, limit 255 characters)");
+    /* the byte the message shows is the last one, not byte 254 */
+    fx.buf[64 + 254] = 0x01;
+    fx.buf[64 + 255] = 0xfe;
+    mf_error_clear(&fx.err);
+    expect_error(WIRE_ERR_PACKET_BLOCK_NAME, 319);
+    assert_string_equal(fx.err.msg,
+                        "packet ramblock has no NUL in its 256 "
+                        "bytes (byte 255 is 0xfe, limit 255 characters)");
     /* a short name with garbage after its NUL is accepted */
     build(0, 128, 1, 0);
     memset(fx.buf + 64 + 7, 0xee, 256 - 7);
