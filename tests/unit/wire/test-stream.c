@@ -4,11 +4,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "base/be.h"
+#include "guard-alloc.h"
 #include "wire/errors.h"
 #include "wire/stream.h"
 
@@ -314,6 +316,62 @@ static void test_idstr(void **state)
     assert_int_equal(used, 1);
 }
 
+/*
+ * A name read from a buffer that ends right before a PROT_NONE page, into
+ * a WIRE_IDSTR_SIZE array that does too: neither is touched past its end
+ * (an access there faults), for the shortest and longest names.
+ */
+static void test_idstr_stays_inside(void **state)
+{
+    static const size_t lens[] = { 0, 1, 6, 255 };
+    SupGuardAlloc g;
+    size_t k;
+
+    (void)state;
+    sup_guard_alloc_init(&g, SUP_GUARD_AFTER);
+    for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+        size_t n = lens[k], used = 0;
+        uint8_t *buf = g.ops.alloc(g.ops.opaque, 1 + n);
+        uint8_t *cut = g.ops.alloc(g.ops.opaque, n ? n : 1);
+        char *name = g.ops.alloc(g.ops.opaque, WIRE_IDSTR_SIZE);
+        char want[WIRE_IDSTR_SIZE];
+
+        assert_non_null(buf);
+        assert_non_null(cut);
+        assert_non_null(name);
+        assert_int_equal((uintptr_t)(buf + 1 + n) % g.page, 0);
+        assert_int_equal((uintptr_t)(cut + (n ? n : 1)) % g.page, 0);
+        assert_int_equal((uintptr_t)(name + WIRE_IDSTR_SIZE) % g.page, 0);
+        memset(want, 'a' + (int)k, n);
+        want[n] = '\0';
+        buf[0] = (uint8_t)n;
+        memcpy(buf + 1, want, n);
+        memset(name, 0x5a, WIRE_IDSTR_SIZE);
+        reset();
+        assert_true(wire_idstr_decode(buf, 1 + n, name, &used, &err));
+        assert_int_equal(used, 1 + n);
+        assert_string_equal(name, want);
+        /* one byte short: refused, nothing read past the buffer */
+        if (n > 0) {
+            char msg[64];
+
+            cut[0] = (uint8_t)n;
+            memcpy(cut + 1, want, n - 1);
+            snprintf(msg, sizeof(msg), "name needs %zu bytes, got %zu", 1 + n,
+                     n);
+            reset();
+            assert_false(wire_idstr_decode(cut, n, name, &used, &err));
+            assert_int_equal(err.code, MF_ERR_INVALID_ARG);
+            assert_int_equal(err.offset, n);
+            assert_string_equal(err.msg, msg);
+        }
+        g.ops.free(g.ops.opaque, name);
+        g.ops.free(g.ops.opaque, cut);
+        g.ops.free(g.ops.opaque, buf);
+    }
+    assert_int_equal(sup_guard_alloc_live(&g), 0);
+}
+
 static void ram_ok(uint64_t word, uint32_t ps, uint64_t addr, uint32_t flags)
 {
     uint64_t a = 1;
@@ -389,6 +447,57 @@ static void test_ram_record_errors(void **state)
     ram_bad(0x08, 0x80000000u, MF_ERR_INVALID_ARG);
 }
 
+/*
+ * Every flag bit a record can carry (page size 512 KiB: bits 0..18),
+ * alone and beside PAGE: the unsupported ones (FULL 0x01, XBZRLE 0x40,
+ * HOOK 0x80, COMPRESS_PAGE 0x100) are refused as unsupported before any
+ * other check, every bit above MULTIFD_FLUSH 0x200 as unknown, each with
+ * its exact message.
+ */
+static void test_ram_record_every_flag_bit(void **state)
+{
+    static const char unsup[] = "(FULL 0x01, XBZRLE 0x40, HOOK 0x80, "
+                                "COMPRESS_PAGE 0x100)";
+    const uint32_t ps = 524288;
+    uint32_t b, k;
+    char msg[160];
+
+    (void)state;
+    for (b = 0; b < 19; b++) {
+        for (k = 0; k < 2; k++) {
+            uint32_t bit = 1u << b;
+            uint32_t flags = bit | (k ? WIRE_RAM_PAGE : 0);
+            uint64_t word = 0x1380000ULL | flags;
+
+            if (bit & (WIRE_RAM_FULL | WIRE_RAM_XBZRLE | WIRE_RAM_HOOK |
+                       WIRE_RAM_COMPRESS_PAGE)) {
+                ram_bad(word, ps, WIRE_ERR_RAM_FLAGS);
+                snprintf(msg, sizeof(msg),
+                         "RAM record flags 0x%x carry unsupported 0x%x %s",
+                         flags, bit, unsup);
+            } else if (bit > WIRE_RAM_MULTIFD_FLUSH) {
+                ram_bad(word, ps, WIRE_ERR_RAM_FLAGS);
+                snprintf(msg, sizeof(msg),
+                         "RAM record flags 0x%x carry unknown bits 0x%x "
+                         "(known mask 0x23e)",
+                         flags, bit);
+            } else if (bit == WIRE_RAM_CONTINUE
+                           ? !k /* CONTINUE alone */
+                           : k && bit != WIRE_RAM_PAGE /* two main flags */) {
+                ram_bad(word, ps, WIRE_ERR_RAM_FLAGS);
+                snprintf(msg, sizeof(msg),
+                         "RAM record flags 0x%x: need exactly one of "
+                         "MEM_SIZE, ZERO, PAGE, EOS, MULTIFD_FLUSH",
+                         flags);
+            } else {
+                ram_ok(word, ps, 0x1380000ULL, flags);
+                continue;
+            }
+            assert_string_equal(err.msg, msg);
+        }
+    }
+}
+
 static void test_zero_fill(void **state)
 {
     (void)state;
@@ -459,8 +568,10 @@ int main(void)
         cmocka_unit_test(test_footer),
         cmocka_unit_test(test_command),
         cmocka_unit_test(test_idstr),
+        cmocka_unit_test(test_idstr_stays_inside),
         cmocka_unit_test(test_ram_record),
         cmocka_unit_test(test_ram_record_errors),
+        cmocka_unit_test(test_ram_record_every_flag_bit),
         cmocka_unit_test(test_zero_fill),
         cmocka_unit_test(test_colo_messages),
         cmocka_unit_test(test_error_codes),
