@@ -1028,6 +1028,12 @@ static uint64_t in_colo_cut_in_message(Fx *fx)
     return cut_in_cp1(fx, 2);
 }
 
+static uint64_t in_colo_cut_before_section_type(Fx *fx)
+{
+    /* REQUEST SEND, then nothing: the RAM state's first type byte */
+    return cut_in_cp1(fx, 4 + 4);
+}
+
 static uint64_t in_colo_cut_in_page(Fx *fx)
 {
     /* REQUEST SEND END-hdr(5) word(8) data(..) */
@@ -1129,6 +1135,216 @@ static uint64_t in_colo_ram_unknown_sid(Fx *fx)
     at = fx->s.len;
     sb_section_part(&fx->s, WIRE_VM_SECTION_END, 7);
     return at + 1;
+}
+
+/*
+ * A checkpoint's RAM state in three "ram" sections: PART, PART, END, then
+ * QEMU_VM_EOF.  QEMU's primary sends one END (qemu_savevm_live_state
+ * completes the iterable sections only: tests/data/qemu-7.2-colo
+ * parse.txt, every checkpoint); QEMU's secondary loads a PART like an
+ * END (qemu_loadvm_state_main), and so does this receiver: the pages of
+ * every section are in the checkpoint, flushed before its device state.
+ */
+static void test_colo_checkpoint_part_sections(void **state)
+{
+    /* pc.ram byte 0 of pages 0..7: precopy 0x10 + i, then this one */
+    static const uint8_t want[8] = {
+        0x90, 0x11, 0, 0x13, 0x94, 0x15, 0x16, 0x97
+    };
+    Fx *fx = *state;
+    IncomingStats st;
+    const uint8_t *r;
+    char line[300];
+    size_t len;
+
+    build_colo_precopy(&fx->s);
+    sb_colo(&fx->s, WIRE_COLO_CHECKPOINT_REQUEST);
+    sb_colo(&fx->s, WIRE_COLO_VMSTATE_SEND);
+    sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
+    sb_page(&fx->s, NULL, 0, 0x90);
+    sb_zero(&fx->s, NULL, 2 * SB_PAGE, 0);
+    sb_eos(&fx->s);
+    sb_footer(&fx->s, SB_RAM_SID);
+    sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
+    sb_page(&fx->s, NULL, 4 * SB_PAGE, 0x94);
+    sb_eos(&fx->s);
+    sb_footer(&fx->s, SB_RAM_SID);
+    sb_section_part(&fx->s, WIRE_VM_SECTION_END, SB_RAM_SID);
+    sb_page(&fx->s, NULL, 7 * SB_PAGE, 0x97);
+    sb_cp_end(&fx->s, 100);
+    fx_run(fx);
+    if (!fx->ok) {
+        mf_error_format(&fx->err, line, sizeof(line));
+        print_error("a checkpoint of ram PART, PART, END sections was "
+                    "refused: %s (%s)\n",
+                    line, fx->err.code_name ? fx->err.code_name : "-");
+    }
+    assert_true(fx->ok);
+    assert_int_equal(fx->outcome, INCOMING_FAILED_OVER);
+    r = replies(fx, &len);
+    assert_int_equal(len, 16); /* READY REPLY RECEIVED LOADED */
+    assert_memory_equal(r, cp_replies, len);
+    assert_string_equal(fx->log, "devpre precopy start stop load done start ");
+    assert_int_equal(fx->cps, 1);
+    assert_memory_equal(fx->ram_at_cp, want, sizeof(want));
+    assert_memory_equal(fx->ram_at_load, want, sizeof(want));
+    assert_int_equal(fx->cp_dev_len, 100);
+    assert_int_equal(fx->cp_dev_d5, 100);
+    incoming_get_stats(fx->sec->in, &st);
+    assert_int_equal(st.checkpoints, 1);
+    assert_int_equal(st.pages, 8 + 3);
+    assert_int_equal(st.zero_pages, 1);
+}
+
+/*
+ * Every section type byte where a checkpoint's RAM state has its next
+ * section, first (right after VMSTATE_SEND) and after a complete ram
+ * PART section (page 0 = 0x90).  The bytes after the type byte are those
+ * of a ram section (be32 id 2, a PAGE for page 5 = 0xa5, EOS, footer),
+ * then QEMU_VM_EOF and the device state, whatever the type:
+ *   - QEMU_VM_EOF (0x00): the RAM state ends there; the section bytes
+ *     are then read as a COLO message: be32 0x00000002 is not
+ *     VMSTATE_SIZE (INCOMING_ERR_COLO_UNEXPECTED at the byte after EOF);
+ *   - SECTION_PART (0x02), SECTION_END (0x03): loaded; the checkpoint is
+ *     applied (page 5 = 0xa5, page 0 = 0x90 or 0x10);
+ *   - the other known types (START, FULL, SUBSECTION, VMDESCRIPTION,
+ *     CONFIGURATION, COMMAND, FOOTER): INCOMING_ERR_UNEXPECTED_SECTION;
+ *   - every other value: WIRE_ERR_VM_SECTION_TYPE;
+ * each refusal on "main" at the type byte, with its exact message; the
+ * partial checkpoint is discarded (memory of precopy) and the guest,
+ * stopped at the REQUEST, restarted by the failover.
+ */
+typedef enum CpTypeOutcome {
+    CP_TYPE_LOADED,
+    CP_TYPE_EOF,
+    CP_TYPE_UNEXPECTED,
+    CP_TYPE_UNKNOWN,
+} CpTypeOutcome;
+
+static CpTypeOutcome cp_type_outcome(unsigned type)
+{
+    switch (type) {
+    case WIRE_VM_EOF:
+        return CP_TYPE_EOF;
+    case WIRE_VM_SECTION_PART:
+    case WIRE_VM_SECTION_END:
+        return CP_TYPE_LOADED;
+    case WIRE_VM_SECTION_START:
+    case WIRE_VM_SECTION_FULL:
+    case WIRE_VM_SUBSECTION:
+    case WIRE_VM_VMDESCRIPTION:
+    case WIRE_VM_CONFIGURATION:
+    case WIRE_VM_COMMAND:
+    case WIRE_VM_SECTION_FOOTER:
+        return CP_TYPE_UNEXPECTED;
+    default:
+        return CP_TYPE_UNKNOWN;
+    }
+}
+
+static void check_cp_section_type(unsigned type, bool after_part)
+{
+    static const char *const names[256] = {
+        [WIRE_VM_SECTION_START] = "SECTION_START",
+        [WIRE_VM_SECTION_FULL] = "SECTION_FULL",
+        [WIRE_VM_SUBSECTION] = "SUBSECTION",
+        [WIRE_VM_VMDESCRIPTION] = "VMDESCRIPTION",
+        [WIRE_VM_CONFIGURATION] = "CONFIGURATION",
+        [WIRE_VM_COMMAND] = "COMMAND",
+        [WIRE_VM_SECTION_FOOTER] = "SECTION_FOOTER",
+    };
+    CpTypeOutcome want = cp_type_outcome(type);
+    uint8_t page0 = after_part ? 0x90 : 0x10;
+    void *st = NULL;
+    char msg[200], line[300];
+    uint64_t at;
+    int code = 0;
+    bool bad;
+    Fx *fx;
+
+    assert_int_equal(fx_setup(&st), 0);
+    fx = st;
+    build_colo_precopy(&fx->s);
+    sb_colo(&fx->s, WIRE_COLO_CHECKPOINT_REQUEST);
+    sb_colo(&fx->s, WIRE_COLO_VMSTATE_SEND);
+    if (after_part) {
+        sb_section_part(&fx->s, WIRE_VM_SECTION_PART, SB_RAM_SID);
+        sb_page(&fx->s, NULL, 0, 0x90);
+        sb_eos(&fx->s);
+        sb_footer(&fx->s, SB_RAM_SID);
+    }
+    at = fx->s.len;
+    sb_section_part(&fx->s, (uint8_t)type, SB_RAM_SID);
+    sb_page(&fx->s, NULL, 5 * SB_PAGE, 0xa5);
+    sb_cp_end(&fx->s, 100);
+    fx_run(fx);
+
+    msg[0] = '\0';
+    switch (want) {
+    case CP_TYPE_LOADED:
+        break;
+    case CP_TYPE_EOF:
+        code = INCOMING_ERR_COLO_UNEXPECTED;
+        at += 1;
+        snprintf(msg, sizeof(msg),
+                 "COLO message checkpoint-reply (2) where vmstate-size (4) "
+                 "was expected");
+        break;
+    case CP_TYPE_UNEXPECTED:
+        code = INCOMING_ERR_UNEXPECTED_SECTION;
+        snprintf(msg, sizeof(msg),
+                 "%s (0x%02x) in a checkpoint's RAM state (only \"ram\" "
+                 "SECTION_PART/END and QEMU_VM_EOF)",
+                 names[type], type);
+        break;
+    case CP_TYPE_UNKNOWN:
+        code = WIRE_ERR_VM_SECTION_TYPE;
+        snprintf(msg, sizeof(msg),
+                 "section type 0x%02x unknown (known: 0x00-0x08, 0x7e)", type);
+        break;
+    }
+    mf_error_format(&fx->err, line, sizeof(line));
+    if (want == CP_TYPE_LOADED) {
+        bad = !fx->ok;
+    } else {
+        bad = fx->ok || fx->err.code != code || fx->err.offset != at ||
+              strcmp(fx->err.msg, msg) != 0;
+    }
+    if (bad) {
+        print_error("section type 0x%02x %s in a checkpoint: want %s, got "
+                    "ok=%d: %s\n",
+                    type, after_part ? "after a PART" : "first",
+                    want == CP_TYPE_LOADED ? "loaded" : msg, fx->ok, line);
+    }
+    if (want == CP_TYPE_LOADED) {
+        assert_true(fx->ok);
+        assert_int_equal(fx->outcome, INCOMING_FAILED_OVER);
+        assert_int_equal(fx->cps, 1);
+        assert_int_equal(ram_byte(fx, "pc.ram", 0), page0);
+        assert_int_equal(ram_byte(fx, "pc.ram", 5 * SB_PAGE), 0xa5);
+        assert_string_equal(fx->log,
+                            "devpre precopy start stop load done start ");
+    } else {
+        expect_err(fx, code, at);
+        assert_string_equal(fx->err.msg, msg);
+        assert_int_equal(fx->cps, 0);
+        assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x10);
+        assert_int_equal(ram_byte(fx, "pc.ram", 5 * SB_PAGE), 0x15);
+        assert_int_equal(colo_phase(&fx->sec->colo), COLO_PHASE_FAILED_OVER);
+        assert_string_equal(fx->log, "devpre precopy start stop start ");
+    }
+    fx_teardown(&st);
+}
+
+static void test_colo_checkpoint_section_types(void **state)
+{
+    unsigned type;
+
+    (void)state;
+    for (type = 0; type < 256; type++) {
+        check_cp_section_type(type, false);
+        check_cp_section_type(type, true);
+    }
 }
 
 static uint64_t in_colo_mem_size_in_checkpoint(Fx *fx)
@@ -1518,6 +1734,11 @@ static const ErrCase err_cases[] = {
       "stream ends inside the COLO message that starts at offset 37292 (4 "
       "bytes expected)",
       check_cut_in_cp1 },
+    { "test_colo_cut_before_section_type", in_colo_cut_before_section_type,
+      INCOMING_ERR_TRUNCATED,
+      "stream ends inside section type that starts at offset 37300 (1 bytes "
+      "expected)",
+      check_cut_in_cp1 },
     { "test_colo_cut_in_page", in_colo_cut_in_page, INCOMING_ERR_TRUNCATED,
       "stream ends inside PAGE record data that starts at offset 37305 (4096 "
       "bytes expected)",
@@ -1604,6 +1825,8 @@ int main(void)
         T(test_devices_vmdesc_10),
         T(test_colo_two_checkpoints),
         T(test_colo_clean_end_precopy_only),
+        T(test_colo_checkpoint_part_sections),
+        T(test_colo_checkpoint_section_types),
         T(test_failover_request_mid_checkpoint),
         T(test_failover_request_while_loading),
         T(test_failover_request_at_loading),
