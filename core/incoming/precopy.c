@@ -34,6 +34,8 @@ static const char vmdesc_json_start[][VMDESC_JSON_START_LEN + 1] = {
 #define END_PATTERN_LEN (5 + 1 + 1 + 4 + VMDESC_JSON_START_LEN)
 /* The end pattern's bytes after QEMU_VM_EOF: not device state. */
 #define END_PATTERN_TAIL (1 + 4 + VMDESC_JSON_START_LEN)
+/* The end of a plain stream without a VM description: footer + EOF. */
+#define PLAIN_END_LEN (WIRE_VM_FOOTER_SIZE + 1)
 
 static const char *const command_names[] = {
     "INVALID",
@@ -259,6 +261,8 @@ static bool in_devices(Incoming *in, uint64_t start, MfError *err)
 {
     /* max_device_state bytes up to QEMU_VM_EOF, then the pattern's tail */
     uint64_t limit = in->cfg.max_device_state + END_PATTERN_TAIL;
+    /* the first section's header: a footer can only come after it */
+    size_t first_hdr = in->dev_len;
     struct iovec iov;
     uint32_t len;
     ssize_t r;
@@ -286,9 +290,13 @@ static bool in_devices(Incoming *in, uint64_t start, MfError *err)
             return false;
         }
         if (r == 0) {
-            /* A plain stream may end with footer + EOF, no description. */
-            if (!in->colo_enabled && in->dev_len >= 6 &&
-                in->dev[in->dev_len - 6] == WIRE_VM_SECTION_FOOTER &&
+            /*
+             * A plain stream may end with footer + EOF, no description;
+             * not a footer made of the first section's header bytes.
+             */
+            if (!in->colo_enabled && in->dev_len >= first_hdr + PLAIN_END_LEN &&
+                in->dev[in->dev_len - PLAIN_END_LEN] ==
+                    WIRE_VM_SECTION_FOOTER &&
                 in->dev[in->dev_len - 1] == WIRE_VM_EOF) {
                 if (in->dev_len > in->cfg.max_device_state) {
                     return in_devices_too_long(in, start, err);

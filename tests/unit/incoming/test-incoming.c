@@ -316,6 +316,91 @@ static void test_plain_devices_without_vmdesc(void **state)
     assert_true(fx->ok);
 }
 
+/*
+ * A plain stream may end with the last device section's footer and
+ * QEMU_VM_EOF, no VM description: 6 bytes that can only come after the
+ * first device section's header (19 bytes here: FULL, id 0, "timer",
+ * instance 0, version).  Streams that end @k bytes after that header,
+ * their last 6 bytes always 0x7e .. .. .. .. 0x00:
+ *   k = 0..5: the 0x7e is a byte of the header itself (instance or
+ *     version made so): the stream ends inside the device state,
+ *     INCOMING_ERR_TRUNCATED at its end, no device state loaded;
+ *   k = 6: footer + EOF right after the header (a device with no data);
+ *   k = 7: one data byte, footer, EOF;
+ * both complete, their k + 19 bytes handed to load_device_state.
+ */
+static void check_plain_end_after_header(size_t k)
+{
+    static const size_t hdr = 1 + 4 + 1 + 5 + 4 + 4;
+    void *st = NULL;
+    size_t dev, i;
+    char msg[200], line[300];
+    Fx *fx;
+
+    assert_int_equal(fx_setup(&st), 0);
+    fx = st;
+    sb_begin(&fx->s, false);
+    sb_ram_end(&fx->s);
+    dev = fx->s.len;
+    sb_section_start(&fx->s, WIRE_VM_SECTION_FULL, 0, "timer", 0, 2);
+    if (k < 6) {
+        /* instance and version 0 but for the 0x7e, k + 6 bytes from the
+         * end */
+        memset(fx->s.data + dev + hdr - 8, 0, 8);
+        for (i = 0; i < k; i++) {
+            sup_buf_put_u8(&fx->s, 0);
+        }
+        fx->s.data[fx->s.len - 6] = WIRE_VM_SECTION_FOOTER;
+    } else {
+        if (k == 7) {
+            sup_buf_put_u8(&fx->s, 0xaa);
+        }
+        sb_footer(&fx->s, 0);
+        sup_buf_put_u8(&fx->s, WIRE_VM_EOF);
+    }
+    assert_int_equal(fx->s.len, dev + hdr + k);
+    assert_int_equal(fx->s.data[fx->s.len - 6], WIRE_VM_SECTION_FOOTER);
+    assert_int_equal(fx->s.data[fx->s.len - 1], WIRE_VM_EOF);
+    fx_run(fx);
+    mf_error_format(&fx->err, line, sizeof(line));
+    if (k < 6) {
+        snprintf(msg, sizeof(msg),
+                 "stream ends inside the device state that starts at "
+                 "offset %zu (no QEMU_VM_EOF followed by the VM "
+                 "description)",
+                 dev);
+        if (fx->ok || strcmp(fx->err.msg, msg) != 0) {
+            print_error("a plain stream ending %zu bytes after the first "
+                        "device header: want \"%s\", got ok=%d: %s\n",
+                        k, msg, fx->ok, line);
+        }
+        expect_err(fx, INCOMING_ERR_TRUNCATED, fx->s.len);
+        assert_string_equal(fx->err.msg, msg);
+        assert_string_equal(fx->log, "");
+    } else {
+        if (!fx->ok) {
+            print_error("a plain stream ending %zu bytes after the first "
+                        "device header was refused: %s\n",
+                        k, line);
+        }
+        assert_true(fx->ok);
+        assert_int_equal(fx->outcome, INCOMING_COMPLETED);
+        assert_int_equal(fx->precopy_dev_len, hdr + k);
+        assert_string_equal(fx->log, "devpre precopy ");
+    }
+    fx_teardown(&st);
+}
+
+static void test_plain_end_after_first_header(void **state)
+{
+    size_t k;
+
+    (void)state;
+    for (k = 0; k <= 7; k++) {
+        check_plain_end_after_header(k);
+    }
+}
+
 static uint64_t in_trailing_data(Fx *fx)
 {
     size_t at;
@@ -1818,6 +1903,7 @@ int main(void)
         T(test_replay_creates_blocks),
         T(test_plain_eof_without_devices),
         T(test_plain_devices_without_vmdesc),
+        T(test_plain_end_after_first_header),
         T(test_trailing_allowed_live),
         T(test_ping_pong),
         T(test_devices_bound),
