@@ -118,6 +118,10 @@ void recv_engine_free(RecvEngine *e);
  * Accept device-state packets (QEMU >= 10.0) on every channel added
  * after this call and hand them to @fn; without a handler they fail with
  * RECV_ERR_DEVICE_STATE.  Call before the first recv_engine_add_channel.
+ * @fn runs inside the channel's driver (its thread, or the deterministic
+ * scheduler inside recv_engine_sync/finish) and must not sync, finish or
+ * free the engine: with the threaded driver that never returns; the
+ * deterministic driver fails it with RECV_ERR_STATE on that channel.
  */
 void recv_engine_set_devstate_handler(RecvEngine *e, RecvDevStateFn fn,
                                       void *opaque);

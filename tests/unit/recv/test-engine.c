@@ -189,7 +189,11 @@ static void t_hs_uuid(void **state)
     rg_handshake(&f.s[0], other, 1);
     assert_false(add(&f, 0, &err));
     recv_fx_expect_err(&err, RECV_ERR_UUID, "multifd 1", 8);
-    assert_non_null(strstr(err.msg, "configured"));
+    /* Every one of the 16 bytes in order ("mfcolo-recv-uuid", last ^ 1). */
+    assert_string_equal(err.msg,
+                        "received uuid 6d66636f-6c6f-2d72-6563-762d75756965, "
+                        "expected 6d66636f-6c6f-2d72-6563-762d75756964 "
+                        "(configured)");
     recv_fx_destroy(&f);
     /* Against the first channel's. */
     fx_init(&f, 2, RECV_DRIVER_DETERMINISTIC, false);
@@ -200,7 +204,10 @@ static void t_hs_uuid(void **state)
     assert_true(add(&f, 0, &err));
     assert_false(add(&f, 1, &err));
     recv_fx_expect_err(&err, RECV_ERR_UUID, "multifd 0", 8);
-    assert_non_null(strstr(err.msg, "first channel"));
+    assert_string_equal(err.msg,
+                        "received uuid 6d66636f-6c6f-2d72-6563-762d75756964, "
+                        "expected 6d66636f-6c6f-2d72-6563-762d75756965 "
+                        "(the first channel's)");
     recv_fx_destroy(&f);
 }
 
@@ -251,8 +258,16 @@ static void t_bad_config(void **state)
 
     (void)state;
     fx_init(&f, 0, RECV_DRIVER_DETERMINISTIC, true);
+    /* No configuration at all: its fields read as 0 in the message. */
+    assert_null(recv_engine_new(NULL, &f.t, NULL, &err));
+    assert_int_equal(err.code, MF_ERR_INVALID_ARG);
+    assert_string_equal(err.msg, "multifd receive: unusable configuration "
+                                 "(channels 0, page size 0)");
+    mf_error_clear(&err);
     assert_null(recv_engine_new(&f.cfg, &f.t, NULL, &err));
     assert_int_equal(err.code, MF_ERR_INVALID_ARG);
+    assert_string_equal(err.msg, "multifd receive: unusable configuration "
+                                 "(channels 0, page size 4096)");
     f.cfg.channels = 257;
     mf_error_clear(&err);
     assert_null(recv_engine_new(&f.cfg, &f.t, NULL, &err));
@@ -395,6 +410,20 @@ static void t_finish_sync_pending(void **state)
     recv_fx_destroy(&f);
 }
 
+/*
+ * A sync or finish before every channel was added: no channel is at
+ * fault, so the error names none (not located, offset 0).
+ */
+static void expect_not_ready(const MfError *err, const char *msg)
+{
+    assert_int_equal(err->code, RECV_ERR_NOT_READY);
+    assert_string_equal(err->code_name, "RECV_ERR_NOT_READY");
+    assert_false(err->located);
+    assert_string_equal(err->where, "");
+    assert_int_equal(err->offset, 0);
+    assert_string_equal(err->msg, msg);
+}
+
 static void t_not_ready(void **state)
 {
     Fx f;
@@ -409,7 +438,7 @@ static void t_not_ready(void **state)
     stream_pages(&f, 1, 2, 1, 2, true);
     assert_true(add(&f, 0, &err));
     assert_false(recv_engine_sync(f.e, &err));
-    assert_int_equal(err.code, RECV_ERR_NOT_READY);
+    expect_not_ready(&err, "sync with 1 of 2 multifd channels");
     /* Not fatal: the caller may add the rest and sync. */
     mf_error_clear(&err);
     assert_true(add(&f, 1, &err));
@@ -423,7 +452,7 @@ static void t_not_ready(void **state)
     rg_handshake(&f.s[0], UUID, 0);
     assert_true(add(&f, 0, &err));
     assert_false(recv_engine_finish(f.e, &err));
-    assert_int_equal(err.code, RECV_ERR_NOT_READY);
+    expect_not_ready(&err, "finish with 1 of 2 multifd channels");
     recv_fx_destroy(&f);
 }
 
@@ -657,6 +686,69 @@ static void t_devstate_handler(void **state)
     assert_true(recv_engine_sync(f.e, &err));
     assert_int_equal(dev_calls, 1);
     assert_true(recv_engine_finish(f.e, &err));
+    recv_fx_destroy(&f);
+}
+
+typedef struct Reenter {
+    RecvEngine *e;
+    int calls;
+    bool inner_ok;
+    MfError inner;
+} Reenter;
+
+/* A handler breaking recv.h's rule: it syncs the engine it runs in. */
+static bool dev_reenter(void *opaque, uint8_t id, const WireDevStatePacket *p,
+                        const uint8_t *data, size_t len, MfError *err)
+{
+    Reenter *r = opaque;
+
+    (void)id;
+    (void)p;
+    (void)data;
+    (void)len;
+    (void)err;
+    r->calls++;
+    r->inner_ok = recv_engine_sync(r->e, &r->inner);
+    return true;
+}
+
+/*
+ * The deterministic driver refuses a sync from inside a device-state
+ * handler (recv.h): its scheduler would drive the very channel whose
+ * packet is being handed over, which takes no bytes.  Both syncs fail
+ * with RECV_ERR_STATE on that channel at the end of the packet.
+ */
+static void t_det_devstate_reenters(void **state)
+{
+    Fx f;
+    MfError err = { 0 }, copy;
+    Reenter r = { 0 };
+    WireDevStatePacket d = { WIRE_FLAG_DEVICE_STATE, "vfio", 0, 5 };
+    uint8_t buf[WIRE_DEVSTATE_HDR_SIZE];
+    const uint64_t end = 64 + WIRE_DEVSTATE_HDR_SIZE + 5;
+
+    (void)state;
+    fx_init(&f, 1, RECV_DRIVER_DETERMINISTIC, false);
+    recv_fx_engine(&f);
+    r.e = f.e;
+    recv_engine_set_devstate_handler(f.e, dev_reenter, &r);
+    wire_devstate_encode(&d, buf);
+    rg_handshake(&f.s[0], UUID, 0);
+    sup_buf_append(&f.s[0], buf, sizeof(buf));
+    sup_buf_append(&f.s[0], "abcde", 5);
+    stream_pages(&f, 0, 0, 1, 2, true);
+    assert_true(add(&f, 0, &err));
+    assert_false(recv_engine_sync(f.e, &err));
+    assert_int_equal(r.calls, 1);
+    assert_false(r.inner_ok);
+    recv_fx_expect_err(&r.inner, RECV_ERR_STATE, "multifd 0", end);
+    assert_string_equal(r.inner.code_name, "RECV_ERR_STATE");
+    assert_string_equal(r.inner.msg,
+                        "scheduler picked a channel that takes no bytes");
+    recv_fx_expect_err(&err, RECV_ERR_STATE, "multifd 0", end);
+    assert_string_equal(err.msg, r.inner.msg);
+    recv_engine_error(f.e, &copy);
+    recv_fx_expect_err(&copy, RECV_ERR_STATE, "multifd 0", end);
     recv_fx_destroy(&f);
 }
 
@@ -999,6 +1091,41 @@ static void t_allocator_refuses(void **state)
     assert_int_equal(sup_count_alloc_live(&ca), 0);
 }
 
+/*
+ * The channel's state or one of its 3 packet buffers refused: the
+ * connection's own error, at the offset of its handshake (0), the message
+ * naming the channel and the buffer; nothing of the channel is left.
+ */
+static void t_allocator_channel_refused(void **state)
+{
+    static const char *const msg[4] = {
+        "multifd 0: cannot allocate channel state",
+        "multifd 0: cannot allocate packet buffers",
+        "multifd 0: cannot allocate packet buffers",
+        "multifd 0: cannot allocate packet buffers",
+    };
+    uint32_t k;
+
+    (void)state;
+    for (k = 0; k < 4; k++) {
+        SupCountAlloc ca;
+        MfError err = { 0 };
+        Fx f;
+
+        sup_count_alloc_init(&ca);
+        fx_init(&f, 1, RECV_DRIVER_DETERMINISTIC, false);
+        f.cfg.allocator = &ca.ops;
+        recv_fx_engine(&f);
+        ca.fail_nth = ca.calls + 1 + k;
+        rg_handshake(&f.s[0], UUID, 0);
+        assert_false(add(&f, 0, &err));
+        recv_fx_expect_err(&err, MF_ERR_NOMEM, "connection 0", 0);
+        assert_string_equal(err.msg, msg[k]);
+        assert_int_equal(sup_count_alloc_live(&ca), 2); /* engine, slots */
+        recv_fx_destroy(&f);
+    }
+}
+
 #define NO_TCACHE "glibc.malloc.tcache_count=0"
 
 int main(int argc, char **argv)
@@ -1020,6 +1147,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(t_det_determinism),
         cmocka_unit_test(t_det_trace_exact),
         cmocka_unit_test(t_devstate_handler),
+        cmocka_unit_test(t_det_devstate_reenters),
         cmocka_unit_test(t_cancel_reason),
         cmocka_unit_test(t_thr_dead_channel_during_sync),
         cmocka_unit_test(t_thr_cancel_during_sync),
@@ -1028,6 +1156,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(t_allocator_zstd),
         cmocka_unit_test(t_allocator_zlib),
         cmocka_unit_test(t_allocator_refuses),
+        cmocka_unit_test(t_allocator_channel_refused),
     };
 
     /* glibc's tcache keeps freed chunks counted as in use by mallinfo2():
