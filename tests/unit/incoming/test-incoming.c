@@ -714,6 +714,30 @@ static uint64_t in_mem_size_twice(Fx *fx)
     return at;
 }
 
+/*
+ * MEM_SIZE with the obsolete FULL flag (0x01) in the record word: the
+ * record decoder refuses it before the parser looks at MEM_SIZE, so the
+ * block list is never read (a replay creates no block).
+ */
+static uint64_t in_mem_size_with_full(Fx *fx)
+{
+    size_t at;
+
+    fx->replay = true;
+    sb_header(&fx->s);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_START, 2, "ram", 0, 4);
+    at = fx->s.len;
+    sb_mem_size(&fx->s);
+    fx->s.data[at + 7] |= WIRE_RAM_FULL;
+    return at;
+}
+
+static void check_mem_size_with_full(Fx *fx)
+{
+    assert_null(ram_table_find(&fx->sec->ram, "pc.ram"));
+    assert_null(ram_table_find(&fx->sec->ram, "small"));
+}
+
 static uint64_t in_mem_size_overflow(Fx *fx)
 {
     size_t at;
@@ -1756,6 +1780,10 @@ static const ErrCase err_cases[] = {
       INCOMING_ERR_MEM_SIZE, "MEM_SIZE block list received twice", NULL },
     { "test_mem_size_twice", in_mem_size_twice, INCOMING_ERR_MEM_SIZE,
       "MEM_SIZE block list received twice", NULL },
+    { "test_mem_size_with_full", in_mem_size_with_full, WIRE_ERR_RAM_FLAGS,
+      "RAM record flags 0x5 carry unsupported 0x1 (FULL 0x01, XBZRLE 0x40, "
+      "HOOK 0x80, COMPRESS_PAGE 0x100)",
+      check_mem_size_with_full },
     { "test_mem_size_overflow", in_mem_size_overflow, INCOMING_ERR_MEM_SIZE,
       "MEM_SIZE block \"pc.ram\" length 131072 exceeds the 65536 bytes left of "
       "the total 65536",
