@@ -137,7 +137,11 @@ bool recv_channel_eof(RecvChannel *ch, MfError *err);
 /* Leave RECV_CH_SYNC for the next packet; no effect in other states. */
 void recv_channel_release(RecvChannel *ch);
 
-/* Mark the machine FAILED with @why (first error kept). */
+/*
+ * Mark the machine FAILED with @why (first error kept).  A NULL or empty
+ * @why stops it without an error of its own: later calls report none
+ * (advance and eof return false, @err untouched) until a reason is given.
+ */
 void recv_channel_fail(RecvChannel *ch, const MfError *why);
 
 #endif /* MFCOLO_RECV_CHANNEL_H */

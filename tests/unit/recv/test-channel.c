@@ -937,6 +937,41 @@ static void t_err_advance_state(void **state)
     recv_fx_destroy(&f);
 }
 
+/*
+ * recv_channel_fail() without a reason: the machine stops without an
+ * error of its own, and no later call makes one up (advance and eof
+ * return false, leaving @err unset); a later reason becomes its error.
+ */
+static void t_fail_without_reason(void **state)
+{
+    Fx f;
+    RecvChannel *ch;
+    MfError err = { 0 }, why = { 0 };
+    struct iovec iov[1];
+
+    (void)state;
+    fx_init(&f, false);
+    ch = fx_channel(&f, 4, WIRE_COMP_NONE);
+    recv_channel_fail(ch, NULL);
+    assert_int_equal(recv_channel_status(ch), RECV_CH_FAILED);
+    assert_false(recv_channel_eof(ch, &err));
+    assert_int_equal(err.code, MF_OK);
+    assert_int_equal(recv_channel_error(ch)->code, MF_OK);
+    assert_false(recv_channel_advance(ch, 1, &err));
+    assert_int_equal(err.code, MF_OK);
+    assert_int_equal(recv_channel_error(ch)->code, MF_OK);
+    assert_int_equal(recv_channel_next_iov(ch, iov, 1), 0);
+    mf_error_set(&why, RECV_ERR_CANCELLED, 0, "stopped by the test");
+    mf_error_locate(&why, "multifd 4", BASE + 7);
+    recv_channel_fail(ch, &why);
+    assert_false(recv_channel_eof(ch, &err));
+    recv_fx_expect_err(&err, RECV_ERR_CANCELLED, "multifd 4", BASE + 7);
+    assert_string_equal(err.msg, "stopped by the test");
+    assert_int_equal(recv_channel_status(ch), RECV_CH_FAILED);
+    recv_channel_free(ch);
+    recv_fx_destroy(&f);
+}
+
 static void t_bad_config(void **state)
 {
     Fx f;
@@ -993,6 +1028,7 @@ int main(void)
         cmocka_unit_test(t_err_failed_over),
         cmocka_unit_test(t_err_no_cache),
         cmocka_unit_test(t_err_advance_state),
+        cmocka_unit_test(t_fail_without_reason),
         cmocka_unit_test(t_bad_config),
     };
 
