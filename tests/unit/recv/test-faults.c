@@ -198,12 +198,146 @@ static void t_det_zlib(void **state)
     }
 }
 
+/* Stream of channel @id: handshake, @n pages from page @first, a SYNC. */
+static void one_stream(SupBuf *s, uint8_t id, const uint8_t *src,
+                       uint32_t first, uint32_t n)
+{
+    static const uint8_t uuid[WIRE_UUID_SIZE] = "fault-uuid-01234";
+    uint64_t off[NPAGES];
+    uint32_t i;
+
+    memset(s, 0, sizeof(*s));
+    rg_handshake(s, uuid, id);
+    for (i = 0; i < n; i++) {
+        off[i] = (uint64_t)(first + i) * PS;
+    }
+    rg_packet(s, NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", src, off, n, 0, id);
+    rg_sync(s, PS, id);
+}
+
+/*
+ * A channel thread that cannot start: RECV_ERR_THREAD naming the channel
+ * by its id, at the stream offset right after its handshake (64), and
+ * the engine's first error.
+ */
+static void t_thread_create_located(void **state)
+{
+    uint8_t src[PS] = { 1 };
+    SupBuf s;
+    RamTable t;
+    RecvConfig cfg = { 0 };
+    RecvEngine *e;
+    MfError err = { 0 }, first = { 0 };
+    Chan *c;
+
+    (void)state;
+    assert_true(ram_table_init(&t, PS, &err));
+    assert_non_null(ram_table_add(&t, "pc.ram", PS, NULL, &err));
+    one_stream(&s, 1, src, 0, 1);
+    cfg.channels = 2;
+    cfg.page_size = PS;
+    cfg.driver = RECV_DRIVER_THREADED;
+    e = recv_engine_new(&cfg, &t, NULL, &err);
+    assert_non_null(e);
+    c = chan_mem_new(s.data, s.len, 0, "mem", &err);
+    assert_non_null(c);
+    assert_int_equal(fiu_enable("mfcolo/recv/thread-create", 1, NULL, 0), 0);
+    assert_false(recv_engine_add_channel(e, c, &err));
+    fiu_disable("mfcolo/recv/thread-create");
+    assert_int_equal(err.code, RECV_ERR_THREAD);
+    assert_true(err.located);
+    assert_string_equal(err.where, "multifd 1");
+    assert_int_equal(err.offset, 64);
+    assert_string_equal(err.msg, "cannot start the receive thread: "
+                                 "Resource temporarily unavailable");
+    recv_engine_error(e, &first);
+    assert_int_equal(first.code, RECV_ERR_THREAD);
+    assert_string_equal(first.where, "multifd 1");
+    assert_int_equal(first.offset, 64);
+    recv_engine_free(e);
+    sup_buf_free(&s);
+    ram_table_destroy(&t);
+}
+
+/* Fails every in-memory read after the first (the handshake's). */
+static int reads_after_first_cb(const char *name, int *failnum, void **failinfo,
+                                unsigned *flags)
+{
+    int fail;
+
+    (void)name;
+    (void)failnum;
+    (void)failinfo;
+    (void)flags;
+    pthread_mutex_lock(&hits_lock);
+    fail = ++hits >= 2;
+    pthread_mutex_unlock(&hits_lock);
+    return fail;
+}
+
+/*
+ * A read error on a multifd channel is the engine's first error exactly
+ * as the channel reported it: CHAN_ERR_IO on "multifd 0" at the offset
+ * of the read (64: the first read after the handshake), both drivers.
+ */
+static void t_read_error_located(void **state)
+{
+    static const RecvDriver drivers[2] = { RECV_DRIVER_DETERMINISTIC,
+                                           RECV_DRIVER_THREADED };
+    char points[] = "mfcolo/chan/read";
+    uint8_t src[PS] = { 1 };
+    int k;
+
+    (void)state;
+    for (k = 0; k < 2; k++) {
+        SupBuf s;
+        RamTable t;
+        RecvConfig cfg = { 0 };
+        RecvEngine *e;
+        MfError err = { 0 }, first = { 0 };
+        Chan *c;
+
+        assert_true(ram_table_init(&t, PS, &err));
+        assert_non_null(ram_table_add(&t, "pc.ram", PS, NULL, &err));
+        one_stream(&s, 0, src, 0, 1);
+        cfg.channels = 1;
+        cfg.page_size = PS;
+        cfg.driver = drivers[k];
+        cfg.seed = 5;
+        e = recv_engine_new(&cfg, &t, NULL, &err);
+        assert_non_null(e);
+        c = chan_mem_new(s.data, s.len, 0, "mem", &err);
+        assert_non_null(c);
+        hits = 0;
+        assert_int_equal(
+            fiu_enable_external(points, 1, NULL, 0, reads_after_first_cb), 0);
+        alarm(getenv("MFCOLO_UNDER_VALGRIND") ? 120 : 10);
+        assert_true(recv_engine_add_channel(e, c, &err));
+        assert_false(recv_engine_sync(e, &err));
+        alarm(0);
+        fiu_disable(points);
+        assert_int_equal(err.code, CHAN_ERR_IO);
+        assert_true(err.located);
+        assert_string_equal(err.where, "multifd 0");
+        assert_int_equal(err.offset, 64);
+        assert_string_equal(err.msg, "read failed: EIO (Input/output error)");
+        recv_engine_error(e, &first);
+        assert_int_equal(first.code, CHAN_ERR_IO);
+        assert_int_equal(first.offset, 64);
+        recv_engine_free(e);
+        sup_buf_free(&s);
+        ram_table_destroy(&t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_threaded_none),
         cmocka_unit_test(t_threaded_zstd),
         cmocka_unit_test(t_det_zlib),
+        cmocka_unit_test(t_thread_create_located),
+        cmocka_unit_test(t_read_error_located),
     };
 
     fiu_init(0);
