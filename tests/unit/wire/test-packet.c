@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "base/be.h"
+#include "guard-alloc.h"
 #include "wire/errors.h"
 #include "wire/multifd.h"
 
@@ -194,6 +195,69 @@ static void test_encode_stale_offsets(void **state)
     wire_packet_encode(&fx.pkt, PS, stale, fx.buf);
     assert_int_equal(mf_be64_load(fx.buf + 328), 0);
     assert_int_equal(mf_be64_load(fx.buf + 336), 0xdead0002u);
+}
+
+/*
+ * Encode and decode at every page count (512 down to 1 offsets) with the
+ * packet, the offsets, the stale offsets and the decoded offsets each
+ * ending right before a PROT_NONE page: no access past any of them (one
+ * faults), and the last slot holds what it should.
+ */
+static void test_encode_stays_inside(void **state)
+{
+    static const uint32_t sizes[] = { 1024, 4096, 65536, 524288 };
+    SupGuardAlloc g;
+    size_t k;
+
+    (void)state;
+    sup_guard_alloc_init(&g, SUP_GUARD_AFTER);
+    for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        uint32_t ps = sizes[k], n = wire_page_count(ps), i;
+        size_t bytes = wire_packet_size(ps);
+        uint8_t *buf = g.ops.alloc(g.ops.opaque, bytes);
+        uint64_t *offs = g.ops.alloc(g.ops.opaque, n * sizeof(uint64_t));
+        uint64_t *stale = g.ops.alloc(g.ops.opaque, n * sizeof(uint64_t));
+        uint64_t *got = g.ops.alloc(g.ops.opaque, n * sizeof(uint64_t));
+        WirePacket pkt = { .pages_alloc = n, .normal_pages = n };
+        WirePacket out = { .offsets = got };
+        MfError err;
+
+        assert_int_equal(bytes, 320 + 8 * (size_t)n);
+        assert_non_null(buf);
+        assert_non_null(offs);
+        assert_non_null(stale);
+        assert_non_null(got);
+        assert_int_equal((uintptr_t)(buf + bytes) % g.page, 0);
+        assert_int_equal((uintptr_t)(offs + n) % g.page, 0);
+        assert_int_equal((uintptr_t)(stale + n) % g.page, 0);
+        assert_int_equal((uintptr_t)(got + n) % g.page, 0);
+        for (i = 0; i < n; i++) {
+            offs[i] = (uint64_t)i * ps;
+            stale[i] = 0xdead0000u + i;
+        }
+        strcpy(pkt.ramblock, "pc.ram");
+        pkt.offsets = offs;
+        /* every slot used */
+        wire_packet_encode(&pkt, ps, stale, buf);
+        assert_int_equal(mf_be64_load(buf + bytes - 8), (uint64_t)(n - 1) * ps);
+        mf_error_clear(&err);
+        assert_true(wire_packet_decode(buf, ps, &out, &err));
+        assert_int_equal(out.normal_pages, n);
+        assert_memory_equal(got, offs, n * sizeof(uint64_t));
+        /* one slot used, the others stale */
+        pkt.normal_pages = 1;
+        wire_packet_encode(&pkt, ps, stale, buf);
+        assert_int_equal(mf_be64_load(buf + 320), 0);
+        if (n > 1) {
+            assert_int_equal(mf_be64_load(buf + bytes - 8),
+                             0xdead0000u + n - 1);
+        }
+        g.ops.free(g.ops.opaque, got);
+        g.ops.free(g.ops.opaque, stale);
+        g.ops.free(g.ops.opaque, offs);
+        g.ops.free(g.ops.opaque, buf);
+    }
+    assert_int_equal(sup_guard_alloc_live(&g), 0);
 }
 
 static void test_roundtrip_full(void **state)
@@ -507,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_hdr),
         cmocka_unit_test(test_encode_layout),
         cmocka_unit_test(test_encode_stale_offsets),
+        cmocka_unit_test(test_encode_stays_inside),
         cmocka_unit_test(test_roundtrip_full),
         cmocka_unit_test(test_invalid_args),
         cmocka_unit_test(test_magic_version),
