@@ -93,9 +93,9 @@ static void det_wait(RecvEngine *e, bool (*pred)(RecvEngine *e))
         pick = det_next(e);
         draw = det_next(e);
         id = run[pick % n];
-        pthread_mutex_unlock(&e->lock);
+        mf_mutex_unlock(&e->lock);
         det_step(e, id, draw);
-        pthread_mutex_lock(&e->lock);
+        mf_mutex_lock(&e->lock);
     }
 }
 

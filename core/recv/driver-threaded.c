@@ -29,12 +29,12 @@ static void *channel_thread(void *arg)
         int n;
         bool stop;
 
-        pthread_mutex_lock(&e->lock);
+        mf_mutex_lock(&e->lock);
         while (slot->parked && !e->failed) {
-            pthread_cond_wait(&e->cond, &e->lock);
+            mf_cond_wait(&e->cond, &e->lock);
         }
         stop = e->failed;
-        pthread_mutex_unlock(&e->lock);
+        mf_mutex_unlock(&e->lock);
         if (stop) {
             break;
         }
@@ -68,16 +68,16 @@ static bool threaded_start(RecvEngine *e, uint32_t id, MfError *err)
                      "cannot start the receive thread: %s", strerror(rc));
         return false;
     }
-    pthread_mutex_lock(&e->lock);
+    mf_mutex_lock(&e->lock);
     slot->thread_started = true;
-    pthread_mutex_unlock(&e->lock);
+    mf_mutex_unlock(&e->lock);
     return true;
 }
 
 static void threaded_wait(RecvEngine *e, bool (*pred)(RecvEngine *e))
 {
     while (!pred(e)) {
-        pthread_cond_wait(&e->cond, &e->lock);
+        mf_cond_wait(&e->cond, &e->lock);
     }
 }
 
@@ -89,10 +89,10 @@ static void threaded_join(RecvEngine *e)
         RecvSlot *slot = &e->slots[i];
         bool started;
 
-        pthread_mutex_lock(&e->lock);
+        mf_mutex_lock(&e->lock);
         started = slot->thread_started;
         slot->thread_started = false;
-        pthread_mutex_unlock(&e->lock);
+        mf_mutex_unlock(&e->lock);
         if (started) {
             pthread_join(slot->thread, NULL);
         }

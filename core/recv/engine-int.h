@@ -4,7 +4,8 @@
  * Not a contract: only the .c files of core/recv include it.
  *
  * Locking: e->lock protects every field of RecvEngine and the flags of
- * every RecvSlot.  A slot's RecvChannel is driven by exactly one party at
+ * every RecvSlot.  It is an error-checking mutex taken and released only
+ * through base/mutex.h: a lock or unlock missing on any path aborts.  A slot's RecvChannel is driven by exactly one party at
  * a time: its thread (threaded) or the scheduler (deterministic) while
  * the slot is not parked; the main thread (release) while it is parked.
  */
@@ -13,6 +14,7 @@
 
 #include <pthread.h>
 
+#include "base/mutex.h"
 #include "recv/recv.h"
 
 typedef struct RecvSlot {

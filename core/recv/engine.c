@@ -52,11 +52,11 @@ RecvEngine *recv_engine_new(const RecvConfig *cfg, RamTable *ram,
                      cfg->channels);
         return NULL;
     }
-    if (pthread_mutex_init(&e->lock, NULL) != 0) {
+    if (mf_mutex_init(&e->lock) != 0) {
         goto fail_slots;
     }
     if (pthread_cond_init(&e->cond, NULL) != 0) {
-        pthread_mutex_destroy(&e->lock);
+        mf_mutex_destroy(&e->lock);
         goto fail_slots;
     }
     e->cfg = *cfg;
@@ -105,9 +105,9 @@ void recv_engine_fail_locked(RecvEngine *e, const MfError *why)
 
 void recv_engine_fail(RecvEngine *e, const MfError *why)
 {
-    pthread_mutex_lock(&e->lock);
+    mf_mutex_lock(&e->lock);
     recv_engine_fail_locked(e, why);
-    pthread_mutex_unlock(&e->lock);
+    mf_mutex_unlock(&e->lock);
 }
 
 void recv_engine_cancel(RecvEngine *e, const MfError *why)
@@ -166,7 +166,7 @@ bool recv_slot_step(RecvEngine *e, uint32_t id, ssize_t n, const MfError *rerr)
     } else {
         ok = recv_channel_advance(slot->ch, (size_t)n, &l);
     }
-    pthread_mutex_lock(&e->lock);
+    mf_mutex_lock(&e->lock);
     if (!ok) {
         slot->failed = true;
         recv_engine_event(e, RECV_EV_ERROR, id, (uint64_t)l.code,
@@ -186,7 +186,7 @@ bool recv_slot_step(RecvEngine *e, uint32_t id, ssize_t n, const MfError *rerr)
             pthread_cond_broadcast(&e->cond);
         }
     }
-    pthread_mutex_unlock(&e->lock);
+    mf_mutex_unlock(&e->lock);
     return ok && n != 0;
 }
 
@@ -195,9 +195,9 @@ bool recv_engine_ready(const RecvEngine *e)
     RecvEngine *m = (RecvEngine *)e;
     bool ready;
 
-    pthread_mutex_lock(&m->lock);
+    mf_mutex_lock(&m->lock);
     ready = m->added == m->cfg.channels;
-    pthread_mutex_unlock(&m->lock);
+    mf_mutex_unlock(&m->lock);
     return ready;
 }
 
@@ -276,15 +276,15 @@ bool recv_engine_sync(RecvEngine *e, MfError *err)
 {
     uint32_t i;
 
-    pthread_mutex_lock(&e->lock);
+    mf_mutex_lock(&e->lock);
     if (not_ready_locked(e, "sync", err)) {
-        pthread_mutex_unlock(&e->lock);
+        mf_mutex_unlock(&e->lock);
         return false;
     }
     e->ops->wait(e, sync_reached);
     if (e->failed) {
         mf_error_propagate(err, &e->err);
-        pthread_mutex_unlock(&e->lock);
+        mf_mutex_unlock(&e->lock);
         return false;
     }
     for (i = 0; i < e->cfg.channels; i++) {
@@ -293,7 +293,7 @@ bool recv_engine_sync(RecvEngine *e, MfError *err)
     }
     recv_engine_event(e, RECV_EV_RELEASE, 0, 0, 0);
     pthread_cond_broadcast(&e->cond);
-    pthread_mutex_unlock(&e->lock);
+    mf_mutex_unlock(&e->lock);
     return true;
 }
 
@@ -302,14 +302,14 @@ bool recv_engine_finish(RecvEngine *e, MfError *err)
     MfError l = { 0 };
     bool ok;
 
-    pthread_mutex_lock(&e->lock);
+    mf_mutex_lock(&e->lock);
     if (not_ready_locked(e, "finish", &l)) {
         recv_engine_fail_locked(e, &l);
     }
     e->ops->wait(e, end_reached);
     ok = !e->failed;
     mf_error_propagate(err, &e->err);
-    pthread_mutex_unlock(&e->lock);
+    mf_mutex_unlock(&e->lock);
     e->ops->join(e);
     return ok;
 }
@@ -317,26 +317,26 @@ bool recv_engine_finish(RecvEngine *e, MfError *err)
 void recv_engine_error(RecvEngine *e, MfError *out)
 {
     mf_error_clear(out);
-    pthread_mutex_lock(&e->lock);
+    mf_mutex_lock(&e->lock);
     mf_error_propagate(out, &e->err);
-    pthread_mutex_unlock(&e->lock);
+    mf_mutex_unlock(&e->lock);
 }
 
 void recv_engine_set_devstate_handler(RecvEngine *e, RecvDevStateFn fn,
                                       void *opaque)
 {
-    pthread_mutex_lock(&e->lock);
+    mf_mutex_lock(&e->lock);
     e->devstate = fn;
     e->devstate_opaque = opaque;
-    pthread_mutex_unlock(&e->lock);
+    mf_mutex_unlock(&e->lock);
 }
 
 void recv_engine_set_trace(RecvEngine *e, RecvTraceFn fn, void *opaque)
 {
-    pthread_mutex_lock(&e->lock);
+    mf_mutex_lock(&e->lock);
     e->trace = fn;
     e->trace_opaque = opaque;
-    pthread_mutex_unlock(&e->lock);
+    mf_mutex_unlock(&e->lock);
 }
 
 uint64_t recv_engine_trace_hash(const RecvEngine *e)
@@ -344,9 +344,9 @@ uint64_t recv_engine_trace_hash(const RecvEngine *e)
     RecvEngine *m = (RecvEngine *)e;
     uint64_t h;
 
-    pthread_mutex_lock(&m->lock);
+    mf_mutex_lock(&m->lock);
     h = m->trace_hash;
-    pthread_mutex_unlock(&m->lock);
+    mf_mutex_unlock(&m->lock);
     return h;
 }
 
@@ -355,9 +355,9 @@ uint64_t recv_engine_events(const RecvEngine *e)
     RecvEngine *m = (RecvEngine *)e;
     uint64_t n;
 
-    pthread_mutex_lock(&m->lock);
+    mf_mutex_lock(&m->lock);
     n = m->events;
-    pthread_mutex_unlock(&m->lock);
+    mf_mutex_unlock(&m->lock);
     return n;
 }
 
@@ -367,12 +367,12 @@ bool recv_engine_channel_stats(RecvEngine *e, uint32_t id,
     bool ok;
 
     memset(out, 0, sizeof(*out));
-    pthread_mutex_lock(&e->lock);
+    mf_mutex_lock(&e->lock);
     ok = id < e->cfg.channels && e->slots[id].ch;
     if (ok) {
         recv_channel_stats(e->slots[id].ch, out);
     }
-    pthread_mutex_unlock(&e->lock);
+    mf_mutex_unlock(&e->lock);
     return ok;
 }
 
@@ -390,7 +390,7 @@ void recv_engine_free(RecvEngine *e)
         chan_free(e->slots[i].chan);
     }
     pthread_cond_destroy(&e->cond);
-    pthread_mutex_destroy(&e->lock);
+    mf_mutex_destroy(&e->lock);
     mf_free_in(e->cfg.allocator, e->slots);
     mf_free_in(e->cfg.allocator, e);
 }

@@ -122,13 +122,13 @@ bool recv_engine_add_channel(RecvEngine *e, Chan *c, MfError *err)
     uint64_t start;
     bool read_ok;
 
-    pthread_mutex_lock(&e->lock);
+    mf_mutex_lock(&e->lock);
     n = e->connections++;
     mf_label_u32(conn, sizeof(conn), "connection ", n);
     chan_set_label(c, conn);
     if (e->failed) {
         mf_error_propagate(&l, &e->err);
-        pthread_mutex_unlock(&e->lock);
+        mf_mutex_unlock(&e->lock);
         chan_free(c);
         mf_error_propagate(err, &l);
         return false;
@@ -139,7 +139,7 @@ bool recv_engine_add_channel(RecvEngine *e, Chan *c, MfError *err)
                      "channels",
                      e->cfg.channels);
         mf_error_locate(&l, conn, chan_offset(c));
-        pthread_mutex_unlock(&e->lock);
+        mf_mutex_unlock(&e->lock);
         return refuse(e, c, &l, err);
     }
     /* visible to recv_engine_fail_locked, which shuts it down */
@@ -148,29 +148,29 @@ bool recv_engine_add_channel(RecvEngine *e, Chan *c, MfError *err)
     }
     e->slots[hs_slot].hs_chan = c;
     e->handshaking++;
-    pthread_mutex_unlock(&e->lock);
+    mf_mutex_unlock(&e->lock);
 
     start = chan_offset(c);
     read_ok = read_handshake(c, conn, &hs, &l);
 
-    pthread_mutex_lock(&e->lock);
+    mf_mutex_lock(&e->lock);
     e->slots[hs_slot].hs_chan = NULL;
     e->handshaking--;
     if (e->failed) {
         /* cancelled or failed meanwhile: report that first error */
         mf_error_clear(&l);
         mf_error_propagate(&l, &e->err);
-        pthread_mutex_unlock(&e->lock);
+        mf_mutex_unlock(&e->lock);
         chan_free(c);
         mf_error_propagate(err, &l);
         return false;
     }
     if (!read_ok) {
-        pthread_mutex_unlock(&e->lock);
+        mf_mutex_unlock(&e->lock);
         return refuse(e, c, &l, err);
     }
     if (!check_set_locked(e, &hs, start, conn, &l)) {
-        pthread_mutex_unlock(&e->lock);
+        mf_mutex_unlock(&e->lock);
         return refuse(e, c, &l, err);
     }
     cc.id = hs.id;
@@ -186,7 +186,7 @@ bool recv_engine_add_channel(RecvEngine *e, Chan *c, MfError *err)
     slot->ch = recv_channel_new(&cc, &l);
     if (!slot->ch) {
         mf_error_locate(&l, conn, start);
-        pthread_mutex_unlock(&e->lock);
+        mf_mutex_unlock(&e->lock);
         return refuse(e, c, &l, err);
     }
     chan_set_label(c, recv_channel_label(slot->ch));
@@ -199,7 +199,7 @@ bool recv_engine_add_channel(RecvEngine *e, Chan *c, MfError *err)
     if (e->failed) {
         chan_shutdown(c);
     }
-    pthread_mutex_unlock(&e->lock);
+    mf_mutex_unlock(&e->lock);
 
     if (!e->ops->start(e, hs.id, &l)) {
         mf_error_locate(&l, recv_channel_label(slot->ch), cc.base_offset);
