@@ -90,11 +90,119 @@ static void test_precopy_any_piece_size(void **state)
     }
 }
 
+/*
+ * The guard allocator (end guarded); once @fail_from is set, its calls
+ * from the @fail_from-th on fail.
+ */
+typedef struct FailingGuard {
+    MfAllocator ops;
+    SupGuardAlloc g;
+    unsigned calls;
+    unsigned fail_from;
+} FailingGuard;
+
+static void *fg_alloc(void *opaque, size_t size)
+{
+    FailingGuard *f = opaque;
+
+    if (++f->calls >= f->fail_from && f->fail_from) {
+        return NULL;
+    }
+    return f->g.ops.alloc(f->g.ops.opaque, size);
+}
+
+static void fg_free(void *opaque, void *ptr)
+{
+    FailingGuard *f = opaque;
+
+    f->g.ops.free(f->g.ops.opaque, ptr);
+}
+
+/*
+ * The precopy device state grows its buffer (16 KiB first) as it is
+ * read; when the growth fails the run stops there: MF_ERR_NOMEM on main,
+ * at the stream offset reached (the 16 KiB buffer nearly full, less than
+ * one read of END_PATTERN_LEN (24) bytes left), nothing written past the
+ * buffer (its end touches a PROT_NONE page), no retry, no device state
+ * loaded, every buffer given back; for a replay (@expect_end) and for a
+ * live receiver (which does not look past the VM description).
+ */
+static void check_devices_growth_fails(bool expect_end)
+{
+    static const SecondaryBlock blocks[] = {
+        { "pc.ram", SB_RAM_LEN, NULL },
+        { "small", SB_SMALL_LEN, NULL },
+    };
+    SecondaryOptions so = { 0 };
+    IncomingOutcome outcome = INCOMING_COMPLETED;
+    MfError e = { 0 };
+    FailingGuard f = { 0 };
+    Secondary *sec;
+    SupBuf s = { 0 };
+    Chan *main, *reply;
+    uint64_t dev;
+    bool ok;
+
+    sup_guard_alloc_init(&f.g, SUP_GUARD_AFTER);
+    f.ops.alloc = fg_alloc;
+    f.ops.free = fg_free;
+    f.ops.opaque = &f;
+    sb_begin(&s, false);
+    sb_ram_end(&s);
+    dev = s.len;
+    sb_section_start(&s, WIRE_VM_SECTION_FULL, 0, "timer", 0, 2);
+    memset(sup_buf_grow(&s, 20000), 0x5a, 20000);
+    sb_footer(&s, 0);
+    sup_buf_put_u8(&s, WIRE_VM_EOF);
+    sb_vmdesc(&s);
+
+    so.page_size = SB_PAGE;
+    so.blocks = blocks;
+    so.nblocks = 2;
+    so.expect_end = expect_end;
+    so.allocator = &f.ops;
+    sec = secondary_build(&so, &e);
+    assert_non_null(sec);
+    main = chan_mem_new(s.data, s.len, 0, "main", &e);
+    reply = chan_mem_sink_new("reply", &e);
+    assert_non_null(main);
+    assert_non_null(reply);
+    assert_true(secondary_attach_main(sec, main, reply, &e));
+    /* the run's first allocation (16 KiB of device state) succeeds */
+    f.fail_from = f.calls + 2;
+    ok = incoming_run(sec->in, &outcome, &e);
+    if (ok || e.code != MF_ERR_NOMEM) {
+        print_error("a failed growth of the device-state buffer (expect_end "
+                    "%d): want MF_ERR_NOMEM, got ok=%d code %d: %s\n",
+                    expect_end, ok, e.code, e.msg);
+    }
+    assert_false(ok);
+    assert_int_equal(e.code, MF_ERR_NOMEM);
+    assert_string_equal(e.msg,
+                        "incoming: out of memory for 32768 bytes of device "
+                        "state");
+    assert_true(e.located);
+    assert_string_equal(e.where, "main");
+    assert_in_range(e.offset, dev + 16384 - 24, dev + 16384);
+    assert_int_equal(f.calls, f.fail_from);
+    secondary_free(sec);
+    assert_int_equal(sup_guard_alloc_live(&f.g), 0);
+    sup_buf_free(&s);
+}
+
+static void test_devices_growth_fails(void **state)
+{
+    (void)state;
+    check_devices_growth_fails(true);
+    check_devices_growth_fails(false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_precopy_reads_inside_buffers),
         cmocka_unit_test(test_precopy_any_piece_size),
+        cmocka_unit_test(test_devices_growth_fails),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -194,6 +194,14 @@ static void fx_run(Fx *fx)
     assert_non_null(reply);
     assert_true(secondary_attach_main(fx->sec, main, reply, &e));
     fx->ok = incoming_run(fx->sec->in, &fx->outcome, &fx->err);
+    /* A run that succeeds leaves no error behind (a failover included). */
+    if (fx->ok && mf_error_is_set(&fx->err)) {
+        print_error("the run succeeded (outcome %d) with an error set: "
+                    "%s (%s)\n",
+                    fx->outcome, fx->err.msg,
+                    fx->err.code_name ? fx->err.code_name : "-");
+    }
+    assert_false(fx->ok && mf_error_is_set(&fx->err));
 }
 
 static void expect_err(Fx *fx, int code, uint64_t offset)
@@ -534,6 +542,31 @@ static uint64_t in_ping_without_return_path(Fx *fx)
     sb_header(&fx->s);
     sb_command(&fx->s, 2, 4, d);
     return 8;
+}
+
+/* OPEN_RETURN_PATH, then a PING whose value the stream cuts after 2 of
+ * its 4 bytes. */
+static uint64_t in_ping_value_truncated(Fx *fx)
+{
+    uint8_t d[4] = { 0xde, 0xad, 0xbe, 0xef };
+
+    sb_header(&fx->s);
+    sb_command(&fx->s, 1, 0, NULL);
+    sb_command(&fx->s, 2, 4, d);
+    sup_buf_truncate(&fx->s, fx->s.len - 2);
+    return fx->s.len;
+}
+
+/* Nothing was answered: no PONG for a PING value never received. */
+static void check_no_reply(Fx *fx)
+{
+    size_t len;
+
+    replies(fx, &len);
+    if (len) {
+        print_error("%zu bytes answered on the reply channel\n", len);
+    }
+    assert_int_equal(len, 0);
 }
 
 static void test_ping_pong(void **state)
@@ -1732,6 +1765,11 @@ static const ErrCase err_cases[] = {
       NULL },
     { "test_command_ping_length", in_command_ping_length,
       INCOMING_ERR_COMMAND_LENGTH, "PING length 3, expected 4", NULL },
+    { "test_ping_value_truncated", in_ping_value_truncated,
+      INCOMING_ERR_TRUNCATED,
+      "stream ends inside PING value that starts at offset 13 (4 bytes "
+      "expected)",
+      check_no_reply },
     { "test_ping_without_return_path", in_ping_without_return_path,
       INCOMING_ERR_NO_RETURN_PATH, "PING 0x1 received with no return path open",
       NULL },
