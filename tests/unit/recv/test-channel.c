@@ -839,6 +839,77 @@ static void t_eof_compressed(void **state)
     recv_fx_destroy(&f);
 }
 
+/*
+ * Every packet's 12-byte common header is decoded after exactly 12 bytes,
+ * not only the first one's: 12 bytes into the second packet the machine
+ * wants the rest of the RAM header, and an end of stream there is inside
+ * the RAM packet header, 12 of 1344 bytes.
+ */
+static void t_second_packet_header(void **state)
+{
+    Fx f;
+    RecvChannel *ch;
+    MfError err = { 0 };
+    struct iovec iov[4];
+    size_t first, cut;
+    char line[256];
+
+    (void)state;
+    fx_init(&f, false);
+    rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS, 1, 0,
+              1);
+    first = f.s[0].len;
+    assert_int_equal(first, 1344 + 4096);
+    rg_packet(&f.s[0], NULL, WIRE_COMP_NONE, PS, 0, "pc.ram", f.src, OFFS + 1,
+              1, 0, 2);
+    cut = first + 12;
+    ch = fx_channel(&f, 5, WIRE_COMP_NONE);
+    assert_int_equal(recv_channel_feed(ch, f.s[0].data, cut, &err), cut);
+    assert_int_equal(err.code, MF_OK);
+    assert_int_equal(recv_channel_next_iov(ch, iov, 4), 1);
+    assert_int_equal(iov[0].iov_len, 1344 - 12);
+    assert_false(recv_channel_eof(ch, &err));
+    recv_fx_expect_err(&err, RECV_ERR_EOF, "multifd 5", BASE + cut);
+    mf_error_format(&err, line, sizeof(line));
+    assert_string_equal(line, "multifd 5: offset 5516: end of stream inside "
+                              "the RAM packet header (12 of 1344 bytes, "
+                              "packet at offset 5504)");
+    recv_channel_free(ch);
+    recv_fx_destroy(&f);
+}
+
+/*
+ * A compressed payload is next_packet_size bytes, however small: after
+ * the header of a zlib packet announcing 1 byte (and one announcing 2)
+ * the machine wants exactly that many.
+ */
+static void t_tiny_compressed_payload(void **state)
+{
+    uint32_t size;
+
+    (void)state;
+    for (size = 1; size <= 2; size++) {
+        Fx f;
+        RecvChannel *ch;
+        MfError err = { 0 };
+        struct iovec iov[4];
+        size_t len;
+
+        fx_init(&f, false);
+        rg_header(&f.s[0], PS, WIRE_COMP_ZLIB, "pc.ram", OFFS, 1, 0, size, 1);
+        len = f.s[0].len;
+        assert_int_equal(len, 1344);
+        ch = fx_channel(&f, 3, WIRE_COMP_ZLIB);
+        assert_int_equal(recv_channel_feed(ch, f.s[0].data, len, &err), len);
+        assert_int_equal(err.code, MF_OK);
+        assert_int_equal(recv_channel_status(ch), RECV_CH_RUNNING);
+        assert_int_equal(recv_channel_next_iov(ch, iov, 4), 1);
+        assert_int_equal(iov[0].iov_len, size);
+        recv_channel_free(ch);
+        recv_fx_destroy(&f);
+    }
+}
+
 /* End of stream: between packets clean, elsewhere at the exact byte. */
 static void t_eof(void **state)
 {
@@ -1029,6 +1100,8 @@ int main(void)
         cmocka_unit_test(t_err_no_cache),
         cmocka_unit_test(t_err_advance_state),
         cmocka_unit_test(t_fail_without_reason),
+        cmocka_unit_test(t_second_packet_header),
+        cmocka_unit_test(t_tiny_compressed_payload),
         cmocka_unit_test(t_bad_config),
     };
 
