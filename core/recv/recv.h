@@ -148,7 +148,10 @@ typedef void (*RecvTraceFn)(void *opaque, const RecvEvent *ev);
 /*
  * Call @fn for every event, in order, with the engine lock held (@fn
  * must not call the engine).  Every event also feeds a 64-bit hash
- * (recv_engine_trace_hash) and a counter.  With the deterministic driver
+ * (recv_engine_trace_hash) and a counter.  The hash starts at 0 and takes
+ * each event as h = m(h ^ kind << 56 ^ channel << 40 ^ bytes), then
+ * h = m(h ^ offset), m being splitmix64's output mix, so a recorded trace
+ * gives back its run's hash.  With the deterministic driver
  * one seed always gives one sequence, so a test can assert determinism;
  * the threaded driver reports the same events in the order its threads
  * got there (useful to wait for "channel N posted its SYNC").
