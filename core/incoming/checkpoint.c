@@ -192,10 +192,10 @@ static bool in_cp_apply(Incoming *in, bool *relaunch, MfError *err)
     if (h->checkpoint_done) {
         h->checkpoint_done(h->opaque, &in->cp);
     }
-    pthread_mutex_lock(&in->lock);
+    mf_mutex_lock(&in->lock);
     in->loading = false;
     *relaunch = in->failover_requested;
-    pthread_mutex_unlock(&in->lock);
+    mf_mutex_unlock(&in->lock);
     return true;
 }
 
@@ -242,18 +242,18 @@ static bool in_checkpoint(Incoming *in, bool *failover, MfError *err)
         !in_send_colo(in, WIRE_COLO_VMSTATE_RECEIVED, err)) {
         return false;
     }
-    pthread_mutex_lock(&in->lock);
+    mf_mutex_lock(&in->lock);
     if (in->failover_requested) {
-        pthread_mutex_unlock(&in->lock);
+        mf_mutex_unlock(&in->lock);
         *failover = true;
         return true;
     }
     in->loading = true;
-    pthread_mutex_unlock(&in->lock);
+    mf_mutex_unlock(&in->lock);
     if (!in_cp_apply(in, &relaunch, err)) {
-        pthread_mutex_lock(&in->lock);
+        mf_mutex_lock(&in->lock);
         in->loading = false;
-        pthread_mutex_unlock(&in->lock);
+        mf_mutex_unlock(&in->lock);
         return false;
     }
     if (relaunch) {

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include "base/mutex.h"
 #include "incoming/incoming.h"
 #include "wire/stream.h"
 

@@ -53,7 +53,12 @@ Incoming *incoming_new(const IncomingConfig *cfg, MfError *err)
     in->page_size = cfg->ram->page_size;
     in->sync_mode = cfg->sync;
     in->stats.sync_mode = cfg->sync;
-    pthread_mutex_init(&in->lock, NULL);
+    if (mf_mutex_init(&in->lock) != 0) {
+        mf_free(in->page);
+        mf_free(in);
+        mf_error_set(err, MF_ERR_NOMEM, 0, "incoming: cannot create its lock");
+        return NULL;
+    }
     return in;
 }
 
@@ -62,7 +67,7 @@ void incoming_free(Incoming *in)
     if (!in) {
         return;
     }
-    pthread_mutex_destroy(&in->lock);
+    mf_mutex_destroy(&in->lock);
     mf_free_in(in->cfg.allocator, in->dev);
     mf_free(in->page);
     mf_free(in);
@@ -250,9 +255,9 @@ bool in_failover_requested(Incoming *in)
 {
     bool r;
 
-    pthread_mutex_lock(&in->lock);
+    mf_mutex_lock(&in->lock);
     r = in->failover_requested;
-    pthread_mutex_unlock(&in->lock);
+    mf_mutex_unlock(&in->lock);
     return r;
 }
 
@@ -260,10 +265,10 @@ void incoming_request_failover(Incoming *in)
 {
     bool shut;
 
-    pthread_mutex_lock(&in->lock);
+    mf_mutex_lock(&in->lock);
     in->failover_requested = true;
     shut = !in->loading;
-    pthread_mutex_unlock(&in->lock);
+    mf_mutex_unlock(&in->lock);
     if (shut) {
         chan_shutdown(in->cfg.main);
         if (in->cfg.multifd) {
