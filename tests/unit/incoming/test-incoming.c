@@ -41,6 +41,8 @@ typedef struct Fx {
     bool failover_in_done;
     bool failover_at_loading; /* at the stage checkpoint-loading */
     bool failover_in_load;    /* inside a checkpoint's device load */
+    bool failover_idle;       /* at start_guest after checkpoint 0 */
+    bool shutdown_idle;       /* same, chan_shutdown(main) only */
     uint8_t ram_at_load[8];   /* pc.ram byte 0 of pages 0..7 at the load */
     size_t cp_dev_len;        /* the last checkpoint device state */
     size_t cp_dev_d5;         /* of which bytes 0xd5 (sb_cp_end's blob) */
@@ -75,7 +77,16 @@ static bool h_stop(void *opaque, MfError *err)
 
 static void h_start(void *opaque)
 {
-    logf_(opaque, "start");
+    Fx *fx = opaque;
+
+    logf_(fx, "start");
+    /* after checkpoint 0: the receiver then waits for the next REQUEST */
+    if (fx->cps == 1 && fx->failover_idle) {
+        incoming_request_failover(fx->sec->in);
+    }
+    if (fx->cps == 1 && fx->shutdown_idle) {
+        chan_shutdown(fx->sec->main);
+    }
 }
 
 static bool h_load(void *opaque, IncomingDeviceStateKind kind,
@@ -1567,6 +1578,65 @@ static void test_failover_request_mid_checkpoint(void **state)
     assert_string_equal(fx->log, "devpre precopy start stop start ");
 }
 
+/*
+ * A failover requested while the receiver waits for the next
+ * CHECKPOINT_REQUEST (the read of that message fails with the shutdown,
+ * CHAN_ERR_SHUTDOWN): the run fails over at once with no error: the guest
+ * is not stopped again, nothing is answered after checkpoint 0's LOADED,
+ * memory is checkpoint 0's.  Found by ci/mutate: the read's non-EOF error
+ * once went on into a checkpoint (stop, CHECKPOINT_REPLY) that was never
+ * requested.
+ */
+static void test_failover_request_idle(void **state)
+{
+    Fx *fx = *state;
+    IncomingStats st;
+    const uint8_t *r;
+    size_t len;
+
+    fx->failover_idle = true;
+    build_colo_precopy(&fx->s);
+    build_cp(&fx->s, 0x80);
+    build_cp(&fx->s, 0x81);
+    fx_run(fx);
+    assert_true(fx->ok);
+    assert_int_equal(fx->outcome, INCOMING_FAILED_OVER);
+    r = replies(fx, &len);
+    assert_int_equal(len, 16); /* READY, REPLY RECEIVED LOADED */
+    assert_memory_equal(r, cp_replies, 16);
+    assert_string_equal(fx->log, "devpre precopy start stop load done start ");
+    assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x80);
+    assert_int_equal(colo_phase(&fx->sec->colo), COLO_PHASE_FAILED_OVER);
+    incoming_get_stats(fx->sec->in, &st);
+    assert_int_equal(st.checkpoints, 1);
+}
+
+/*
+ * The same read failing without a failover request (main shut down by
+ * someone else): that error, as the channel reported it, at the offset
+ * of the REQUEST that was not read; nothing answered, guest not stopped.
+ */
+static void test_colo_idle_read_error(void **state)
+{
+    Fx *fx = *state;
+    const uint8_t *r;
+    size_t len, cp1;
+
+    fx->shutdown_idle = true;
+    build_colo_precopy(&fx->s);
+    build_cp(&fx->s, 0x80);
+    cp1 = fx->s.len;
+    build_cp(&fx->s, 0x81);
+    fx_run(fx);
+    expect_err(fx, CHAN_ERR_SHUTDOWN, cp1);
+    r = replies(fx, &len);
+    assert_int_equal(len, 16);
+    assert_memory_equal(r, cp_replies, 16);
+    assert_string_equal(fx->log, "devpre precopy start stop load done start ");
+    assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x80);
+    assert_int_equal(colo_phase(&fx->sec->colo), COLO_PHASE_FAILED_OVER);
+}
+
 static void test_failover_request_while_loading(void **state)
 {
     Fx *fx = *state;
@@ -1980,6 +2050,8 @@ int main(void)
         T(test_colo_checkpoint_part_sections),
         T(test_colo_checkpoint_section_types),
         T(test_failover_request_mid_checkpoint),
+        T(test_failover_request_idle),
+        T(test_colo_idle_read_error),
         T(test_failover_request_while_loading),
         T(test_failover_request_at_loading),
         T(test_failover_request_in_device_load),
