@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "colo/colo.h"
 #include "guard-alloc.h"
 #include "incoming/incoming.h"
 #include "secondary.h"
@@ -92,13 +93,16 @@ static void test_precopy_any_piece_size(void **state)
 
 /*
  * The guard allocator (end guarded); once @fail_from is set, its calls
- * from the @fail_from-th on fail.
+ * from the @fail_from-th on fail; once @fail_size is set, its calls for
+ * that many bytes fail (counted in @failed).
  */
 typedef struct FailingGuard {
     MfAllocator ops;
     SupGuardAlloc g;
     unsigned calls;
     unsigned fail_from;
+    size_t fail_size;
+    unsigned failed;
 } FailingGuard;
 
 static void *fg_alloc(void *opaque, size_t size)
@@ -106,6 +110,10 @@ static void *fg_alloc(void *opaque, size_t size)
     FailingGuard *f = opaque;
 
     if (++f->calls >= f->fail_from && f->fail_from) {
+        return NULL;
+    }
+    if (f->fail_size && size == f->fail_size) {
+        f->failed++;
         return NULL;
     }
     return f->g.ops.alloc(f->g.ops.opaque, size);
@@ -197,12 +205,99 @@ static void test_devices_growth_fails(void **state)
     check_devices_growth_fails(false);
 }
 
+/*
+ * The same in a COLO checkpoint: the device state of the precopy (a few
+ * bytes) left a 16 KiB buffer; checkpoint 0 announces 20000 bytes, and
+ * growing the buffer to 32 KiB fails: the run stops right after the
+ * VMSTATE_SIZE value with MF_ERR_NOMEM on main, the device state is not
+ * read (nothing written past the 16 KiB buffer, whose end touches a
+ * PROT_NONE page), VMSTATE_RECEIVED is not sent, the checkpoint is
+ * discarded (precopy memory, failed over), every buffer given back.
+ */
+static void test_checkpoint_devices_growth_fails(void **state)
+{
+    static const SecondaryBlock blocks[] = {
+        { "pc.ram", SB_RAM_LEN, NULL },
+        { "small", SB_SMALL_LEN, NULL },
+    };
+    static const uint8_t want_replies[] = {
+        0, 0, 0, 0, /* CHECKPOINT_READY */
+        0, 0, 0, 2, /* CHECKPOINT_REPLY */
+    };
+    SecondaryOptions so = { 0 };
+    IncomingOutcome outcome = INCOMING_COMPLETED;
+    MfError e = { 0 };
+    FailingGuard f = { 0 };
+    Secondary *sec;
+    SupBuf s = { 0 };
+    Chan *main, *reply;
+    const uint8_t *r;
+    size_t len;
+    uint64_t size_at;
+    bool ok;
+
+    (void)state;
+    sup_guard_alloc_init(&f.g, SUP_GUARD_AFTER);
+    f.ops.alloc = fg_alloc;
+    f.ops.free = fg_free;
+    f.ops.opaque = &f;
+    sb_begin(&s, true);
+    sb_section_part(&s, WIRE_VM_SECTION_PART, SB_RAM_SID);
+    sb_page(&s, "pc.ram", 0, 0xab);
+    sb_eos(&s);
+    sb_footer(&s, SB_RAM_SID);
+    sb_end(&s);
+    sb_cp_begin(&s);
+    sb_page(&s, NULL, 0, 0xcd);
+    sb_cp_end(&s, 20000);
+    size_at = s.len - 20000 - 8; /* the VMSTATE_SIZE value */
+
+    so.page_size = SB_PAGE;
+    so.blocks = blocks;
+    so.nblocks = 2;
+    so.colo = true;
+    so.expect_end = true;
+    so.allocator = &f.ops;
+    sec = secondary_build(&so, &e);
+    assert_non_null(sec);
+    main = chan_mem_new(s.data, s.len, 0, "main", &e);
+    reply = chan_mem_sink_new("reply", &e);
+    assert_non_null(main);
+    assert_non_null(reply);
+    assert_true(secondary_attach_main(sec, main, reply, &e));
+    f.fail_size = 32768;
+    ok = incoming_run(sec->in, &outcome, &e);
+    if (ok || e.code != MF_ERR_NOMEM) {
+        print_error("a failed growth of a checkpoint's device-state buffer: "
+                    "want MF_ERR_NOMEM, got ok=%d code %d: %s\n",
+                    ok, e.code, e.msg);
+    }
+    assert_false(ok);
+    assert_int_equal(e.code, MF_ERR_NOMEM);
+    assert_string_equal(e.msg,
+                        "incoming: out of memory for 32768 bytes of device "
+                        "state");
+    assert_true(e.located);
+    assert_string_equal(e.where, "main");
+    assert_int_equal(e.offset, size_at + 8);
+    assert_int_equal(f.failed, 1);
+    r = chan_mem_data(sec->reply, &len);
+    assert_int_equal(len, sizeof(want_replies));
+    assert_memory_equal(r, want_replies, len);
+    assert_int_equal(ram_table_find(&sec->ram, "pc.ram")->host[0], 0xab);
+    assert_int_equal(colo_phase(&sec->colo), COLO_PHASE_FAILED_OVER);
+    secondary_free(sec);
+    assert_int_equal(sup_guard_alloc_live(&f.g), 0);
+    sup_buf_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_precopy_reads_inside_buffers),
         cmocka_unit_test(test_precopy_any_piece_size),
         cmocka_unit_test(test_devices_growth_fails),
+        cmocka_unit_test(test_checkpoint_devices_growth_fails),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
