@@ -1053,6 +1053,77 @@ static void test_devices_vmdesc_10(void **state)
                      1 + 4 + 1 + 5 + 8 + sizeof(decoy) + 5 + 1);
 }
 
+/*
+ * The end pattern's section id and description length are wildcards in
+ * every byte: a plain precopy whose last device section (and its footer)
+ * has an id with a non-zero byte at any of the four positions, or whose
+ * VM description length has one, completes exactly as with small ones,
+ * whatever the alignment of the footer to the parser's reads (the device
+ * state padded by 0..23 bytes: END_PATTERN_LEN is 24).  Found by
+ * ci/mutate: the most significant byte of the footer's id (pattern byte
+ * 1) once stopped being a wildcard, and a stream ending with an id >=
+ * 0x01000000 read past its end pattern.
+ */
+static void check_end_pattern_wildcards(uint32_t sid, uint32_t desc_len,
+                                        size_t pad)
+{
+    static const char json[] = "{\"page_size\": 4096, \"devices\": []}";
+    void *st = NULL;
+    Fx *fx;
+    uint8_t *desc;
+
+    assert_int_equal(fx_setup(&st), 0);
+    fx = st;
+    sb_begin(&fx->s, false);
+    sb_ram_end(&fx->s);
+    sb_section_start(&fx->s, WIRE_VM_SECTION_FULL, sid, "timer", 0, 2);
+    memset(sup_buf_grow(&fx->s, pad), 0x55, pad);
+    sb_footer(&fx->s, sid);
+    sup_buf_put_u8(&fx->s, WIRE_VM_EOF);
+    sup_buf_put_u8(&fx->s, WIRE_VM_VMDESCRIPTION);
+    sup_buf_put_be32(&fx->s, desc_len);
+    desc = sup_buf_grow(&fx->s, desc_len);
+    memset(desc, ' ', desc_len);
+    memcpy(desc, json, sizeof(json) - 1);
+    fx_run(fx);
+    if (!fx->ok || fx->outcome != INCOMING_COMPLETED) {
+        print_error("section id 0x%08x, description length 0x%08x, %zu "
+                    "bytes of state: ok=%d outcome %d: %s (code %d at "
+                    "%llu)\n",
+                    sid, desc_len, pad, fx->ok, fx->outcome, fx->err.msg,
+                    fx->err.code, (unsigned long long)fx->err.offset);
+    }
+    assert_true(fx->ok);
+    assert_int_equal(fx->outcome, INCOMING_COMPLETED);
+    /* section header, state, footer, EOF */
+    assert_int_equal(fx->precopy_dev_len, 1 + 4 + 1 + 5 + 8 + pad + 5 + 1);
+    assert_int_equal(chan_offset(fx->sec->main), fx->s.len);
+    assert_string_equal(fx->log, "devpre precopy ");
+    assert_int_equal(fx_teardown(&st), 0);
+}
+
+static void test_end_pattern_wildcards(void **state)
+{
+    static const struct {
+        uint32_t sid;
+        uint32_t desc_len;
+    } c[] = {
+        { 0x01000000, 34 },         { 0x00010000, 34 },
+        { 0x00000100, 34 },         { 0x00000001, 34 },
+        { 0xffffffff, 34 },         { 0x7e000000, 0x00000100 },
+        { 0x00000000, 0x0000ff22 }, { 0x00000000, 0x00010000 },
+        { 0x01010101, 0x01000000 },
+    };
+    size_t i, pad;
+
+    (void)state;
+    for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        for (pad = 0; pad < 24; pad++) {
+            check_end_pattern_wildcards(c[i].sid, c[i].desc_len, pad);
+        }
+    }
+}
+
 static uint64_t in_vmdesc_size(Fx *fx)
 {
     size_t at;
@@ -2045,6 +2116,7 @@ int main(void)
         T(test_devices_bound),
         T(test_devices_decoys),
         T(test_devices_vmdesc_10),
+        cmocka_unit_test(test_end_pattern_wildcards),
         T(test_colo_two_checkpoints),
         T(test_colo_clean_end_precopy_only),
         T(test_colo_checkpoint_part_sections),
