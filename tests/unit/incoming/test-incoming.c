@@ -43,6 +43,7 @@ typedef struct Fx {
     bool failover_in_load;    /* inside a checkpoint's device load */
     bool failover_idle;       /* at start_guest after checkpoint 0 */
     bool shutdown_idle;       /* same, chan_shutdown(main) only */
+    bool shutdown_in_stop;    /* chan_shutdown(main) in stop_guest */
     uint8_t ram_at_load[8];   /* pc.ram byte 0 of pages 0..7 at the load */
     size_t cp_dev_len;        /* the last checkpoint device state */
     size_t cp_dev_d5;         /* of which bytes 0xd5 (sb_cp_end's blob) */
@@ -69,6 +70,9 @@ static bool h_stop(void *opaque, MfError *err)
 
     (void)err;
     logf_(fx, "stop");
+    if (fx->shutdown_in_stop) {
+        chan_shutdown(fx->sec->main);
+    }
     if (fx->failover_in_stop) {
         incoming_request_failover(fx->sec->in);
     }
@@ -1708,6 +1712,34 @@ static void test_colo_idle_read_error(void **state)
     assert_int_equal(colo_phase(&fx->sec->colo), COLO_PHASE_FAILED_OVER);
 }
 
+/*
+ * A read error inside a checkpoint (main shut down by someone else while
+ * the guest is being stopped): the VMSTATE_SEND read fails with that
+ * error as the channel reported it, at the offset after the REQUEST;
+ * only CHECKPOINT_REPLY answered; the checkpoint is discarded and the
+ * guest restarted by the failover.
+ */
+static void test_colo_read_error_in_checkpoint(void **state)
+{
+    Fx *fx = *state;
+    const uint8_t *r;
+    size_t len, cp0;
+
+    fx->shutdown_in_stop = true;
+    build_colo_precopy(&fx->s);
+    cp0 = fx->s.len;
+    build_cp(&fx->s, 0x80);
+    fx_run(fx);
+    expect_err(fx, CHAN_ERR_SHUTDOWN, cp0 + 4);
+    assert_string_equal(fx->err.msg, "channel was shut down");
+    r = replies(fx, &len);
+    assert_int_equal(len, 8); /* READY, REPLY */
+    assert_memory_equal(r, cp_replies, 8);
+    assert_string_equal(fx->log, "devpre precopy start stop start ");
+    assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x10);
+    assert_int_equal(colo_phase(&fx->sec->colo), COLO_PHASE_FAILED_OVER);
+}
+
 static void test_failover_request_while_loading(void **state)
 {
     Fx *fx = *state;
@@ -2124,6 +2156,7 @@ int main(void)
         T(test_failover_request_mid_checkpoint),
         T(test_failover_request_idle),
         T(test_colo_idle_read_error),
+        T(test_colo_read_error_in_checkpoint),
         T(test_failover_request_while_loading),
         T(test_failover_request_at_loading),
         T(test_failover_request_in_device_load),
