@@ -49,6 +49,7 @@ typedef struct Fx {
     size_t cp_dev_d5;         /* of which bytes 0xd5 (sb_cp_end's blob) */
     char log[1024];
     uint64_t cps;
+    IncomingCheckpoint last_cp; /* as checkpoint_done saw it */
     size_t precopy_dev_len;
     uint8_t ram_at_cp[8]; /* pc.ram byte 0 of pages 0..7 at checkpoints */
     char stages[512];
@@ -146,6 +147,7 @@ static void h_done(void *opaque, const IncomingCheckpoint *cp)
 
     logf_(fx, "done");
     fx->cps = cp->index + 1;
+    fx->last_cp = *cp;
     for (i = 0; i < 8; i++) {
         fx->ram_at_cp[i] = b->host[i * SB_PAGE];
     }
@@ -1186,14 +1188,23 @@ static void test_colo_two_checkpoints(void **state)
     Fx *fx = *state;
     IncomingStats st;
     const uint8_t *r;
-    size_t len;
+    size_t len, cp1;
 
     build_colo_precopy(&fx->s);
     build_cp(&fx->s, 0x80);
+    cp1 = fx->s.len;
     build_cp(&fx->s, 0x81);
     fx_run(fx);
     assert_true(fx->ok);
     assert_int_equal(fx->outcome, INCOMING_FAILED_OVER);
+    /* checkpoint 1's own counts, not summed with checkpoint 0's */
+    assert_int_equal(fx->last_cp.index, 1);
+    assert_int_equal(fx->last_cp.request_offset, cp1);
+    assert_int_equal(fx->last_cp.end_offset, fx->s.len);
+    assert_int_equal(fx->last_cp.pages, 1);
+    assert_int_equal(fx->last_cp.zero_pages, 1);
+    assert_int_equal(fx->last_cp.syncs, 0);
+    assert_int_equal(fx->last_cp.device_state_len, 100);
     r = replies(fx, &len);
     assert_int_equal(len, sizeof(cp_replies));
     assert_memory_equal(r, cp_replies, len);
