@@ -1881,11 +1881,26 @@ static void test_new_invalid(void **state)
 {
     IncomingConfig cfg = { 0 };
     MfError e = { 0 };
+    RamTable ram;
+    Chan *main;
 
     (void)state;
     assert_null(incoming_new(&cfg, &e));
     assert_int_equal(e.code, MF_ERR_INVALID_ARG);
     assert_null(incoming_new(NULL, NULL));
+    /* an unknown sync mode: MF_ERR_INVALID_ARG, its message */
+    assert_true(ram_table_init(&ram, SB_PAGE, &e));
+    main = chan_mem_new((const uint8_t *)"", 0, 0, "main", &e);
+    assert_non_null(main);
+    cfg.main = main;
+    cfg.ram = &ram;
+    cfg.sync = (IncomingSyncMode)(INCOMING_SYNC_AUTO + 1);
+    mf_error_clear(&e);
+    assert_null(incoming_new(&cfg, &e));
+    assert_int_equal(e.code, MF_ERR_INVALID_ARG);
+    assert_string_equal(e.msg, "incoming: sync mode 3 unknown");
+    chan_free(main);
+    ram_table_destroy(&ram);
 }
 
 static void test_names(void **state)
