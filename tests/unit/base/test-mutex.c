@@ -148,45 +148,55 @@ static void test_correct_use(void **state)
     mf_mutex_destroy(&w.m);
 }
 
-static void test_unlock_without_lock_aborts(void **state)
-{
+/*
+ * One misuse, run twice: in the parent with run false, to learn the call
+ * site it will name, then in a forked child with run true.
+ */
+typedef struct Misuse {
     pthread_mutex_t m;
-    Child ch;
+    pthread_cond_t c;
+    bool run;
+    const char *file; /* the call site the abort must name */
     int line;
+} Misuse;
 
-    (void)state;
-    memset(&m, 0, sizeof(m));
-    assert_int_equal(mf_mutex_init(&m), 0);
+static void misuse_expect_abort(void (*act)(Misuse *), const char *call,
+                                const char *err)
+{
+    Misuse mu;
+    Child ch;
+
+    memset(&mu, 0, sizeof(mu));
+    assert_int_equal(mf_mutex_init(&mu.m), 0);
+    assert_int_equal(pthread_cond_init(&mu.c, NULL), 0);
+    mu.file = __FILE__;
+    act(&mu);
     child_start(&ch);
-    line = __LINE__ + 2;
     if (ch.pid == 0) {
-        mf_mutex_unlock(&m);
+        mu.run = true;
+        act(&mu);
         _exit(0);
     }
-    child_expect_abort(&ch, __FILE__, line, "pthread_mutex_unlock",
-                       "EPERM (Operation not permitted)");
-    mf_mutex_destroy(&m);
+    child_expect_abort(&ch, mu.file, mu.line, call, err);
+    pthread_cond_destroy(&mu.c);
+    mf_mutex_destroy(&mu.m);
 }
 
-static void test_second_lock_aborts(void **state)
+static void unlock_without_lock(Misuse *mu)
 {
-    pthread_mutex_t m;
-    Child ch;
-    int line;
-
-    (void)state;
-    memset(&m, 0, sizeof(m));
-    assert_int_equal(mf_mutex_init(&m), 0);
-    child_start(&ch);
-    line = __LINE__ + 3;
-    if (ch.pid == 0) {
-        mf_mutex_lock(&m);
-        mf_mutex_lock(&m);
-        _exit(0);
+    mu->line = __LINE__ + 2;
+    if (mu->run) {
+        mf_mutex_unlock(&mu->m);
     }
-    child_expect_abort(&ch, __FILE__, line, "pthread_mutex_lock",
-                       "EDEADLK (Resource deadlock avoided)");
-    mf_mutex_destroy(&m);
+}
+
+static void second_lock(Misuse *mu)
+{
+    mu->line = __LINE__ + 3;
+    if (mu->run) {
+        mf_mutex_lock(&mu->m);
+        mf_mutex_lock(&mu->m);
+    }
 }
 
 /* The call site is whatever the caller of the _at function names. */
@@ -197,70 +207,70 @@ static void *unlock_it(void *arg)
 }
 
 /* Only the thread that holds the mutex may unlock it. */
-static void test_unlock_by_other_thread_aborts(void **state)
+static void unlock_by_other_thread(Misuse *mu)
 {
-    pthread_mutex_t m;
     pthread_t th;
-    Child ch;
 
-    (void)state;
-    memset(&m, 0, sizeof(m));
-    assert_int_equal(mf_mutex_init(&m), 0);
-    child_start(&ch);
-    if (ch.pid == 0) {
-        mf_mutex_lock(&m);
-        if (pthread_create(&th, NULL, unlock_it, &m) == 0) {
+    mu->file = "other-thread.c";
+    mu->line = 7;
+    if (mu->run) {
+        mf_mutex_lock(&mu->m);
+        if (pthread_create(&th, NULL, unlock_it, &mu->m) == 0) {
             pthread_join(th, NULL);
         }
-        _exit(0);
     }
-    child_expect_abort(&ch, "other-thread.c", 7, "pthread_mutex_unlock",
-                       "EPERM (Operation not permitted)");
-    mf_mutex_destroy(&m);
+}
+
+static void wait_without_lock(Misuse *mu)
+{
+    mu->line = __LINE__ + 2;
+    if (mu->run) {
+        mf_cond_wait(&mu->c, &mu->m);
+    }
+}
+
+static void destroy_locked(Misuse *mu)
+{
+    mu->line = __LINE__ + 3;
+    if (mu->run) {
+        mf_mutex_lock(&mu->m);
+        mf_mutex_destroy(&mu->m);
+    }
+}
+
+static void test_unlock_without_lock_aborts(void **state)
+{
+    (void)state;
+    misuse_expect_abort(unlock_without_lock, "pthread_mutex_unlock",
+                        "EPERM (Operation not permitted)");
+}
+
+static void test_second_lock_aborts(void **state)
+{
+    (void)state;
+    misuse_expect_abort(second_lock, "pthread_mutex_lock",
+                        "EDEADLK (Resource deadlock avoided)");
+}
+
+static void test_unlock_by_other_thread_aborts(void **state)
+{
+    (void)state;
+    misuse_expect_abort(unlock_by_other_thread, "pthread_mutex_unlock",
+                        "EPERM (Operation not permitted)");
 }
 
 static void test_wait_without_lock_aborts(void **state)
 {
-    pthread_mutex_t m;
-    pthread_cond_t c;
-    Child ch;
-    int line;
-
     (void)state;
-    memset(&m, 0, sizeof(m));
-    assert_int_equal(mf_mutex_init(&m), 0);
-    assert_int_equal(pthread_cond_init(&c, NULL), 0);
-    child_start(&ch);
-    line = __LINE__ + 2;
-    if (ch.pid == 0) {
-        mf_cond_wait(&c, &m);
-        _exit(0);
-    }
-    child_expect_abort(&ch, __FILE__, line, "pthread_cond_wait",
-                       "EPERM (Operation not permitted)");
-    pthread_cond_destroy(&c);
-    mf_mutex_destroy(&m);
+    misuse_expect_abort(wait_without_lock, "pthread_cond_wait",
+                        "EPERM (Operation not permitted)");
 }
 
 static void test_destroy_locked_aborts(void **state)
 {
-    pthread_mutex_t m;
-    Child ch;
-    int line;
-
     (void)state;
-    memset(&m, 0, sizeof(m));
-    assert_int_equal(mf_mutex_init(&m), 0);
-    child_start(&ch);
-    line = __LINE__ + 3;
-    if (ch.pid == 0) {
-        mf_mutex_lock(&m);
-        mf_mutex_destroy(&m);
-        _exit(0);
-    }
-    child_expect_abort(&ch, __FILE__, line, "pthread_mutex_destroy",
-                       "EBUSY (Device or resource busy)");
-    mf_mutex_destroy(&m);
+    misuse_expect_abort(destroy_locked, "pthread_mutex_destroy",
+                        "EBUSY (Device or resource busy)");
 }
 
 int main(void)
