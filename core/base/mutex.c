@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "base/mutex.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/fault.h"
 
 int mf_mutex_init(pthread_mutex_t *m)
 {
     pthread_mutexattr_t attr;
     int rc;
 
+    if (mf_fault("mfcolo/base/mutex-init")) {
+        return mf_fault_errno(EAGAIN);
+    }
     rc = pthread_mutexattr_init(&attr);
     if (rc != 0) {
         return rc;

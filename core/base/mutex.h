@@ -5,7 +5,9 @@
  *
  * mf_mutex_init() makes a PTHREAD_MUTEX_ERRORCHECK mutex and returns 0,
  * or the errno value of the failure for the caller to report (the mutex
- * is then unusable and must not be destroyed).
+ * is then unusable and must not be destroyed).  Fault point
+ * "mfcolo/base/mutex-init" simulates that failure (errno from its
+ * failinfo, EAGAIN by default).
  *
  * The other calls return only on success.  When pthread refuses one (a
  * lock of a mutex the calling thread holds: EDEADLK; an unlock, or a

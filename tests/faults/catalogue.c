@@ -13,6 +13,10 @@
     }
 
 static const FaultPoint points[] = {
+    /* base */
+    { "mfcolo/base/mutex-init",
+      "pthread_mutex_init of a lock fails with EAGAIN",
+      { MF_ERR_NOMEM, RECV_ERR_THREAD } },
     /* chan */
     { "mfcolo/chan/alloc", "calloc of the Chan struct returns NULL", NOMEM },
     { "mfcolo/chan/alloc-peek", "growing the peek buffer returns NULL", NOMEM },

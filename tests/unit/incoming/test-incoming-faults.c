@@ -121,6 +121,30 @@ static void test_alloc_points(void **state)
     sup_buf_free(&s);
 }
 
+/*
+ * The receiver's lock cannot be created (base/mutex.h reports the errno
+ * of a failed pthread_mutex_init): incoming_new fails with a NOMEM of its
+ * own, and nothing is left allocated (the run is leak-checked).
+ */
+static void test_lock_init_fails(void **state)
+{
+    SupBuf s = SUP_BUF_INIT;
+    MfError err = { 0 };
+    bool made;
+
+    (void)state;
+    build_colo(&s);
+    fail_point("mfcolo/base/mutex-init");
+    assert_false(replay(&s, &err, &made));
+    fiu_disable("mfcolo/base/mutex-init");
+    assert_false(made);
+    assert_int_equal(err.code, MF_ERR_NOMEM);
+    assert_false(err.located);
+    assert_int_equal(err.offset, 0);
+    assert_string_equal(err.msg, "incoming: cannot create its lock");
+    sup_buf_free(&s);
+}
+
 static void test_alloc_devstate(void **state)
 {
     SupBuf s = SUP_BUF_INIT;
@@ -172,6 +196,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alloc_points),
+        cmocka_unit_test(test_lock_init_fails),
         cmocka_unit_test(test_alloc_devstate),
         cmocka_unit_test(test_nth_fault_loop),
     };
