@@ -46,12 +46,34 @@ static void build_colo(SupBuf *b)
     sb_section_part(b, WIRE_VM_SECTION_PART, SB_RAM_SID);
     sb_page(b, "pc.ram", 0, 0x10);
     sb_zero(b, NULL, SB_PAGE, 0);
+    sb_page(b, NULL, 2 * SB_PAGE, 0x11);
     sb_eos(b);
     sb_footer(b, SB_RAM_SID);
     sb_end(b);
     sb_cp_begin(b);
     sb_page(b, NULL, 0, 0x80);
     sb_cp_end(b, 100);
+}
+
+/*
+ * I1 for the guest page at @offset of pc.ram: the block does not exist
+ * yet, or the page is still zero, or it is exactly the page the primary
+ * sent (every byte @fill).
+ */
+static bool guest_page_zero_or(Secondary *sec, uint64_t offset, uint8_t fill)
+{
+    const RamBlock *rb = ram_table_find(&sec->ram, "pc.ram");
+    bool zero = true, sent = true;
+    uint32_t i;
+
+    if (!rb) {
+        return true;
+    }
+    for (i = 0; i < SB_PAGE; i++) {
+        zero = zero && rb->host[offset + i] == 0;
+        sent = sent && rb->host[offset + i] == fill;
+    }
+    return zero || sent;
 }
 
 /* A replay of @s: returns the run's result; @err set on failure. */
@@ -82,7 +104,14 @@ static bool replay(const SupBuf *s, MfError *err, bool *made)
     }
     *made = true;
     ok = incoming_run(sec->in, &out, err);
+    /*
+     * I1, whatever failed: the page the primary sent at 2 * SB_PAGE (never
+     * touched by the checkpoint) is in guest memory whole or not at all.
+     */
+    assert_true(guest_page_zero_or(sec, 2 * SB_PAGE, 0x11));
     if (ok) {
+        /* a run that succeeds leaves no error behind */
+        assert_int_equal(err->code, MF_OK);
         assert_int_equal(out, INCOMING_FAILED_OVER);
         assert_int_equal(ram_table_find(&sec->ram, "pc.ram")->host[0], 0x80);
     }
