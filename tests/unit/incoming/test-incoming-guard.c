@@ -127,6 +127,60 @@ static void fg_free(void *opaque, void *ptr)
 }
 
 /*
+ * A secondary with pc.ram and "small" whose every allocation goes through
+ * @f (a guard page after each buffer), attached to a main channel
+ * replaying @s and a memory sink for the replies.
+ */
+static Secondary *fg_secondary(FailingGuard *f, const SupBuf *s, bool colo,
+                               bool expect_end)
+{
+    static const SecondaryBlock blocks[] = {
+        { "pc.ram", SB_RAM_LEN, NULL },
+        { "small", SB_SMALL_LEN, NULL },
+    };
+    SecondaryOptions so = { 0 };
+    MfError e = { 0 };
+    Secondary *sec;
+    Chan *main, *reply;
+
+    sup_guard_alloc_init(&f->g, SUP_GUARD_AFTER);
+    f->ops.alloc = fg_alloc;
+    f->ops.free = fg_free;
+    f->ops.opaque = f;
+    so.page_size = SB_PAGE;
+    so.blocks = blocks;
+    so.nblocks = 2;
+    so.colo = colo;
+    so.expect_end = expect_end;
+    so.allocator = &f->ops;
+    sec = secondary_build(&so, &e);
+    assert_non_null(sec);
+    main = chan_mem_new(s->data, s->len, 0, "main", &e);
+    reply = chan_mem_sink_new("reply", &e);
+    assert_non_null(main);
+    assert_non_null(reply);
+    assert_true(secondary_attach_main(sec, main, reply, &e));
+    return sec;
+}
+
+/* The run failed on the growth of the device state to 32 KiB, on main. */
+static void expect_growth_nomem(bool ok, const MfError *e, const char *what)
+{
+    if (ok || e->code != MF_ERR_NOMEM) {
+        print_error("a failed growth of %s: want MF_ERR_NOMEM, got ok=%d "
+                    "code %d: %s\n",
+                    what, ok, e->code, e->msg);
+    }
+    assert_false(ok);
+    assert_int_equal(e->code, MF_ERR_NOMEM);
+    assert_string_equal(e->msg,
+                        "incoming: out of memory for 32768 bytes of device "
+                        "state");
+    assert_true(e->located);
+    assert_string_equal(e->where, "main");
+}
+
+/*
  * The precopy device state grows its buffer (16 KiB first) as it is
  * read; when the growth fails the run stops there: MF_ERR_NOMEM on main,
  * at the stream offset reached (the 16 KiB buffer nearly full, less than
@@ -137,24 +191,14 @@ static void fg_free(void *opaque, void *ptr)
  */
 static void check_devices_growth_fails(bool expect_end)
 {
-    static const SecondaryBlock blocks[] = {
-        { "pc.ram", SB_RAM_LEN, NULL },
-        { "small", SB_SMALL_LEN, NULL },
-    };
-    SecondaryOptions so = { 0 };
     IncomingOutcome outcome = INCOMING_COMPLETED;
     MfError e = { 0 };
     FailingGuard f = { 0 };
     Secondary *sec;
     SupBuf s = { 0 };
-    Chan *main, *reply;
     uint64_t dev;
     bool ok;
 
-    sup_guard_alloc_init(&f.g, SUP_GUARD_AFTER);
-    f.ops.alloc = fg_alloc;
-    f.ops.free = fg_free;
-    f.ops.opaque = &f;
     sb_begin(&s, false);
     sb_ram_end(&s);
     dev = s.len;
@@ -164,33 +208,13 @@ static void check_devices_growth_fails(bool expect_end)
     sup_buf_put_u8(&s, WIRE_VM_EOF);
     sb_vmdesc(&s);
 
-    so.page_size = SB_PAGE;
-    so.blocks = blocks;
-    so.nblocks = 2;
-    so.expect_end = expect_end;
-    so.allocator = &f.ops;
-    sec = secondary_build(&so, &e);
-    assert_non_null(sec);
-    main = chan_mem_new(s.data, s.len, 0, "main", &e);
-    reply = chan_mem_sink_new("reply", &e);
-    assert_non_null(main);
-    assert_non_null(reply);
-    assert_true(secondary_attach_main(sec, main, reply, &e));
+    sec = fg_secondary(&f, &s, false, expect_end);
     /* the run's first allocation (16 KiB of device state) succeeds */
     f.fail_from = f.calls + 2;
     ok = incoming_run(sec->in, &outcome, &e);
-    if (ok || e.code != MF_ERR_NOMEM) {
-        print_error("a failed growth of the device-state buffer (expect_end "
-                    "%d): want MF_ERR_NOMEM, got ok=%d code %d: %s\n",
-                    expect_end, ok, e.code, e.msg);
-    }
-    assert_false(ok);
-    assert_int_equal(e.code, MF_ERR_NOMEM);
-    assert_string_equal(e.msg,
-                        "incoming: out of memory for 32768 bytes of device "
-                        "state");
-    assert_true(e.located);
-    assert_string_equal(e.where, "main");
+    expect_growth_nomem(ok, &e,
+                        expect_end ? "the device-state buffer (replay)"
+                                   : "the device-state buffer (live)");
     assert_in_range(e.offset, dev + 16384 - 24, dev + 16384);
     assert_int_equal(f.calls, f.fail_from);
     secondary_free(sec);
@@ -216,31 +240,21 @@ static void test_devices_growth_fails(void **state)
  */
 static void test_checkpoint_devices_growth_fails(void **state)
 {
-    static const SecondaryBlock blocks[] = {
-        { "pc.ram", SB_RAM_LEN, NULL },
-        { "small", SB_SMALL_LEN, NULL },
-    };
     static const uint8_t want_replies[] = {
         0, 0, 0, 0, /* CHECKPOINT_READY */
         0, 0, 0, 2, /* CHECKPOINT_REPLY */
     };
-    SecondaryOptions so = { 0 };
     IncomingOutcome outcome = INCOMING_COMPLETED;
     MfError e = { 0 };
     FailingGuard f = { 0 };
     Secondary *sec;
     SupBuf s = { 0 };
-    Chan *main, *reply;
     const uint8_t *r;
     size_t len;
     uint64_t size_at;
     bool ok;
 
     (void)state;
-    sup_guard_alloc_init(&f.g, SUP_GUARD_AFTER);
-    f.ops.alloc = fg_alloc;
-    f.ops.free = fg_free;
-    f.ops.opaque = &f;
     sb_begin(&s, true);
     sb_section_part(&s, WIRE_VM_SECTION_PART, SB_RAM_SID);
     sb_page(&s, "pc.ram", 0, 0xab);
@@ -252,33 +266,10 @@ static void test_checkpoint_devices_growth_fails(void **state)
     sb_cp_end(&s, 20000);
     size_at = s.len - 20000 - 8; /* the VMSTATE_SIZE value */
 
-    so.page_size = SB_PAGE;
-    so.blocks = blocks;
-    so.nblocks = 2;
-    so.colo = true;
-    so.expect_end = true;
-    so.allocator = &f.ops;
-    sec = secondary_build(&so, &e);
-    assert_non_null(sec);
-    main = chan_mem_new(s.data, s.len, 0, "main", &e);
-    reply = chan_mem_sink_new("reply", &e);
-    assert_non_null(main);
-    assert_non_null(reply);
-    assert_true(secondary_attach_main(sec, main, reply, &e));
+    sec = fg_secondary(&f, &s, true, true);
     f.fail_size = 32768;
     ok = incoming_run(sec->in, &outcome, &e);
-    if (ok || e.code != MF_ERR_NOMEM) {
-        print_error("a failed growth of a checkpoint's device-state buffer: "
-                    "want MF_ERR_NOMEM, got ok=%d code %d: %s\n",
-                    ok, e.code, e.msg);
-    }
-    assert_false(ok);
-    assert_int_equal(e.code, MF_ERR_NOMEM);
-    assert_string_equal(e.msg,
-                        "incoming: out of memory for 32768 bytes of device "
-                        "state");
-    assert_true(e.located);
-    assert_string_equal(e.where, "main");
+    expect_growth_nomem(ok, &e, "a checkpoint's device-state buffer");
     assert_int_equal(e.offset, size_at + 8);
     assert_int_equal(f.failed, 1);
     r = chan_mem_data(sec->reply, &len);
