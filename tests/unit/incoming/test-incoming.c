@@ -1183,12 +1183,22 @@ static const uint8_t cp_replies[] = {
     0, 0, 0, 2, 0, 0, 0, 5, 0, 0, 0, 6,
 };
 
+/* The replies sent are exactly the first @n bytes of cp_replies. */
+static void expect_cp_replies(Fx *fx, size_t n)
+{
+    const uint8_t *r;
+    size_t len;
+
+    r = replies(fx, &len);
+    assert_int_equal(len, n);
+    assert_memory_equal(r, cp_replies, n);
+}
+
 static void test_colo_two_checkpoints(void **state)
 {
     Fx *fx = *state;
     IncomingStats st;
-    const uint8_t *r;
-    size_t len, cp1;
+    size_t cp1;
 
     build_colo_precopy(&fx->s);
     build_cp(&fx->s, 0x80);
@@ -1205,9 +1215,7 @@ static void test_colo_two_checkpoints(void **state)
     assert_int_equal(fx->last_cp.zero_pages, 1);
     assert_int_equal(fx->last_cp.syncs, 0);
     assert_int_equal(fx->last_cp.device_state_len, 100);
-    r = replies(fx, &len);
-    assert_int_equal(len, sizeof(cp_replies));
-    assert_memory_equal(r, cp_replies, len);
+    expect_cp_replies(fx, sizeof(cp_replies));
     assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x81);
     assert_int_equal(ram_byte(fx, "pc.ram", SB_PAGE), 0);
     assert_int_equal(ram_byte(fx, "pc.ram", 2 * SB_PAGE), 0x12);
@@ -1296,16 +1304,12 @@ static uint64_t in_colo_blob_short(Fx *fx)
 static void test_colo_clean_end_precopy_only(void **state)
 {
     Fx *fx = *state;
-    const uint8_t *r;
-    size_t len;
 
     build_colo_precopy(&fx->s);
     fx_run(fx);
     assert_true(fx->ok);
     assert_int_equal(fx->outcome, INCOMING_FAILED_OVER);
-    r = replies(fx, &len);
-    assert_int_equal(len, 4);
-    assert_memory_equal(r, cp_replies, 4);
+    expect_cp_replies(fx, 4);
     assert_int_equal(ram_byte(fx, "pc.ram", 3 * SB_PAGE), 0x13);
 }
 
@@ -1392,9 +1396,7 @@ static void test_colo_checkpoint_part_sections(void **state)
     };
     Fx *fx = *state;
     IncomingStats st;
-    const uint8_t *r;
     char line[300];
-    size_t len;
 
     build_colo_precopy(&fx->s);
     sb_colo(&fx->s, WIRE_COLO_CHECKPOINT_REQUEST);
@@ -1420,9 +1422,7 @@ static void test_colo_checkpoint_part_sections(void **state)
     }
     assert_true(fx->ok);
     assert_int_equal(fx->outcome, INCOMING_FAILED_OVER);
-    r = replies(fx, &len);
-    assert_int_equal(len, 16); /* READY REPLY RECEIVED LOADED */
-    assert_memory_equal(r, cp_replies, len);
+    expect_cp_replies(fx, 16); /* READY REPLY RECEIVED LOADED */
     assert_string_equal(fx->log, "devpre precopy start stop load done start ");
     assert_int_equal(fx->cps, 1);
     assert_memory_equal(fx->ram_at_cp, want, sizeof(want));
@@ -1646,8 +1646,6 @@ static void check_colo_hook_load_fails(Fx *fx)
 static void test_failover_request_mid_checkpoint(void **state)
 {
     Fx *fx = *state;
-    const uint8_t *r;
-    size_t len;
 
     fx->failover_in_stop = true;
     build_colo_precopy(&fx->s);
@@ -1658,9 +1656,7 @@ static void test_failover_request_mid_checkpoint(void **state)
     /* the checkpoint is discarded: precopy memory */
     assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x10);
     assert_int_equal(ram_byte(fx, "pc.ram", SB_PAGE), 0x11);
-    r = replies(fx, &len);
-    assert_int_equal(len, 8); /* READY, REPLY (sent after the hook) */
-    assert_memory_equal(r, cp_replies, 8);
+    expect_cp_replies(fx, 8); /* READY, REPLY (sent after the hook) */
     assert_string_equal(fx->log, "devpre precopy start stop start ");
 }
 
@@ -1677,8 +1673,6 @@ static void test_failover_request_idle(void **state)
 {
     Fx *fx = *state;
     IncomingStats st;
-    const uint8_t *r;
-    size_t len;
 
     fx->failover_idle = true;
     build_colo_precopy(&fx->s);
@@ -1687,9 +1681,7 @@ static void test_failover_request_idle(void **state)
     fx_run(fx);
     assert_true(fx->ok);
     assert_int_equal(fx->outcome, INCOMING_FAILED_OVER);
-    r = replies(fx, &len);
-    assert_int_equal(len, 16); /* READY, REPLY RECEIVED LOADED */
-    assert_memory_equal(r, cp_replies, 16);
+    expect_cp_replies(fx, 16); /* READY, REPLY RECEIVED LOADED */
     assert_string_equal(fx->log, "devpre precopy start stop load done start ");
     assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x80);
     assert_int_equal(colo_phase(&fx->sec->colo), COLO_PHASE_FAILED_OVER);
@@ -1705,8 +1697,7 @@ static void test_failover_request_idle(void **state)
 static void test_colo_idle_read_error(void **state)
 {
     Fx *fx = *state;
-    const uint8_t *r;
-    size_t len, cp1;
+    size_t cp1;
 
     fx->shutdown_idle = true;
     build_colo_precopy(&fx->s);
@@ -1715,9 +1706,7 @@ static void test_colo_idle_read_error(void **state)
     build_cp(&fx->s, 0x81);
     fx_run(fx);
     expect_err(fx, CHAN_ERR_SHUTDOWN, cp1);
-    r = replies(fx, &len);
-    assert_int_equal(len, 16);
-    assert_memory_equal(r, cp_replies, 16);
+    expect_cp_replies(fx, 16);
     assert_string_equal(fx->log, "devpre precopy start stop load done start ");
     assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x80);
     assert_int_equal(colo_phase(&fx->sec->colo), COLO_PHASE_FAILED_OVER);
@@ -1733,8 +1722,7 @@ static void test_colo_idle_read_error(void **state)
 static void test_colo_read_error_in_checkpoint(void **state)
 {
     Fx *fx = *state;
-    const uint8_t *r;
-    size_t len, cp0;
+    size_t cp0;
 
     fx->shutdown_in_stop = true;
     build_colo_precopy(&fx->s);
@@ -1743,9 +1731,7 @@ static void test_colo_read_error_in_checkpoint(void **state)
     fx_run(fx);
     expect_err(fx, CHAN_ERR_SHUTDOWN, cp0 + 4);
     assert_string_equal(fx->err.msg, "channel was shut down");
-    r = replies(fx, &len);
-    assert_int_equal(len, 8); /* READY, REPLY */
-    assert_memory_equal(r, cp_replies, 8);
+    expect_cp_replies(fx, 8); /* READY, REPLY */
     assert_string_equal(fx->log, "devpre precopy start stop start ");
     assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x10);
     assert_int_equal(colo_phase(&fx->sec->colo), COLO_PHASE_FAILED_OVER);
@@ -1754,8 +1740,6 @@ static void test_colo_read_error_in_checkpoint(void **state)
 static void test_failover_request_while_loading(void **state)
 {
     Fx *fx = *state;
-    const uint8_t *r;
-    size_t len;
 
     fx->failover_in_done = true;
     build_colo_precopy(&fx->s);
@@ -1767,9 +1751,7 @@ static void test_failover_request_while_loading(void **state)
     /* QEMU's RELAUNCH: the checkpoint completes, LOADED is not sent */
     assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x80);
     assert_int_equal(fx->cps, 1);
-    r = replies(fx, &len);
-    assert_int_equal(len, 12);
-    assert_memory_equal(r, cp_replies, 12);
+    expect_cp_replies(fx, 12);
     assert_string_equal(fx->log, "devpre precopy start stop load done start ");
 }
 
@@ -1787,9 +1769,7 @@ static void test_failover_request_while_loading(void **state)
  */
 static void check_failover_while_applying(Fx *fx)
 {
-    const uint8_t *r;
     IncomingStats st;
-    size_t len;
 
     build_colo_precopy(&fx->s);
     build_cp(&fx->s, 0x80);
@@ -1814,9 +1794,7 @@ static void check_failover_while_applying(Fx *fx)
     assert_int_equal(ram_byte(fx, "pc.ram", SB_PAGE), 0);
     assert_int_equal(ram_byte(fx, "pc.ram", 2 * SB_PAGE), 0x12);
     assert_int_equal(colo_phase(&fx->sec->colo), COLO_PHASE_FAILED_OVER);
-    r = replies(fx, &len);
-    assert_int_equal(len, 12);
-    assert_memory_equal(r, cp_replies, 12);
+    expect_cp_replies(fx, 12);
 }
 
 static void test_failover_request_at_loading(void **state)
