@@ -58,8 +58,9 @@ typedef struct Chan Chan;
  * Wrap @fd (not owned unless @owns_fd).  @label names the channel in
  * errors ("main", "multifd 0", "connection 3", ...; truncated to
  * MF_ERROR_WHERE_LEN - 1 bytes).  NULL + MF_ERR_NOMEM,
- * MF_ERR_INVALID_ARG (@fd not open) or CHAN_ERR_IO (no wake-up pipe);
- * the fd is closed on failure when owned.
+ * MF_ERR_INVALID_ARG (@fd not open) or CHAN_ERR_IO (no wake-up pipe;
+ * located on @label at offset 0, since nothing was read); the fd is
+ * closed on failure when owned.
  */
 Chan *chan_fd_new(int fd, bool owns_fd, const char *label, MfError *err);
 

@@ -290,6 +290,7 @@ static void test_alloc_faults(void **state)
     assert_null(chan_fd_new(p[0], true, "pipe", &err));
     assert_int_equal(err.code, CHAN_ERR_IO);
     assert_string_equal(err.where, "pipe");
+    assert_int_equal(err.offset, 0); /* nothing was read yet */
     assert_string_equal(err.msg, "pipe2 (wake-up pipe) failed: EMFILE (Too "
                                  "many open files)");
     assert_int_equal(fcntl(p[0], F_GETFD), -1);

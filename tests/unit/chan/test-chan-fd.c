@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -686,6 +687,43 @@ static void test_new_rejects_bad_fd_and_owns(void **state)
     assert_int_equal(errno, EBADF);
 }
 
+/*
+ * A process out of descriptors: the wake-up pipe of a pipe channel
+ * cannot be made.  chan_fd_new() fails with CHAN_ERR_IO naming pipe2's
+ * errno, located on the label at offset 0, and closes the owned fd.  The
+ * soft RLIMIT_NOFILE is set just above the lowest free descriptor, so
+ * pipe2(2) gets one and fails on the second (EMFILE).
+ */
+static void test_new_without_descriptors(void **state)
+{
+    struct rlimit saved, low;
+    MfError err;
+    Chan *c;
+    int p[2], free_fd;
+
+    (void)state;
+    assert_int_equal(pipe(p), 0);
+    free_fd = dup(p[1]);
+    assert_true(free_fd >= 0);
+    close(free_fd);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    low = saved;
+    low.rlim_cur = (rlim_t)free_fd + 1;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    mf_error_clear(&err);
+    c = chan_fd_new(p[0], true, "no fds", &err);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+    assert_null(c);
+    assert_int_equal(err.code, CHAN_ERR_IO);
+    assert_string_equal(err.code_name, "CHAN_ERR_IO");
+    assert_string_equal(err.where, "no fds");
+    assert_int_equal(err.offset, 0);
+    assert_string_equal(err.msg, "pipe2 (wake-up pipe) failed: EMFILE (Too "
+                                 "many open files)");
+    assert_int_equal(fcntl(p[0], F_GETFD), -1);
+    close(p[1]);
+}
+
 static void test_regular_file(void **state)
 {
     char path[] = "/tmp/mfcolo-chan-XXXXXX";
@@ -804,6 +842,7 @@ int main(void)
         FD_TEST(test_nonblocking_socket_waits),
         FD_TEST(test_io_errors),
         FD_TEST(test_new_rejects_bad_fd_and_owns),
+        FD_TEST(test_new_without_descriptors),
         FD_TEST(test_regular_file),
         FD_TEST(test_socket_poll_failure),
         FD_TEST(test_mem_data_of_fd_channel),
