@@ -617,6 +617,7 @@ static void test_io_errors(void **state)
 {
     int fd, sv[2];
     uint8_t buf[4];
+    struct iovec iov = { buf, sizeof(buf) };
     Chan *c;
     MfError err;
 
@@ -632,6 +633,13 @@ static void test_io_errors(void **state)
     assert_string_equal(err.where, "wronly");
     assert_int_equal(err.offset, 0);
     assert_string_equal(err.msg, "read failed: EBADF (Bad file descriptor)");
+    /* one read: exactly -1 (chan.h), the same error */
+    mf_error_clear(&err);
+    assert_int_equal(chan_readv(c, &iov, 1, &err), -1);
+    assert_int_equal(err.code, CHAN_ERR_IO);
+    assert_int_equal(err.offset, 0);
+    assert_string_equal(err.msg, "read failed: EBADF (Bad file descriptor)");
+    assert_int_equal(chan_offset(c), 0);
     chan_free(c);
 
     /* writing an fd opened read-only */
