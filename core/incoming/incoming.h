@@ -27,7 +27,9 @@
  * senders, the 7.2 captures).  INCOMING_SYNC_AUTO decides at the first EOS
  * of the stream: a MULTIFD_FLUSH before it means per-round, none means
  * per-section (a sender always syncs in its RAM setup stage, with a FLUSH
- * record in per-round mode and without one in per-section mode).
+ * record in per-round mode and without one in per-section mode).  A sync
+ * that fails ends the run with the engine's error at once: nothing after
+ * the EOS or MULTIFD_FLUSH record that asked for it is read.
  *
  * End of the run (incoming_run):
  *   - plain migration (no ENABLE_COLO): INCOMING_COMPLETED after the VM

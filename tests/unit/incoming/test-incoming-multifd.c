@@ -405,6 +405,44 @@ static void test_packet_cut_midway_restored(void **state)
 }
 
 /*
+ * A multifd sync that fails stops the parser on the spot (incoming.h):
+ * per-section mode (7.2), multifd channel 1 ends inside its first SYNC
+ * packet, so the sync at the first EOS of the main channel fails with
+ * that channel's RECV_ERR_EOF, and nothing after the EOS record (its
+ * section's footer first) is read from the main channel.
+ */
+static void test_section_sync_failure_stops_at_eos(void **state)
+{
+    const PrimaryMark *eos, *sync;
+    Primary *p;
+    uint64_t cut;
+    char label[32];
+    Run r;
+
+    (void)state;
+    p = make(PRIMARY_QEMU_7_2, 2, 0, NULL);
+    eos = primary_find_mark(p, PM_EOS, 0, 0);
+    sync = primary_find_mark(p, PM_SYNC, 0, 1);
+    assert_non_null(eos);
+    assert_non_null(sync);
+    /* 7.2: the first EOS of the main channel is a sync point */
+    assert_int_equal(primary_find_mark(p, PM_SYNC, 0, 0)->offset, eos->offset);
+    cut = sync->offset + 3;
+    sup_buf_truncate((SupBuf *)&primary_conn(p, 1)->buf, cut);
+    snprintf(label, sizeof(label), "multifd %u", primary_conn(p, 1)->id);
+    run(&r, p, INCOMING_SYNC_SECTION, 1);
+    assert_false(r.ok);
+    assert_int_equal(r.err.code, RECV_ERR_EOF);
+    assert_string_equal(r.err.where, label);
+    assert_int_equal(r.err.offset, cut);
+    assert_int_equal(r.st.syncs, 0);
+    /* the main channel was read up to the end of the EOS record */
+    assert_int_equal(r.st.main_bytes, eos->offset + 8);
+    run_free(&r);
+    primary_free(p);
+}
+
+/*
  * A precopy error stops the multifd engine too: when incoming_run returns,
  * the engine is cancelled with the run's error and no channel thread is
  * left running (found by the fault tier).
@@ -441,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_unknown_message_keeps_last_checkpoint),
         cmocka_unit_test(test_cut_main_keeps_last_checkpoint),
         cmocka_unit_test(test_precopy_error_cancels_engine),
+        cmocka_unit_test(test_section_sync_failure_stops_at_eos),
         cmocka_unit_test(test_packet_cut_midway_restored),
     };
 
