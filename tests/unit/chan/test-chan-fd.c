@@ -696,6 +696,38 @@ static void test_new_rejects_bad_fd_and_owns(void **state)
 }
 
 /*
+ * The smallest write: one byte, on a pipe and on a socket, goes out in
+ * one write(2)/send(2) that returns 1, counts once, and reads back.
+ */
+static void test_one_byte_writes(void **state)
+{
+    uint8_t back[2];
+    MfError err;
+    Chan *c;
+    int p[2], sock;
+
+    (void)state;
+    for (sock = 0; sock <= 1; sock++) {
+        if (sock) {
+            assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, p), 0);
+        } else {
+            assert_int_equal(pipe(p), 0);
+        }
+        c = fd_chan(p[1], true, "one");
+        mf_error_clear(&err);
+        assert_true(chan_write_full(c, "x", 1, &err));
+        assert_false(mf_error_is_set(&err));
+        assert_int_equal(chan_written(c), 1);
+        assert_true(chan_write_full(c, "y", 1, &err));
+        assert_int_equal(chan_written(c), 2);
+        assert_int_equal(read(p[0], back, 2), 2);
+        assert_memory_equal(back, "xy", 2);
+        chan_free(c);
+        close(p[0]);
+    }
+}
+
+/*
  * A process out of descriptors: the wake-up pipe of a pipe channel
  * cannot be made.  chan_fd_new() fails with CHAN_ERR_IO naming pipe2's
  * errno, located on the label at offset 0, and closes the owned fd.  The
@@ -850,6 +882,7 @@ int main(void)
         FD_TEST(test_nonblocking_socket_waits),
         FD_TEST(test_io_errors),
         FD_TEST(test_new_rejects_bad_fd_and_owns),
+        FD_TEST(test_one_byte_writes),
         FD_TEST(test_new_without_descriptors),
         FD_TEST(test_regular_file),
         FD_TEST(test_socket_poll_failure),
