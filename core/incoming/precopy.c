@@ -14,8 +14,10 @@
  * "configuration" object in 10.0.2 (both recorded in tests/data); the
  * pattern holds the first 13 bytes of either.
  *
- * read one byte at a time, so it works on a live socket: nothing after
- * the pattern is consumed except the rest of the JSON.
+ * The device sections are read END_PATTERN_LEN bytes at a time, fewer
+ * only while the bytes held end in a possible start of the pattern, so
+ * it works on a live socket: nothing after the pattern is consumed except
+ * the rest of the JSON.
  */
 #include <string.h>
 

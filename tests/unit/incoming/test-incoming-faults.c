@@ -221,12 +221,86 @@ static void test_nth_fault_loop(void **state)
     sup_buf_free(&s);
 }
 
+static unsigned long reads;
+
+/* Counts the hits of a point and never fails it. */
+static int count_cb(const char *name, int *failnum, void **failinfo,
+                    unsigned int *flags)
+{
+    (void)name;
+    (void)failnum;
+    (void)failinfo;
+    (void)flags;
+    reads++;
+    return 0;
+}
+
+/*
+ * The reads of the main channel (one hit of mfcolo/chan/read each) in a
+ * successful plain run whose device section ("timer") holds @n opaque
+ * bytes 0x55, none a possible start of the end pattern.
+ */
+static unsigned long plain_run_reads(size_t n)
+{
+    SecondaryOptions so = { 0 };
+    SupBuf s = SUP_BUF_INIT;
+    MfError err = { 0 };
+    IncomingOutcome out;
+    IncomingStats st;
+    Secondary *sec;
+    Chan *main;
+
+    sb_begin(&s, false);
+    sb_ram_end(&s);
+    sb_section_start(&s, WIRE_VM_SECTION_FULL, 0, "timer", 0, 2);
+    memset(sup_buf_grow(&s, n), 0x55, n);
+    sb_footer(&s, 0);
+    sup_buf_put_u8(&s, WIRE_VM_EOF);
+    sb_vmdesc(&s);
+    so.page_size = SB_PAGE;
+    so.create_blocks = true;
+    so.expect_end = true;
+    sec = secondary_build(&so, &err);
+    assert_non_null(sec);
+    main = chan_mem_new(s.data, s.len, 0, "main", &err);
+    assert_non_null(main);
+    assert_true(secondary_attach_main(sec, main, NULL, &err));
+    reads = 0;
+    assert_int_equal(
+        fiu_enable_external("mfcolo/chan/read", 1, NULL, 0, count_cb), 0);
+    assert_true(incoming_run(sec->in, &out, &err));
+    fiu_disable("mfcolo/chan/read");
+    assert_int_equal(out, INCOMING_COMPLETED);
+    incoming_get_stats(sec->in, &st);
+    assert_int_equal(st.main_bytes, s.len);
+    secondary_free(sec);
+    sup_buf_free(&s);
+    return reads;
+}
+
+/*
+ * The device sections are read in bulk (precopy.c): END_PATTERN_LEN (24)
+ * bytes a read while the bytes held end in no possible start of the end
+ * pattern, so 24 and 240 more bytes of such device state cost exactly 1
+ * and 10 more reads of the main channel.
+ */
+static void test_device_state_read_in_bulk(void **state)
+{
+    unsigned long base;
+
+    (void)state;
+    base = plain_run_reads(0);
+    assert_int_equal(plain_run_reads(24) - base, 1);
+    assert_int_equal(plain_run_reads(240) - base, 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alloc_points),
         cmocka_unit_test(test_lock_init_fails),
         cmocka_unit_test(test_alloc_devstate),
+        cmocka_unit_test(test_device_state_read_in_bulk),
         cmocka_unit_test(test_nth_fault_loop),
     };
 
