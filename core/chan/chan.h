@@ -95,7 +95,8 @@ uint64_t chan_written(const Chan *c);
  * (> 0), 0 at end of stream, or -1 with @err set (CHAN_ERR_IO naming
  * errno, CHAN_ERR_SHUTDOWN after chan_shutdown()).  EINTR is retried.
  * Bytes left by chan_peek() come first.  A total length of 0 is
- * MF_ERR_INVALID_ARG (0 would read as end of stream).
+ * MF_ERR_INVALID_ARG (0 would read as end of stream).  Only the @iovcnt
+ * entries of @iov are read (also by chan_readv_full()).
  */
 ssize_t chan_readv(Chan *c, const struct iovec *iov, int iovcnt, MfError *err);
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "chan/chan.h"
+#include "guard-alloc.h"
 
 static const uint8_t digits[] = "0123456789";
 
@@ -72,6 +73,51 @@ static void test_unlimited_chunk_and_iovec_scatter(void **state)
     assert_memory_equal(a, "012", 3);
     assert_memory_equal(b, "3456", 4);
     assert_memory_equal(d, "789", 3);
+    chan_free(c);
+}
+
+/*
+ * chan_readv() and chan_readv_full() read the @iovcnt entries of @iov and
+ * nothing past them: an iovec array that ends at a guard page (a read
+ * one entry past it faults) reads whole, and entries summing to zero are
+ * MF_ERR_INVALID_ARG whatever follows the array.
+ */
+static void test_readv_stays_inside_the_iovec_array(void **state)
+{
+    Chan *c = mem(10, 0);
+    uint8_t a[3], b[4];
+    struct iovec *iov;
+    SupGuardAlloc g;
+    MfError err;
+
+    (void)state;
+    sup_guard_alloc_init(&g, SUP_GUARD_AFTER);
+    iov = g.ops.alloc(g.ops.opaque, 2 * sizeof(*iov));
+    assert_non_null(iov);
+    assert_int_equal((uintptr_t)(iov + 2) % g.page, 0); /* then the guard */
+    iov[0] = (struct iovec){ a, 3 };
+    iov[1] = (struct iovec){ b, 4 };
+    mf_error_clear(&err);
+    assert_int_equal(chan_readv(c, iov, 2, &err), 7);
+    assert_memory_equal(a, "012", 3);
+    assert_memory_equal(b, "3456", 4);
+    assert_int_equal(chan_offset(c), 7);
+
+    iov[0].iov_len = 0;
+    iov[1].iov_len = 0;
+    assert_int_equal(chan_readv(c, iov, 2, &err), -1);
+    assert_int_equal(err.code, MF_ERR_INVALID_ARG);
+    assert_string_equal(err.msg, "chan_readv on mem with nothing to read");
+
+    iov[0].iov_len = 2;
+    iov[1].iov_len = 1;
+    mf_error_clear(&err);
+    assert_int_equal(chan_readv_full(c, iov, 2, "rest", &err), 1);
+    assert_memory_equal(a, "78", 2);
+    assert_memory_equal(b, "9", 1);
+    assert_int_equal(chan_offset(c), 10);
+    g.ops.free(g.ops.opaque, iov);
+    assert_int_equal(sup_guard_alloc_live(&g), 0);
     chan_free(c);
 }
 
@@ -390,6 +436,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunking_bounds_every_read),
         cmocka_unit_test(test_unlimited_chunk_and_iovec_scatter),
+        cmocka_unit_test(test_readv_stays_inside_the_iovec_array),
         cmocka_unit_test(test_readv_full_across_one_byte_fragments),
         cmocka_unit_test(test_readv_full_many_iovecs),
         cmocka_unit_test(test_read_full_eof_positions),
