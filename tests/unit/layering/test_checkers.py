@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Negative tests of check_layering.py, check_spdx.py, check_globals.py
-and check_doclinks.py.
+check_doclinks.py and check_test_bounds.py.
 
 A checker that always passes proves nothing, so this runs each one on
 planted violations and requires it to fail with exactly the expected
@@ -19,6 +19,7 @@ constant data.
 Usage: test_checkers.py --nm NM --globals MUTABLE.a CONSTANT.a
 """
 
+import json
 import os
 import re
 import shutil
@@ -33,6 +34,7 @@ DOCLINKS = os.path.join(HERE, 'check_doclinks.py')
 GRAPH = os.path.join(HERE, '..', '..', '..', 'core', 'layers.txt')
 SPDX = os.path.join(HERE, 'check_spdx.py')
 GLOBALS = os.path.join(HERE, 'check_globals.py')
+BOUNDS = os.path.join(HERE, 'check_test_bounds.py')
 C_SPDX = '/* SPDX-License-Identifier: GPL-2.0-or-later */\n'
 HASH_SPDX = '# SPDX-License-Identifier: GPL-2.0-or-later\n'
 
@@ -246,6 +248,58 @@ def doclinks_cases():
             'docs/page.md:9: #nowhere: no anchor "nowhere" in docs/page.md'])
 
 
+def bounds_cases():
+    """check_test_bounds.py on a planted introspection file: programs are
+    files with an ELF magic, with or without the watchdog's marker."""
+    elf = '\x7fELF'
+    mark = 'mfcolo-process-watchdog-v1'
+    with tempfile.TemporaryDirectory() as root:
+        write(root, 'marked', elf + '..' + mark + '..')
+        write(root, 'bare', elf + '....')
+        write(root, 'script.py', HASH_SPDX)
+
+        def t(name, prog, suite, timeout, bound=None):
+            env = {'MALLOC_PERTURB_': '0'}
+            if bound is not None:
+                env['MFCOLO_TEST_BOUND_S'] = bound
+            return {'name': name, 'cmd': [os.path.join(root, prog), 'arg'],
+                    'suite': ['mfcolo:' + suite], 'timeout': timeout,
+                    'env': env}
+
+        good = [t('ok', 'marked', 'unit', 20, '10'),
+                t('ok-full', 'marked', 'conformance-full', 600, '540'),
+                t('qtest-bare', 'bare', 'qtest', 30),
+                t('python', 'script.py', 'unit', 20),
+                t('no-timeout', 'marked', 'faults', 0, '100')]
+        write(root, 'good.json', json.dumps(good))
+        expect('test-bounds accepts bounded programs', BOUNDS,
+               os.path.join(root, 'good.json'), 0, [], [])
+        bad = good + [t('unit-bare', 'bare', 'unit', 20, '10'),
+                      t('conf-bare', 'bare', 'conformance-full', 20),
+                      t('unset', 'marked', 'unit', 20),
+                      t('word', 'marked', 'unit', 20, '10s'),
+                      t('zero', 'marked', 'unit', 20, '0'),
+                      t('close', 'marked', 'conformance', 20, '11'),
+                      t('above', 'marked', 'qemu', 30, '40')]
+        write(root, 'bad.json', json.dumps(bad))
+        expect('test-bounds reports each unbounded test', BOUNDS,
+               os.path.join(root, 'bad.json'), 1,
+               ["meson test 'unit-bare' (%s/bare): the program is not "
+                "linked with process_watchdog_dep" % root,
+                "meson test 'conf-bare' (%s/bare): the program is not "
+                "linked with process_watchdog_dep" % root,
+                "meson test 'unset': MFCOLO_TEST_BOUND_S is not set: its "
+                "program runs without the whole-process watchdog",
+                "meson test 'word': MFCOLO_TEST_BOUND_S='10s' is not a "
+                "number of seconds from 1 to 86400",
+                "meson test 'zero': MFCOLO_TEST_BOUND_S='0' is not a "
+                "number of seconds from 1 to 86400",
+                "meson test 'close': MFCOLO_TEST_BOUND_S=11 is not at least "
+                "10 s below its meson timeout of 20 s",
+                "meson test 'above': MFCOLO_TEST_BOUND_S=40 is not at least "
+                "10 s below its meson timeout of 30 s"], [])
+
+
 def main(argv):
     args = argv[1:]
     if len(args) != 5 or args[0] != '--nm' or args[2] != '--globals':
@@ -256,6 +310,7 @@ def main(argv):
     spdx_cases()
     globals_cases(args[1], args[3], args[4])
     doclinks_cases()
+    bounds_cases()
     if failures:
         print('%d checker self-test(s) failed' % len(failures))
         return 1
