@@ -12,12 +12,19 @@ small=(--checkpoints 3 --sessions 1 --guest-mib 16 --rate 4 --only load
        --only none)
 num='[0-9]+\.[0-9]{2}'
 fail() {
-    echo "FAIL: $*"
+    echo "FAIL: $*" >&2
     exit 1
 }
+# Each run takes under a second; 8 s is its bound, well inside meson's
+# 20 s timeout, so a hang or a spin fails here with a message.
 run() {
-    timeout 60 "$bench" "${small[@]}" "$@" 2>&1 ||
-        fail "colo-checkpoint ${small[*]} $* exited with $?"
+    local rc=0
+    timeout -k 2 8 "$bench" "${small[@]}" "$@" 2>&1 || rc=$?
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        fail "watchdog: colo-checkpoint ${small[*]} $*: still waiting after 8 s"
+    elif [ "$rc" -ne 0 ]; then
+        fail "colo-checkpoint ${small[*]} $* exited with $rc"
+    fi
 }
 
 out=$(run --only plain --only multifd-2) || exit 1
