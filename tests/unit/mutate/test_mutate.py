@@ -81,6 +81,33 @@ def main():
         check(r.returncode == 0 and sites == EXPECTED_SITES,
               'the 13 sites, none in comments, strings, #define (got %s)'
               % sites)
+        # 1b. the equivalents file: the fixture's entries match sites; a
+        # copy with one entry whose line changed is reported as stale,
+        # with its file line, and exits 1.
+        r = subprocess.run(base + ['--check-equivalents'],
+                           stdout=subprocess.PIPE, text=True, timeout=20)
+        check(r.returncode == 0 and r.stdout.splitlines()[-1] ==
+              'ci/mutate: 2 equivalent entries, 0 stale',
+              'the fixture\'s two equivalent entries match (got %d %r)'
+              % (r.returncode, r.stdout))
+        with open(os.path.join(fixture, 'ci', 'mutate-equivalent.txt')) as f:
+            text = f.read()
+        stale = os.path.join(work, 'stale.txt')
+        with open(stale, 'w') as f:
+            f.write(text + '\nfile: core/calc.c\nop: boundary\n'
+                    'line: if (v > 99) {\nmutant: if (v >= 99) {\n'
+                    'reason: planted: no such line.\n')
+        stale_line = text.count('\n') + 2
+        r = subprocess.run(base + ['--check-equivalents', '--equivalent',
+                                   stale],
+                           stdout=subprocess.PIPE, text=True, timeout=20)
+        want = ['%s:%d: stale entry: core/calc.c boundary "if (v > 99) {" '
+                '-> "if (v >= 99) {" matches no mutation site (the line '
+                'changed: triage the new mutant again)' % (stale, stale_line),
+                'ci/mutate: 3 equivalent entries, 1 stale']
+        check(r.returncode == 1 and r.stdout.splitlines()[1:] == want,
+              'a stale entry is reported at its line %d, the others are '
+              'not: got %d %r' % (stale_line, r.returncode, r.stdout))
         if '--sites' in sys.argv[2:]:
             return report()
 
