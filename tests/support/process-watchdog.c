@@ -30,6 +30,8 @@ __attribute__((used)) static const char pw_mark[] = SUP_PROCESS_WATCHDOG_MARK;
 typedef struct ProcessWatchdog {
     unsigned long bound_s;  /* MFCOLO_TEST_BOUND_S */
     unsigned long total_ms; /* the bound times the slowdown of the run */
+    pthread_t thread;       /* the watchdog thread, joinable */
+    pid_t owner;            /* the process that started it, or 0 */
 } ProcessWatchdog;
 
 /* The watchdog's own state: one per process, set before main. */
@@ -229,6 +231,7 @@ static void *pw_thread(void *arg)
     ssize_t n;
 
     (void)arg;
+    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += (time_t)(pw.total_ms / 1000);
     deadline.tv_nsec += (long)(pw.total_ms % 1000) * 1000000L;
@@ -240,6 +243,8 @@ static void *pw_thread(void *arg)
            0) {
         /* EINTR: sleep on until the deadline */
     }
+    /* Fired: the exit of the program no longer stops the report. */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
     pw_command_line(cmd, sizeof(cmd));
     if (pw.total_ms % 1000 == 0) {
         snprintf(seconds, sizeof(seconds), "%lu", pw.total_ms / 1000);
@@ -272,8 +277,6 @@ __attribute__((constructor)) static void pw_start(void)
     double factor = 1;
     char msg[256];
     struct sigaction sa;
-    pthread_attr_t attr;
-    pthread_t thread;
     void *frame[1];
 
     if (bound == NULL) {
@@ -309,12 +312,26 @@ __attribute__((constructor)) static void pw_start(void)
     if (sigaction(SIGRTMIN + 7, &sa, NULL) != 0) {
         pw_fail_start("watchdog: cannot install the backtrace signal\n");
     }
-    if (pthread_attr_init(&attr) != 0 ||
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) != 0 ||
-        pthread_create(&thread, &attr, pw_thread, NULL) != 0) {
+    if (pthread_create(&pw.thread, NULL, pw_thread, NULL) != 0) {
         pw_fail_start("watchdog: cannot start the whole-process watchdog "
                       "thread\n");
     }
-    pthread_attr_destroy(&attr);
-    pthread_setname_np(thread, "mf-watchdog");
+    pw.owner = getpid();
+    pthread_setname_np(pw.thread, "mf-watchdog");
+}
+
+/*
+ * A program that ends in time stops and joins the thread, so that no
+ * thread of ours is left running at exit (valgrind would count its
+ * thread-local storage as possibly lost).  A forked child has no thread.
+ */
+__attribute__((destructor)) static void pw_stop(void)
+{
+    if (pw.owner == 0 || pw.owner != getpid()) {
+        return;
+    }
+    pw.owner = 0;
+    if (pthread_cancel(pw.thread) == 0) {
+        pthread_join(pw.thread, NULL);
+    }
 }
