@@ -123,12 +123,26 @@ mf_build()
 # but a test was skipped, or 1 when no test ran at all.
 mf_meson_test()
 {
-    local dir=$1 log=$2 rc
+    local dir=$1 log=$2 rc mult=
     shift 2
 
+    # A timeout multiplier (-t M) scales the tests' own whole-process
+    # bounds too (tests/support/process-watchdog.h): MFCOLO_TIMEOUT_MULTIPLIER.
+    local prev=
+    for a in "$@"; do
+        case "$prev" in
+        -t|--timeout-multiplier) mult=$a ;;
+        esac
+        case "$a" in
+        --timeout-multiplier=*) mult=${a#*=} ;;
+        esac
+        prev=$a
+    done
     # --no-rebuild: callers build first, so the tests are those of the
     # build that was checked.
-    meson test -C "$dir" --no-rebuild --print-errorlogs "$@" 2>&1 | tee "$log"
+    env ${mult:+MFCOLO_TIMEOUT_MULTIPLIER=$mult} \
+        meson test -C "$dir" --no-rebuild --print-errorlogs "$@" 2>&1 |
+        tee "$log"
     rc=${PIPESTATUS[0]}
     mf_parse_summary "$log"
     if [ "$rc" = 0 ] && [ "$MF_T_FAILED" != 0 ]; then
