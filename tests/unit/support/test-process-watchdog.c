@@ -22,9 +22,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,7 +45,8 @@ typedef struct PwCase {
     const char *mult;     /* MFCOLO_TIMEOUT_MULTIPLIER, or NULL */
     int status;           /* its exit status */
     const char *fired_at; /* the watchdog's seconds, or NULL: no loop line */
-    const char *line;     /* else the exact first stderr line, or "" */
+    const char *line;     /* else the exact first stderr line, or "", or
+                           * NULL: the refusal of the bound */
     double min_s, max_s;  /* when it must end */
 } PwCase;
 
@@ -65,6 +68,12 @@ enum {
     PW_CASES,
 };
 
+/* A bound that is not a number of seconds: line NULL, fired_at NULL. */
+#define PW_BAD_BOUND(b) \
+    { \
+        "exit-3", b, NULL, 1, NULL, NULL, 0, 8.0 \
+    }
+
 static const PwCase pw_cases[PW_CASES] = {
     [PW_SPIN_MAIN] = { "spin-main", "1", NULL, 1, "1", NULL, 0.9, 5.0 },
     [PW_SPIN_THREAD] = { "spin-thread", "1", NULL, 1, "1", NULL, 0.9, 5.0 },
@@ -72,30 +81,14 @@ static const PwCase pw_cases[PW_CASES] = {
     /* Off: the child outlives a second it would otherwise have had. */
     [PW_UNSET] = { "sleep-1500ms", NULL, NULL, 0, NULL, "", 1.4, 5.0 },
     [PW_ZERO] = { "sleep-1500ms", "0", NULL, 0, NULL, "", 1.4, 5.0 },
-    [PW_BAD_WORD] = { "exit-3", "abc", NULL, 1, NULL,
-                      "watchdog: MFCOLO_TEST_BOUND_S='abc' is not a number "
-                      "of seconds",
-                      0, 8.0 },
-    [PW_BAD_SIGN] = { "exit-3", "-1", NULL, 1, NULL,
-                      "watchdog: MFCOLO_TEST_BOUND_S='-1' is not a number "
-                      "of seconds",
-                      0, 8.0 },
-    [PW_BAD_BLANK] = { "exit-3", " 5", NULL, 1, NULL,
-                       "watchdog: MFCOLO_TEST_BOUND_S=' 5' is not a number "
-                       "of seconds",
-                       0, 8.0 },
-    [PW_BAD_UNIT] = { "exit-3", "5s", NULL, 1, NULL,
-                      "watchdog: MFCOLO_TEST_BOUND_S='5s' is not a number "
-                      "of seconds",
-                      0, 8.0 },
-    [PW_BAD_EMPTY] = { "exit-3", "", NULL, 1, NULL,
-                       "watchdog: MFCOLO_TEST_BOUND_S='' is not a number "
-                       "of seconds",
-                       0, 8.0 },
-    [PW_BAD_HUGE] = { "exit-3", "86401", NULL, 1, NULL,
-                      "watchdog: MFCOLO_TEST_BOUND_S='86401' is not a number "
-                      "of seconds",
-                      0, 8.0 },
+    /* Refused before main (exit-3 never runs): the line is made from the
+     * bound (pw_check). */
+    [PW_BAD_WORD] = PW_BAD_BOUND("abc"),
+    [PW_BAD_SIGN] = PW_BAD_BOUND("-1"),
+    [PW_BAD_BLANK] = PW_BAD_BOUND(" 5"),
+    [PW_BAD_UNIT] = PW_BAD_BOUND("5s"),
+    [PW_BAD_EMPTY] = PW_BAD_BOUND(""),
+    [PW_BAD_HUGE] = PW_BAD_BOUND("86401"),
     [PW_MULTIPLIER] = { "spin-main", "1", "1.5", 1, "1.500", NULL, 1.4, 5.0 },
     [PW_BAD_MULTIPLIER] = { "exit-3", "1", "0", 1, NULL,
                             "watchdog: MFCOLO_TIMEOUT_MULTIPLIER='0' is not "
@@ -200,6 +193,8 @@ static void pw_start_child(int k)
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        /* A child the watchdog under test fails to end dies with us. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (dup2(p[1], STDERR_FILENO) < 0) {
             _exit(4);
         }
@@ -268,12 +263,17 @@ static void pw_check(int k, char *err, size_t size)
                  PW_LOOP_LINE);
         snprintf(want, sizeof(want), fmt, pw_exe, c->mode, c->fired_at,
                  c->bound);
+    } else if (c->line == NULL) {
+        snprintf(want, sizeof(want),
+                 "watchdog: MFCOLO_TEST_BOUND_S='%s' is not a number of "
+                 "seconds",
+                 c->bound);
     } else {
         snprintf(want, sizeof(want), "%s", c->line);
     }
     err[first] = '\0';
     assert_string_equal(err, want);
-    if (c->fired_at == NULL && c->line[0] == '\0') {
+    if (c->fired_at == NULL && c->line != NULL && c->line[0] == '\0') {
         /* Nothing at all on stderr. */
         assert_int_equal(len, 0);
     }
