@@ -252,6 +252,18 @@ static void report_bad(const ScenarioDef *d, const char *filter,
            inject_mode_name(mode), n, m);
 }
 
+/* The bound of the warm-up run below, which runs in this process. */
+static char warmup_msg[256];
+
+static void warmup_fired(int sig)
+{
+    ssize_t r = write(STDOUT_FILENO, warmup_msg, strlen(warmup_msg));
+
+    (void)sig;
+    (void)r;
+    _exit(1);
+}
+
 /* Hits of @filter in a fault-free run (also checks that run succeeds). */
 static uint64_t count_hits(const Scenario *s, const ScenarioDef *d,
                            const char *filter, Tally *t)
@@ -264,9 +276,20 @@ static uint64_t count_hits(const Scenario *s, const ScenarioDef *d,
      * children inherit a warm cache and their heap counters see only the
      * receiver's own allocations.
      */
+    snprintf(warmup_msg, sizeof(warmup_msg),
+             "FAIL hang: scenario %s point %s: watchdog: the fault-free "
+             "warm-up run in the parent (receiver threads, channel reads, "
+             "sync) still going after %u s\n",
+             d->name, filter, opt.deadline);
+    fflush(NULL);
+    signal(SIGALRM, warmup_fired);
+    alarm(opt.deadline);
     inject_arm(&sh->inj, filter, INJECT_TRANSIENT, 0, 0, 0);
     scenario_run(s, &sh->res);
     inject_disarm(&sh->inj);
+    alarm(0);
+    /* The children's alarm kills them (run_one reads SIGALRM as a hang). */
+    signal(SIGALRM, SIG_DFL);
     o = run_one(s, d, filter, INJECT_TRANSIENT, 0, 0);
 
     t->runs++;

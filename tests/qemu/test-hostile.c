@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -204,6 +205,8 @@ static pid_t tool_start(const Opts *o, Run *r, const HostileInput *in)
         FILE *f;
 
         setpgid(0, 0); /* killable as a group with its QEMU */
+        /* Dies with this program, even when its watchdog ends it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         f = freopen(log, "w", stdout);
         if (!f || dup2(fileno(stdout), 2) < 0 || chdir(r->dir) != 0) {
             _exit(126);

@@ -6,9 +6,9 @@ meson's timeout.
 Reads meson's introspection of the tests (BUILD/meson-info/
 intro-tests.json, or the JSON file given) and checks, test by test:
 
-- a test of the unit and conformance tiers (suites unit, unit-full,
-  conformance, conformance-full) whose command is a compiled program
-  carries the whole-process watchdog (tests/support/process-watchdog.h:
+- a test of the unit, conformance and faults tiers (suites unit,
+  conformance, faults and their -full twins) whose command is a compiled
+  program carries the whole-process watchdog (tests/support/process-watchdog.h:
   the marker string is in the executable);
 - every test whose program carries it sets MFCOLO_TEST_BOUND_S to a whole
   number of seconds, at least 1, and at least 10 s below the test's meson
@@ -25,7 +25,8 @@ import sys
 
 MARK = b'mfcolo-process-watchdog-v1'
 ENV = 'MFCOLO_TEST_BOUND_S'
-TIERS = ('unit', 'unit-full', 'conformance', 'conformance-full')
+TIERS = ('unit', 'unit-full', 'conformance', 'conformance-full', 'faults',
+         'faults-full')
 MARGIN_S = 10
 BOUND_MAX_S = 86400
 
