@@ -266,7 +266,7 @@ def bounds_cases():
                     'suite': ['mfcolo:' + suite], 'timeout': timeout,
                     'env': env}
 
-        good = [t('ok', 'marked', 'unit', 20, '10'),
+        good = [t('ok', 'marked', 'unit', 20, '15'),
                 t('ok-full', 'marked', 'conformance-full', 600, '540'),
                 t('qtest-bare', 'bare', 'qtest', 30),
                 t('python', 'script.py', 'unit', 20),
@@ -279,7 +279,7 @@ def bounds_cases():
                       t('unset', 'marked', 'unit', 20),
                       t('word', 'marked', 'unit', 20, '10s'),
                       t('zero', 'marked', 'unit', 20, '0'),
-                      t('close', 'marked', 'conformance', 20, '11'),
+                      t('close', 'marked', 'conformance', 20, '16'),
                       t('above', 'marked', 'qemu', 30, '40')]
         write(root, 'bad.json', json.dumps(bad))
         expect('test-bounds reports each unbounded test', BOUNDS,
@@ -294,10 +294,10 @@ def bounds_cases():
                 "number of seconds from 1 to 86400",
                 "meson test 'zero': MFCOLO_TEST_BOUND_S='0' is not a "
                 "number of seconds from 1 to 86400",
-                "meson test 'close': MFCOLO_TEST_BOUND_S=11 is not at least "
-                "10 s below its meson timeout of 20 s",
+                "meson test 'close': MFCOLO_TEST_BOUND_S=16 is not at least "
+                "5 s below its meson timeout of 20 s",
                 "meson test 'above': MFCOLO_TEST_BOUND_S=40 is not at least "
-                "10 s below its meson timeout of 30 s"], [])
+                "5 s below its meson timeout of 30 s"], [])
 
 
 def main(argv):
