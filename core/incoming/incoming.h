@@ -154,7 +154,9 @@ typedef struct IncomingHooks {
      * (INCOMING_ERR_HOOK unless the hook set @err). */
     bool (*load_device_state)(void *opaque, IncomingDeviceStateKind kind,
                               const uint8_t *data, size_t len, MfError *err);
-    /* Precopy fully loaded (before COLO starts or the run completes). */
+    /* Precopy fully loaded (before COLO starts or the run completes).
+     * Only then: an error up to and including the optional VM description
+     * (a channel error at its peek too) ends the run without this call. */
     void (*precopy_done)(void *opaque);
     /* A checkpoint was flushed and its device state loaded (guest still
      * stopped, LOADED not yet sent). */

@@ -54,6 +54,8 @@ typedef struct Fx {
     uint8_t ram_at_cp[8]; /* pc.ram byte 0 of pages 0..7 at checkpoints */
     char stages[512];
     bool fail_precopy_load;
+    /* chan_shutdown(main) in the precopy load_device_state */
+    bool shutdown_in_precopy_load;
     size_t cut_extra;         /* cut_in_cp1 */
     const struct ErrCase *ec; /* the error case this fixture runs */
 } Fx;
@@ -105,6 +107,9 @@ static bool h_load(void *opaque, IncomingDeviceStateKind kind,
     if (kind == INCOMING_DEVSTATE_PRECOPY) {
         logf_(fx, "devpre");
         fx->precopy_dev_len = len;
+        if (fx->shutdown_in_precopy_load) {
+            chan_shutdown(fx->sec->main);
+        }
         return !fx->fail_precopy_load;
     }
     logf_(fx, "load");
@@ -326,6 +331,30 @@ static void test_plain_eof_without_devices(void **state)
     fx_run(fx);
     assert_true(fx->ok);
     assert_int_equal(fx->precopy_dev_len, 1);
+}
+
+/*
+ * A channel error at the optional VM description (the peek after
+ * QEMU_VM_EOF; main shut down by someone else while the precopy device
+ * state is loaded): the run fails with the channel's error as reported,
+ * at the offset after QEMU_VM_EOF, and the precopy is not complete:
+ * precopy_done is not called and precopy_end stays 0.
+ */
+static void test_plain_vmdesc_peek_error(void **state)
+{
+    Fx *fx = *state;
+    IncomingStats st;
+
+    fx->shutdown_in_precopy_load = true;
+    sb_begin(&fx->s, false);
+    sb_ram_end(&fx->s);
+    sup_buf_put_u8(&fx->s, WIRE_VM_EOF);
+    fx_run(fx);
+    expect_err(fx, CHAN_ERR_SHUTDOWN, fx->s.len);
+    assert_string_equal(fx->err.msg, "channel was shut down");
+    assert_string_equal(fx->log, "devpre ");
+    incoming_get_stats(fx->sec->in, &st);
+    assert_int_equal(st.precopy_end, 0);
 }
 
 static void test_plain_devices_without_vmdesc(void **state)
@@ -2145,6 +2174,7 @@ int main(void)
         T(test_plain_no_colo),
         T(test_replay_creates_blocks),
         T(test_plain_eof_without_devices),
+        T(test_plain_vmdesc_peek_error),
         T(test_plain_devices_without_vmdesc),
         T(test_plain_end_after_first_header),
         T(test_trailing_allowed_live),
