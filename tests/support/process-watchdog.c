@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +33,13 @@ typedef struct ProcessWatchdog {
     unsigned long total_ms; /* the bound times the slowdown of the run */
     pthread_t thread;       /* the watchdog thread, joinable */
     pid_t owner;            /* the process that started it, or 0 */
+    pthread_mutex_t lock;   /* guards stopping */
+    pthread_cond_t wake;    /* on CLOCK_MONOTONIC: the thread's sleep */
+    bool stopping;          /* the program is exiting: end the thread */
 } ProcessWatchdog;
 
 /* The watchdog's own state: one per process, set before main. */
-static ProcessWatchdog pw;
+static ProcessWatchdog pw = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static volatile sig_atomic_t pw_backtrace_done;
 
 static void pw_write(const char *s)
@@ -231,7 +235,6 @@ static void *pw_thread(void *arg)
     ssize_t n;
 
     (void)arg;
-    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += (time_t)(pw.total_ms / 1000);
     deadline.tv_nsec += (long)(pw.total_ms % 1000) * 1000000L;
@@ -239,12 +242,19 @@ static void *pw_thread(void *arg)
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000L;
     }
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) !=
-           0) {
-        /* EINTR: sleep on until the deadline */
+    pthread_mutex_lock(&pw.lock);
+    while (!pw.stopping) {
+        if (pthread_cond_timedwait(&pw.wake, &pw.lock, &deadline) ==
+            ETIMEDOUT) {
+            break;
+        }
     }
-    /* Fired: the exit of the program no longer stops the report. */
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    if (pw.stopping) {
+        /* The program ended in time (pw_stop). */
+        pthread_mutex_unlock(&pw.lock);
+        return NULL;
+    }
+    pthread_mutex_unlock(&pw.lock);
     pw_command_line(cmd, sizeof(cmd));
     if (pw.total_ms % 1000 == 0) {
         snprintf(seconds, sizeof(seconds), "%lu", pw.total_ms / 1000);
@@ -278,6 +288,7 @@ __attribute__((constructor)) static void pw_start(void)
     char msg[256];
     struct sigaction sa;
     void *frame[1];
+    pthread_condattr_t cattr;
 
     if (bound == NULL) {
         return;
@@ -312,6 +323,12 @@ __attribute__((constructor)) static void pw_start(void)
     if (sigaction(SIGRTMIN + 7, &sa, NULL) != 0) {
         pw_fail_start("watchdog: cannot install the backtrace signal\n");
     }
+    if (pthread_condattr_init(&cattr) != 0 ||
+        pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC) != 0 ||
+        pthread_cond_init(&pw.wake, &cattr) != 0) {
+        pw_fail_start("watchdog: cannot set up the watchdog's clock\n");
+    }
+    pthread_condattr_destroy(&cattr);
     if (pthread_create(&pw.thread, NULL, pw_thread, NULL) != 0) {
         pw_fail_start("watchdog: cannot start the whole-process watchdog "
                       "thread\n");
@@ -321,9 +338,11 @@ __attribute__((constructor)) static void pw_start(void)
 }
 
 /*
- * A program that ends in time stops and joins the thread, so that no
+ * A program that ends in time wakes and joins the thread, so that no
  * thread of ours is left running at exit (valgrind would count its
- * thread-local storage as possibly lost).  A forked child has no thread.
+ * thread-local storage as possibly lost).  No pthread_cancel: ASan reports
+ * the cancelled thread's unwinding as a stack overflow.  A forked child
+ * has no thread.
  */
 __attribute__((destructor)) static void pw_stop(void)
 {
@@ -331,7 +350,9 @@ __attribute__((destructor)) static void pw_stop(void)
         return;
     }
     pw.owner = 0;
-    if (pthread_cancel(pw.thread) == 0) {
-        pthread_join(pw.thread, NULL);
-    }
+    pthread_mutex_lock(&pw.lock);
+    pw.stopping = true;
+    pthread_cond_signal(&pw.wake);
+    pthread_mutex_unlock(&pw.lock);
+    pthread_join(pw.thread, NULL);
 }
