@@ -31,7 +31,8 @@
  *                           or write: -1, errno mf_fault_errno(EIO)
  *                           (EINTR retried).
  *   mfcolo/chan/wakeup-pipe creating the wake-up pipe of a non-socket fd
- *                           channel: chan_fd_new() fails with CHAN_ERR_IO.
+ *                           channel: chan_fd_new() fails with CHAN_ERR_IO
+ *                           naming errno mf_fault_errno(EMFILE).
  *   mfcolo/chan/alloc       the Chan struct (chan_*_new: MF_ERR_NOMEM).
  *   mfcolo/chan/alloc-peek  growing the peek buffer of a non-socket
  *                           channel (chan_peek: MF_ERR_NOMEM).

@@ -296,6 +296,17 @@ static void test_alloc_faults(void **state)
     assert_int_equal(fcntl(p[0], F_GETFD), -1);
     close(p[1]);
 
+    /* no errno pinned: the point simulates EMFILE (chan.h) */
+    assert_int_equal(pipe(p), 0);
+    fail_once("mfcolo/chan/wakeup-pipe", 0);
+    mf_error_clear(&err);
+    assert_null(chan_fd_new(p[0], true, "pipe", &err));
+    assert_int_equal(err.code, CHAN_ERR_IO);
+    assert_string_equal(err.msg, "pipe2 (wake-up pipe) failed: EMFILE (Too "
+                                 "many open files)");
+    assert_int_equal(fcntl(p[0], F_GETFD), -1);
+    close(p[1]);
+
     assert_int_equal(pipe(p), 0);
     c = chan_fd_new(p[0], true, "pipe", NULL);
     assert_non_null(c);
