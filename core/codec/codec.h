@@ -46,7 +46,8 @@ bool codec_supported(WireCompression method);
 
 /*
  * A decoder for one channel.  CODEC_ERR_UNSUPPORTED for a method not
- * built in, MF_ERR_NOMEM / CODEC_ERR_INIT when the library fails.
+ * built in, MF_ERR_NOMEM / CODEC_ERR_INIT when the library fails; these
+ * errors are at offset 0 (no packet was decoded).
  */
 Codec *codec_new(WireCompression method, uint32_t page_size, MfError *err);
 

@@ -157,6 +157,8 @@ static void test_zlib_allocations(void **state)
     mf_error_clear(&err);
     assert_null(codec_new(WIRE_COMP_ZLIB, PS, &err));
     assert_int_equal(err.code, MF_ERR_NOMEM);
+    assert_int_equal(err.offset, 0); /* nothing decoded (codec.h) */
+    assert_string_equal(err.msg, "out of memory for a zlib stream");
     fiu_disable("mfcolo/codec/alloc");
     check_library_allocations(WIRE_COMP_ZLIB, "mfcolo/codec/alloc-zlib",
                               "inflateInit returned Z_MEM_ERROR (-4)",
