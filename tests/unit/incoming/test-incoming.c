@@ -56,8 +56,10 @@ typedef struct Fx {
     bool fail_precopy_load;
     /* chan_shutdown(main) in the precopy load_device_state */
     bool shutdown_in_precopy_load;
-    size_t cut_extra;         /* cut_in_cp1 */
-    const struct ErrCase *ec; /* the error case this fixture runs */
+    bool shutdown_in_precopy_done; /* chan_shutdown(main) in precopy_done */
+    bool shutdown_at_cp_device;    /* same, at the stage checkpoint-device */
+    size_t cut_extra;              /* cut_in_cp1 */
+    const struct ErrCase *ec;      /* the error case this fixture runs */
 } Fx;
 
 static void logf_(Fx *fx, const char *s)
@@ -137,11 +139,19 @@ static void h_stage(void *opaque, IncomingStage stage)
     if (stage == INCOMING_STAGE_CP_LOADING && fx->failover_at_loading) {
         incoming_request_failover(fx->sec->in);
     }
+    if (stage == INCOMING_STAGE_CP_DEVICE && fx->shutdown_at_cp_device) {
+        chan_shutdown(fx->sec->main);
+    }
 }
 
 static void h_precopy(void *opaque)
 {
-    logf_(opaque, "precopy");
+    Fx *fx = opaque;
+
+    logf_(fx, "precopy");
+    if (fx->shutdown_in_precopy_done) {
+        chan_shutdown(fx->sec->main);
+    }
 }
 
 static void h_done(void *opaque, const IncomingCheckpoint *cp)
@@ -355,6 +365,28 @@ static void test_plain_vmdesc_peek_error(void **state)
     assert_string_equal(fx->log, "devpre ");
     incoming_get_stats(fx->sec->in, &st);
     assert_int_equal(st.precopy_end, 0);
+}
+
+/*
+ * A channel error at the end-of-stream check of a complete plain
+ * migration (expect_end; main shut down by someone else in precopy_done):
+ * the run fails with the channel's error as reported, at the end of the
+ * migration, on "main", and never succeeds with an error set.  The
+ * precopy was complete: precopy_done was called, precopy_end is set.
+ */
+static void test_plain_end_peek_error(void **state)
+{
+    Fx *fx = *state;
+    IncomingStats st;
+
+    fx->shutdown_in_precopy_done = true;
+    build_plain(&fx->s);
+    fx_run(fx);
+    expect_err(fx, CHAN_ERR_SHUTDOWN, fx->s.len);
+    assert_string_equal(fx->err.msg, "channel was shut down");
+    assert_string_equal(fx->log, "devpre precopy ");
+    incoming_get_stats(fx->sec->in, &st);
+    assert_int_equal(st.precopy_end, fx->s.len);
 }
 
 static void test_plain_devices_without_vmdesc(void **state)
@@ -1766,6 +1798,37 @@ static void test_colo_read_error_in_checkpoint(void **state)
     assert_int_equal(colo_phase(&fx->sec->colo), COLO_PHASE_FAILED_OVER);
 }
 
+/*
+ * A read error inside a checkpoint's device state (main shut down by
+ * someone else right after VMSTATE_SIZE and its be64 were read): the run
+ * fails with that error as the channel reported it, at the offset after
+ * the be64; VMSTATE_RECEIVED is not sent, the checkpoint is neither
+ * flushed nor loaded (no load_device_state, no checkpoint_done), and the
+ * failover leaves guest memory as the precopy left it (I4).
+ */
+static void test_colo_read_error_in_device_state(void **state)
+{
+    Fx *fx = *state;
+    size_t ram = 5 + 8 + SB_PAGE + 8 + 1 + 8 + 5 + 1;
+    size_t cp0;
+    IncomingStats st;
+
+    fx->shutdown_at_cp_device = true;
+    build_colo_precopy(&fx->s);
+    cp0 = fx->s.len;
+    build_cp(&fx->s, 0x80);
+    fx_run(fx);
+    expect_err(fx, CHAN_ERR_SHUTDOWN, cp0 + 4 + 4 + ram + 4 + 8);
+    assert_string_equal(fx->err.msg, "channel was shut down");
+    expect_cp_replies(fx, 8); /* READY, REPLY */
+    assert_string_equal(fx->log, "devpre precopy start stop start ");
+    assert_int_equal(ram_byte(fx, "pc.ram", 0), 0x10);
+    assert_int_equal(ram_byte(fx, "pc.ram", SB_PAGE), 0x11);
+    assert_int_equal(colo_phase(&fx->sec->colo), COLO_PHASE_FAILED_OVER);
+    incoming_get_stats(fx->sec->in, &st);
+    assert_int_equal(st.checkpoints, 0);
+}
+
 static void test_failover_request_while_loading(void **state)
 {
     Fx *fx = *state;
@@ -2175,6 +2238,7 @@ int main(void)
         T(test_replay_creates_blocks),
         T(test_plain_eof_without_devices),
         T(test_plain_vmdesc_peek_error),
+        T(test_plain_end_peek_error),
         T(test_plain_devices_without_vmdesc),
         T(test_plain_end_after_first_header),
         T(test_trailing_allowed_live),
@@ -2191,6 +2255,7 @@ int main(void)
         T(test_failover_request_idle),
         T(test_colo_idle_read_error),
         T(test_colo_read_error_in_checkpoint),
+        T(test_colo_read_error_in_device_state),
         T(test_failover_request_while_loading),
         T(test_failover_request_at_loading),
         T(test_failover_request_in_device_load),
