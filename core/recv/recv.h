@@ -48,7 +48,7 @@ typedef enum RecvDriver {
 } RecvDriver;
 
 typedef struct RecvConfig {
-    uint32_t channels;           /* expected multifd channels, >= 1 */
+    uint32_t channels;           /* expected multifd channels, 1..256 */
     uint32_t page_size;          /* target page size, e.g. 4096 */
     WireCompression compression; /* configured method */
     bool expect_uuid;            /* false: all must match the first */
@@ -66,7 +66,8 @@ typedef struct RecvEngine RecvEngine;
 /*
  * A new engine placing pages into @ram, through @colo when non-NULL (COLO
  * capability on: pages land in the cache).  NULL + MF_ERR_NOMEM or
- * MF_ERR_INVALID_ARG (0 channels, bad page size, unsupported method).
+ * MF_ERR_INVALID_ARG (0 or more than 256 channels: a handshake's id is one
+ * byte; bad page size, unsupported method).
  */
 RecvEngine *recv_engine_new(const RecvConfig *cfg, RamTable *ram,
                             ColoState *colo, MfError *err);

@@ -292,6 +292,32 @@ static void t_bad_config(void **state)
     recv_fx_destroy(&f);
 }
 
+/*
+ * The channel count's limit, 256 (a handshake's id is one byte): exactly
+ * 256 channels make an engine, whose id 255 is placed; 257 is refused
+ * with MF_ERR_INVALID_ARG and the message naming the count.
+ */
+static void t_channel_count_bound(void **state)
+{
+    Fx f;
+    MfError err = { 0 };
+
+    (void)state;
+    fx_init(&f, 256, RECV_DRIVER_DETERMINISTIC, false);
+    recv_fx_engine(&f);
+    rg_handshake(&f.s[0], UUID, 255);
+    assert_true(add(&f, 0, &err));
+    assert_false(recv_engine_ready(f.e));
+    recv_fx_destroy(&f);
+
+    fx_init(&f, 257, RECV_DRIVER_DETERMINISTIC, false);
+    assert_null(recv_engine_new(&f.cfg, &f.t, NULL, &err));
+    assert_int_equal(err.code, MF_ERR_INVALID_ARG);
+    assert_string_equal(err.msg, "multifd receive: unusable configuration "
+                                 "(channels 257, page size 4096)");
+    recv_fx_destroy(&f);
+}
+
 /* ---- deterministic driver ---- */
 
 /* Channels in any order; the id places them. */
@@ -1266,6 +1292,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(t_hs_too_many),
         cmocka_unit_test(t_hs_eof),
         cmocka_unit_test(t_bad_config),
+        cmocka_unit_test(t_channel_count_bound),
         cmocka_unit_test(t_any_order),
         cmocka_unit_test(t_det_checkpoint),
         cmocka_unit_test(t_sync_eof),
