@@ -139,7 +139,10 @@ bool chan_write_full(Chan *c, const void *buf, size_t len, MfError *err);
  */
 void chan_shutdown(Chan *c);
 
-/* Free the channel (closes the fd when owned). NULL is a no-op. */
+/*
+ * Free the channel: closes the fd when owned and every descriptor the
+ * channel opened itself (the wake-up pipe).  NULL is a no-op.
+ */
 void chan_free(Chan *c);
 
 #endif /* MFCOLO_CHAN_CHAN_H */

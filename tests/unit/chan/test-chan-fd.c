@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -850,6 +851,58 @@ static void test_socket_poll_failure(void **state)
     chan_free(c);
 }
 
+/* Descriptors this process has open: the entries of /proc/self/fd. */
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        n += e->d_name[0] != '.';
+    }
+    closedir(d);
+    return n;
+}
+
+/*
+ * chan_free() closes every descriptor the channel opened (a pipe
+ * channel's wake-up pipe, both ends; also after chan_shutdown() wrote
+ * into it) and the fd when owned: the process has as many descriptors
+ * open as before the fd and its channel were made.
+ */
+static void test_free_closes_every_descriptor(void **state)
+{
+    int p[2], before, sock, owns, shut;
+    Chan *c;
+
+    (void)state;
+    for (sock = 0; sock <= 1; sock++) {
+        for (owns = 0; owns <= 1; owns++) {
+            for (shut = 0; shut <= 1; shut++) {
+                before = open_fds();
+                if (sock) {
+                    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, p), 0);
+                } else {
+                    assert_int_equal(pipe(p), 0);
+                }
+                c = fd_chan(p[0], owns, "fds");
+                if (shut) {
+                    chan_shutdown(c);
+                }
+                chan_free(c);
+                assert_int_equal(fcntl(p[0], F_GETFD) >= 0, !owns);
+                if (!owns) {
+                    close(p[0]);
+                }
+                close(p[1]);
+                assert_int_equal(open_fds(), before);
+            }
+        }
+    }
+}
+
 /* chan_mem_data() of an fd channel: no bytes, NULL and *len = 0. */
 static void test_mem_data_of_fd_channel(void **state)
 {
@@ -887,6 +940,7 @@ int main(void)
         FD_TEST(test_regular_file),
         FD_TEST(test_socket_poll_failure),
         FD_TEST(test_mem_data_of_fd_channel),
+        FD_TEST(test_free_closes_every_descriptor),
     };
 
     return cmocka_run_group_tests_name("chan/fd", tests, NULL, NULL);
