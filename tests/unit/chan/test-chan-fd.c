@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "chan/chan.h"
+#include "guard-alloc.h"
 #include "watchdog.h"
 
 /*
@@ -326,6 +327,48 @@ static void test_pipe_peek_is_read_again(void **state)
     assert_memory_equal(buf, "ab", 2);
     assert_int_equal(chan_peek(c, buf, 4, &err), 0);
     assert_false(mf_error_is_set(&err));
+    chan_free(c);
+}
+
+/*
+ * A chan_readv() served from peeked bytes of a pipe fills the @iovcnt
+ * entries of @iov and reads nothing past them, also when more bytes are
+ * peeked than they hold: an iovec array that ends at a guard page (a
+ * read one entry past it faults) reads whole, and the bytes left over
+ * come next.
+ */
+static void test_peeked_readv_stays_inside_the_iovec_array(void **state)
+{
+    uint8_t a[2], b[3], buf[8];
+    struct iovec *iov;
+    SupGuardAlloc g;
+    MfError err;
+    Chan *c;
+    int p[2];
+
+    (void)state;
+    assert_int_equal(pipe(p), 0);
+    c = fd_chan(p[0], true, "peeked");
+    write_all(p[1], "abcdefgh", 8);
+    mf_error_clear(&err);
+    assert_int_equal(chan_peek(c, buf, 8, &err), 1);
+    sup_guard_alloc_init(&g, SUP_GUARD_AFTER);
+    iov = g.ops.alloc(g.ops.opaque, 2 * sizeof(*iov));
+    assert_non_null(iov);
+    assert_int_equal((uintptr_t)(iov + 2) % g.page, 0); /* then the guard */
+    iov[0] = (struct iovec){ a, 2 };
+    iov[1] = (struct iovec){ b, 3 };
+    assert_int_equal(chan_readv(c, iov, 2, &err), 5);
+    assert_false(mf_error_is_set(&err));
+    assert_memory_equal(a, "ab", 2);
+    assert_memory_equal(b, "cde", 3);
+    assert_int_equal(chan_offset(c), 5);
+    g.ops.free(g.ops.opaque, iov);
+    assert_int_equal(sup_guard_alloc_live(&g), 0);
+    assert_int_equal(chan_read_full(c, buf, 3, "rest", &err), 1);
+    assert_memory_equal(buf, "fgh", 3);
+    assert_int_equal(chan_offset(c), 8);
+    close(p[1]);
     chan_free(c);
 }
 
@@ -925,6 +968,7 @@ int main(void)
         FD_TEST(test_pipe_short_reads),
         FD_TEST(test_pipe_eof_positions),
         FD_TEST(test_pipe_peek_is_read_again),
+        FD_TEST(test_peeked_readv_stays_inside_the_iovec_array),
         FD_TEST(test_socket_peek_and_eof),
         FD_TEST(test_socket_eof_inside_read),
         FD_TEST(test_eintr_is_retried_on_read),
