@@ -416,6 +416,38 @@ static void test_socket_peek_and_eof(void **state)
     chan_free(c);
 }
 
+/*
+ * A socket peek that finds one byte queued of the two it asks for does
+ * not return before it has both: here the stream ends after that byte,
+ * so the peek is CHAN_ERR_EOF at offset 1, and the byte is still read.
+ */
+static void test_socket_peek_of_one_byte_then_eof(void **state)
+{
+    uint8_t buf[2] = { 0, 0 };
+    MfError err;
+    Chan *c;
+    int sv[2];
+
+    (void)state;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    c = fd_chan(sv[0], true, "sock");
+    write_all(sv[1], "a", 1);
+    assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
+    mf_error_clear(&err);
+    assert_int_equal(chan_peek(c, buf, 2, &err), -1);
+    assert_int_equal(err.code, CHAN_ERR_EOF);
+    assert_string_equal(err.where, "sock");
+    assert_int_equal(err.offset, 1);
+    assert_string_equal(err.msg, "end of stream in peek after 1 of 2 bytes");
+    mf_error_clear(&err);
+    assert_int_equal(chan_read_full(c, buf, 1, "a", &err), 1);
+    assert_memory_equal(buf, "a", 1);
+    assert_int_equal(chan_peek(c, buf, 2, &err), 0);
+    assert_false(mf_error_is_set(&err));
+    close(sv[1]);
+    chan_free(c);
+}
+
 static void test_socket_eof_inside_read(void **state)
 {
     int sv[2];
@@ -970,6 +1002,7 @@ int main(void)
         FD_TEST(test_pipe_peek_is_read_again),
         FD_TEST(test_peeked_readv_stays_inside_the_iovec_array),
         FD_TEST(test_socket_peek_and_eof),
+        FD_TEST(test_socket_peek_of_one_byte_then_eof),
         FD_TEST(test_socket_eof_inside_read),
         FD_TEST(test_eintr_is_retried_on_read),
         FD_TEST(test_eintr_is_retried_on_write),
