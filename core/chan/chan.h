@@ -129,7 +129,8 @@ int chan_peek(Chan *c, void *buf, size_t len, MfError *err);
 
 /*
  * Write all of @buf (EINTR and short writes handled).  CHAN_ERR_IO,
- * CHAN_ERR_SHUTDOWN, MF_ERR_NOMEM (sink).
+ * CHAN_ERR_SHUTDOWN, MF_ERR_NOMEM (sink).  A write(2) or send(2) that
+ * takes no byte is CHAN_ERR_IO naming EIO, not retried.
  */
 bool chan_write_full(Chan *c, const void *buf, size_t len, MfError *err);
 

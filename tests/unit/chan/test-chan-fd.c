@@ -97,6 +97,26 @@ int poll(struct pollfd *fds, nfds_t nfds, int timeout)
     return ppoll(fds, nfds, &ts, NULL);
 }
 
+/*
+ * write(2) as core/chan calls it, defined here as poll() is: while
+ * write_zero_left > 0, a write to write_zero_fd takes no byte and
+ * returns 0 (as a device or file system may); every other call is
+ * writev(2) of one entry, which the channel never calls itself.
+ */
+static atomic_int write_zero_fd = -1;
+static atomic_int write_zero_left;
+
+ssize_t write(int fd, const void *buf, size_t count)
+{
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = count };
+
+    if (fd == atomic_load(&write_zero_fd) &&
+        atomic_fetch_sub(&write_zero_left, 1) > 0) {
+        return 0;
+    }
+    return writev(fd, &iov, 1);
+}
+
 static atomic_int signals_seen;
 
 static void on_signal(int sig)
@@ -804,6 +824,39 @@ static void test_one_byte_writes(void **state)
 }
 
 /*
+ * A write(2) that takes none of the bytes asked for is not retried (it
+ * could spin for ever): chan_write_full() fails with CHAN_ERR_IO naming
+ * EIO, at the offset of the bytes already written, and counts nothing.
+ */
+static void test_write_of_no_bytes_is_an_error(void **state)
+{
+    uint8_t back[4];
+    MfError err;
+    Chan *c;
+    int p[2];
+
+    (void)state;
+    assert_int_equal(pipe(p), 0);
+    c = fd_chan(p[1], true, "zero");
+    mf_error_clear(&err);
+    assert_true(chan_write_full(c, "ab", 2, &err));
+    atomic_store(&write_zero_fd, p[1]);
+    atomic_store(&write_zero_left, 1);
+    assert_false(chan_write_full(c, "cd", 2, &err));
+    atomic_store(&write_zero_fd, -1);
+    assert_int_equal(atomic_load(&write_zero_left), 0);
+    assert_int_equal(err.code, CHAN_ERR_IO);
+    assert_string_equal(err.where, "zero");
+    assert_int_equal(err.offset, 2);
+    assert_string_equal(err.msg, "write failed: EIO (Input/output error)");
+    assert_int_equal(chan_written(c), 2);
+    chan_free(c);
+    assert_int_equal(read(p[0], back, sizeof(back)), 2);
+    assert_memory_equal(back, "ab", 2);
+    close(p[0]);
+}
+
+/*
  * A process out of descriptors: the wake-up pipe of a pipe channel
  * cannot be made.  chan_fd_new() fails with CHAN_ERR_IO naming pipe2's
  * errno, located on the label at offset 0, and closes the owned fd.  The
@@ -1013,6 +1066,7 @@ int main(void)
         FD_TEST(test_io_errors),
         FD_TEST(test_new_rejects_bad_fd_and_owns),
         FD_TEST(test_one_byte_writes),
+        FD_TEST(test_write_of_no_bytes_is_an_error),
         FD_TEST(test_new_without_descriptors),
         FD_TEST(test_regular_file),
         FD_TEST(test_socket_poll_failure),
