@@ -280,6 +280,28 @@ static void *pw_thread(void *arg)
     return NULL;
 }
 
+/*
+ * A program that ends in time wakes and joins the thread, so that no
+ * thread of ours is left running at exit (valgrind would count its
+ * thread-local storage as possibly lost, LeakSanitizer warns that it
+ * could not suspend it).  An atexit handler, registered after the
+ * sanitizers' own, so it runs before their exit checks.  No
+ * pthread_cancel: ASan reports the cancelled thread's unwinding as a
+ * stack overflow.  A forked child has no thread.
+ */
+static void pw_stop(void)
+{
+    if (pw.owner == 0 || pw.owner != getpid()) {
+        return;
+    }
+    pw.owner = 0;
+    pthread_mutex_lock(&pw.lock);
+    pw.stopping = true;
+    pthread_cond_signal(&pw.wake);
+    pthread_mutex_unlock(&pw.lock);
+    pthread_join(pw.thread, NULL);
+}
+
 __attribute__((constructor)) static void pw_start(void)
 {
     const char *bound = getenv(SUP_PROCESS_WATCHDOG_ENV);
@@ -335,24 +357,7 @@ __attribute__((constructor)) static void pw_start(void)
     }
     pw.owner = getpid();
     pthread_setname_np(pw.thread, "mf-watchdog");
-}
-
-/*
- * A program that ends in time wakes and joins the thread, so that no
- * thread of ours is left running at exit (valgrind would count its
- * thread-local storage as possibly lost).  No pthread_cancel: ASan reports
- * the cancelled thread's unwinding as a stack overflow.  A forked child
- * has no thread.
- */
-__attribute__((destructor)) static void pw_stop(void)
-{
-    if (pw.owner == 0 || pw.owner != getpid()) {
-        return;
+    if (atexit(pw_stop) != 0) {
+        pw_fail_start("watchdog: cannot register the watchdog's stop\n");
     }
-    pw.owner = 0;
-    pthread_mutex_lock(&pw.lock);
-    pw.stopping = true;
-    pthread_cond_signal(&pw.wake);
-    pthread_mutex_unlock(&pw.lock);
-    pthread_join(pw.thread, NULL);
 }
