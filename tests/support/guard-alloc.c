@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static void *guard_alloc(void *opaque, size_t size)
@@ -83,4 +84,15 @@ size_t sup_guard_alloc_live(const SupGuardAlloc *g)
         n += g->ptr[i] != NULL;
     }
     return n;
+}
+
+struct iovec *sup_guard_iovec(SupGuardAlloc *g, const struct iovec *src,
+                              size_t n)
+{
+    struct iovec *iov = g->ops.alloc(g->ops.opaque, n * sizeof(*iov));
+
+    if (iov) {
+        memcpy(iov, src, n * sizeof(*iov));
+    }
+    return iov;
 }

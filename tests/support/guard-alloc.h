@@ -46,4 +46,14 @@ void sup_guard_alloc_init(SupGuardAlloc *g, SupGuardSide side);
 /* Buffers handed out and not yet given back. */
 size_t sup_guard_alloc_live(const SupGuardAlloc *g);
 
+struct iovec;
+
+/*
+ * A copy of the @n entries of @src in a buffer of @g (SUP_GUARD_AFTER):
+ * reading entry @n faults.  For the iovec-array bounds of chan_readv();
+ * give it back with g->ops.free().  NULL when @g has no slot left.
+ */
+struct iovec *sup_guard_iovec(SupGuardAlloc *g, const struct iovec *src,
+                              size_t n);
+
 #endif /* MFCOLO_SUPPORT_GUARD_ALLOC_H */

@@ -373,11 +373,9 @@ static void test_peeked_readv_stays_inside_the_iovec_array(void **state)
     mf_error_clear(&err);
     assert_int_equal(chan_peek(c, buf, 8, &err), 1);
     sup_guard_alloc_init(&g, SUP_GUARD_AFTER);
-    iov = g.ops.alloc(g.ops.opaque, 2 * sizeof(*iov));
+    iov = sup_guard_iovec(&g, (struct iovec[]){ { a, 2 }, { b, 3 } }, 2);
     assert_non_null(iov);
     assert_int_equal((uintptr_t)(iov + 2) % g.page, 0); /* then the guard */
-    iov[0] = (struct iovec){ a, 2 };
-    iov[1] = (struct iovec){ b, 3 };
     assert_int_equal(chan_readv(c, iov, 2, &err), 5);
     assert_false(mf_error_is_set(&err));
     assert_memory_equal(a, "ab", 2);

@@ -92,11 +92,9 @@ static void test_readv_stays_inside_the_iovec_array(void **state)
 
     (void)state;
     sup_guard_alloc_init(&g, SUP_GUARD_AFTER);
-    iov = g.ops.alloc(g.ops.opaque, 2 * sizeof(*iov));
+    iov = sup_guard_iovec(&g, (struct iovec[]){ { a, 3 }, { b, 4 } }, 2);
     assert_non_null(iov);
     assert_int_equal((uintptr_t)(iov + 2) % g.page, 0); /* then the guard */
-    iov[0] = (struct iovec){ a, 3 };
-    iov[1] = (struct iovec){ b, 4 };
     mf_error_clear(&err);
     assert_int_equal(chan_readv(c, iov, 2, &err), 7);
     assert_memory_equal(a, "012", 3);
