@@ -16,12 +16,16 @@ fail() {
     exit 1
 }
 # Each run takes under a second; 8 s is its bound, well inside meson's
-# 20 s timeout, so a hang or a spin fails here with a message.
+# 20 s timeout, so a hang or a spin fails here with a message.  Both grow
+# with the run's timeout multiplier (MFCOLO_TIMEOUT_MULTIPLIER: x10 in
+# ci/coverage, where -O0 and gcov make the runs several times slower).
+bound=$(awk -v m="${MFCOLO_TIMEOUT_MULTIPLIER:-1}" \
+    'BEGIN { b = 8 * m; print (b == int(b)) ? b : int(b) + 1 }')
 run() {
     local rc=0
-    timeout -k 2 8 "$bench" "${small[@]}" "$@" 2>&1 || rc=$?
+    timeout -k 2 "$bound" "$bench" "${small[@]}" "$@" 2>&1 || rc=$?
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-        fail "watchdog: colo-checkpoint ${small[*]} $*: still waiting after 8 s"
+        fail "watchdog: colo-checkpoint ${small[*]} $*: still waiting after $bound s"
     elif [ "$rc" -ne 0 ]; then
         fail "colo-checkpoint ${small[*]} $* exited with $rc"
     fi

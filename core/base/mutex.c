@@ -17,14 +17,13 @@ int mf_mutex_init(pthread_mutex_t *m)
         return mf_fault_errno(EAGAIN);
     }
     rc = pthread_mutexattr_init(&attr);
-    if (rc != 0) {
-        return rc;
-    }
-    rc = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
     if (rc == 0) {
-        rc = pthread_mutex_init(m, &attr);
+        rc = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+        if (rc == 0) {
+            rc = pthread_mutex_init(m, &attr);
+        }
+        pthread_mutexattr_destroy(&attr);
     }
-    pthread_mutexattr_destroy(&attr);
     return rc;
 }
 
